@@ -1,0 +1,1 @@
+//! Azure Batch data-plane client. Knows Batch, not Terraform.

@@ -1,0 +1,1 @@
+//! Local Batch-compatible service.

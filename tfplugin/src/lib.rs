@@ -1,0 +1,12 @@
+//! Terraform plugin protocol 6 for Rust: the transport Terraform's go-plugin client expects, the
+//! value model (msgpack/JSON DynamicValue codec driven by the schema's type) and a small provider
+//! framework in the spirit of terraform-plugin-framework. Knows Terraform, not Batch.
+
+pub mod codec;
+pub mod diag;
+pub mod types;
+pub mod value;
+
+pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity};
+pub use types::Type;
+pub use value::{Number, Value};

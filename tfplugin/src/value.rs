@@ -1,0 +1,196 @@
+//! Terraform values: what a DynamicValue decodes to, given the schema's type.
+
+use std::collections::BTreeMap;
+
+/// A number as Terraform sends it: an integer, a float, or (for values a float64 cannot hold)
+/// its decimal text.
+#[derive(Debug, Clone)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+    /// Arbitrary-precision decimal text, e.g. "123456789012345678901234567890".
+    Big(String),
+}
+
+impl Number {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Number::Int(i) => Some(*i),
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Some(*f as i64),
+            Number::Float(_) => None,
+            Number::Big(s) => s.parse().ok(),
+        }
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Number::Int(i) => Some(*i as f64),
+            Number::Float(f) => Some(*f),
+            Number::Big(s) => s.parse().ok(),
+        }
+    }
+    /// Canonical decimal text, used for equality (so 1, 1.0 and "1" compare equal).
+    pub fn canonical(&self) -> String {
+        match self {
+            Number::Int(i) => i.to_string(),
+            Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => (*f as i64).to_string(),
+            Number::Float(f) => format!("{f}"),
+            Number::Big(s) => {
+                let s = s.trim();
+                if let Ok(i) = s.parse::<i64>() {
+                    return i.to_string();
+                }
+                // Strip trailing fractional zeros so "1.50" == "1.5".
+                if s.contains('.') && !s.contains(['e', 'E']) {
+                    let t = s.trim_end_matches('0').trim_end_matches('.');
+                    return t.to_string();
+                }
+                s.to_string()
+            }
+        }
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical() == other.canonical()
+    }
+}
+
+impl From<i64> for Number {
+    fn from(i: i64) -> Self {
+        Number::Int(i)
+    }
+}
+
+/// A Terraform value. The type is not carried (except inside `Dynamic`): it comes from the schema.
+///
+/// Collections: `List` and `Set` keep element order as received (a set's order has no meaning);
+/// `Map` and `Object` are keyed by name.
+#[derive(Debug, Clone, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    /// Not known until apply. Refinements Terraform may attach are read and dropped.
+    Unknown,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    List(Vec<Value>),
+    Set(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    Object(BTreeMap<String, Value>),
+    Tuple(Vec<Value>),
+    /// A value of a `dynamic` attribute together with its concrete type.
+    Dynamic(Box<crate::types::Type>, Box<Value>),
+}
+
+impl Value {
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+    pub fn int(i: i64) -> Value {
+        Value::Number(Number::Int(i))
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Value::Unknown)
+    }
+    /// True when neither this value nor anything inside it is unknown.
+    pub fn is_wholly_known(&self) -> bool {
+        match self {
+            Value::Unknown => false,
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
+            Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
+            Value::Dynamic(_, v) => v.is_wholly_known(),
+            _ => true,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+    /// Elements of a list, set or tuple (empty for null).
+    pub fn elements(&self) -> &[Value] {
+        match self {
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v,
+            _ => &[],
+        }
+    }
+    /// Attributes of an object or entries of a map.
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) | Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn as_map_mut(&mut self) -> Option<&mut BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) | Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+    /// An object attribute (Null when absent or when self is not an object).
+    pub fn get(&self, name: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        match self {
+            Value::Object(m) | Value::Map(m) => m.get(name).unwrap_or(&NULL),
+            _ => &NULL,
+        }
+    }
+    /// Sets an object attribute; no-op unless self is an object or map.
+    pub fn set(&mut self, name: &str, v: Value) {
+        if let Value::Object(m) | Value::Map(m) = self {
+            m.insert(name.to_string(), v);
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) | (Unknown, Unknown) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Number(a), Number(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (List(a), List(b)) | (Tuple(a), Tuple(b)) => a == b,
+            // Sets have no order: equal when each element of one matches a distinct element of the other.
+            (Set(a), Set(b)) => {
+                if a.len() != b.len() {
+                    return false;
+                }
+                let mut used = vec![false; b.len()];
+                a.iter().all(|x| {
+                    for (i, y) in b.iter().enumerate() {
+                        if !used[i] && x == y {
+                            used[i] = true;
+                            return true;
+                        }
+                    }
+                    false
+                })
+            }
+            (Map(a), Map(b)) | (Object(a), Object(b)) => a == b,
+            (Dynamic(ta, a), Dynamic(tb, b)) => ta == tb && a == b,
+            _ => false,
+        }
+    }
+}
