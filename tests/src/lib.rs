@@ -1,1 +1,73 @@
-//! End-to-end test harness.
+//! End-to-end test harness: runs real Terraform CLIs against the provider binary and the local
+//! Batch service (`batch-emulator`).
+//!
+//! Typical test:
+//!
+//! ```no_run
+//! use e2e::{for_each_terraform, Emulator, Runtime, Workdir};
+//!
+//! for_each_terraform(|tf| {
+//!     let emu = Emulator::start(Runtime::Process);
+//!     let wd = Workdir::new(tf);
+//!     wd.write_main(&format!("{}\nresource \"batch_job\" \"j\" {{ ... }}", emu.provider_hcl()));
+//!     wd.apply();
+//!     wd.assert_plan_empty();
+//!     wd.destroy();
+//! });
+//! ```
+//!
+//! Environment variables read by the harness:
+//! - `E2E_TERRAFORM=path1:path2`: Terraform CLIs to test with (default: `terraform` v1.11.4 from PATH
+//!   and `.tools/bin/terraform-1.15.5` from `scripts/install-terraform.sh`).
+//! - `E2E_PROVIDER_DIR`: directory holding a prebuilt `terraform-provider-batch` (skips cargo build).
+//! - `E2E_EMULATOR_BIN`: path of a prebuilt `batch-emulator` (skips cargo build).
+//! - `E2E_NO_BUILD=1`: never run cargo; use the binaries already in target/debug.
+//! - `E2E_TF_TIMEOUT_SECS`: default timeout of one Terraform command (300).
+//! - `E2E_SERIAL_VERSIONS=1`: run the Terraform versions one after the other instead of in parallel.
+//! - `E2E_KEEP_WORKDIRS=1`: keep the temporary working directories (their paths are printed).
+//! - `DOCKER_HOST`: Docker Engine API for `Runtime::Docker` (default: the podman socket of
+//!   `scripts/setup-podman.sh` when it exists).
+
+mod binaries;
+mod cliconfig;
+mod docker;
+mod emulator;
+mod output;
+mod paths;
+mod terraform;
+mod workdir;
+
+pub use binaries::{emulator_binary, provider_binary, provider_dir};
+pub use cliconfig::{
+    PROVIDER_SOURCE, PROVIDER_SOURCE_SHORT, dev_overrides_config, mirror_config,
+    required_providers_hcl,
+};
+pub use docker::{DOCKER_SKIP_PREFIX, docker_available, docker_host};
+pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
+pub use output::{Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
+pub use paths::{repo_root, target_dir, tools_dir};
+pub use terraform::{Terraform, for_each_terraform, terraform_versions};
+pub use workdir::{Running, Workdir};
+
+/// Writes a line straight to the process's stderr, bypassing libtest's output capture, for notes
+/// that must be seen even when tests pass (skipped cases, the Terraform versions in use).
+pub fn note(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "e2e: {msg}");
+}
+
+/// Returns early from a test (printing why) when no Docker Engine API is reachable.
+#[macro_export]
+macro_rules! require_docker {
+    () => {
+        if let Err(why) = $crate::docker_available() {
+            $crate::note(&format!(
+                "{}{}: {}",
+                $crate::DOCKER_SKIP_PREFIX,
+                module_path!(),
+                why
+            ));
+            return;
+        }
+    };
+}

