@@ -4,7 +4,11 @@
 
 pub mod codec;
 pub mod diag;
+pub mod framework;
+pub mod schema;
+pub mod server;
 pub mod types;
+pub mod validators;
 pub mod value;
 
 pub use diag::{AttrPath, Diagnostic, Diagnostics, Severity};

@@ -155,6 +155,75 @@ impl Value {
             _ => &NULL,
         }
     }
+    /// Builds an object from (name, value) pairs.
+    pub fn object<I: IntoIterator<Item = (S, Value)>, S: Into<String>>(pairs: I) -> Value {
+        Value::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+    /// A string, or null for None.
+    pub fn opt_string<S: Into<String>>(s: Option<S>) -> Value {
+        s.map(|s| Value::String(s.into())).unwrap_or(Value::Null)
+    }
+    /// A number, or null for None.
+    pub fn opt_int(i: Option<i64>) -> Value {
+        i.map(Value::int).unwrap_or(Value::Null)
+    }
+    /// A bool, or null for None.
+    pub fn opt_bool(b: Option<bool>) -> Value {
+        b.map(Value::Bool).unwrap_or(Value::Null)
+    }
+    /// A map of strings (an empty map stays an empty map, not null).
+    pub fn string_map<I: IntoIterator<Item = (K, V)>, K: Into<String>, V: Into<String>>(
+        m: I,
+    ) -> Value {
+        Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (k.into(), Value::String(v.into())))
+                .collect(),
+        )
+    }
+    /// A list of strings.
+    pub fn string_list<I: IntoIterator<Item = S>, S: Into<String>>(l: I) -> Value {
+        Value::List(l.into_iter().map(|s| Value::String(s.into())).collect())
+    }
+    /// The string attribute `name` of an object, if known and non-null.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).as_str()
+    }
+    /// The number attribute `name` as i64, if known and non-null.
+    pub fn get_i64(&self, name: &str) -> Option<i64> {
+        self.get(name).as_i64()
+    }
+    /// The bool attribute `name`, if known and non-null.
+    pub fn get_bool(&self, name: &str) -> Option<bool> {
+        self.get(name).as_bool()
+    }
+    /// A map-of-strings attribute as (key, value) pairs; null or unknown give an empty list.
+    pub fn get_string_map(&self, name: &str) -> Vec<(String, String)> {
+        self.get(name)
+            .as_map()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// A list/set-of-strings attribute; null or unknown give an empty list.
+    pub fn get_string_list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .elements()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+    /// The first element of a block list, or the object of a single block (None when absent).
+    pub fn get_block(&self, name: &str) -> Option<&Value> {
+        match self.get(name) {
+            Value::Null | Value::Unknown => None,
+            Value::List(v) | Value::Set(v) => v.first(),
+            v => Some(v),
+        }
+    }
     /// Sets an object attribute; no-op unless self is an object or map.
     pub fn set(&mut self, name: &str, v: Value) {
         if let Value::Object(m) | Value::Map(m) = self {

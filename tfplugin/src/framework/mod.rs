@@ -1,0 +1,157 @@
+//! A small provider framework in the spirit of terraform-plugin-framework: providers, resources and
+//! data sources describe their schema and implement CRUD on `Value`s; the framework does the
+//! protocol work (decoding, defaults, write-only handling, unknown marking, plan modifiers,
+//! requires-replace, private state, panics, consistency checks in debug builds).
+
+mod checks;
+mod grpc;
+mod plan;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::diag::{AttrPath, Diagnostics};
+use crate::schema::Schema;
+use crate::value::Value;
+
+pub use grpc::FrameworkServer;
+pub use plan::{null_object, null_write_only, plan_resource, validate_values};
+
+/// Provider-private data kept by Terraform beside the state (never shown in plans), e.g. ETags.
+pub type Private = BTreeMap<String, serde_json::Value>;
+
+/// What every CRUD call receives: the configured client and a token cancelled by StopProvider
+/// (Terraform's answer to Ctrl-C); long waits must end promptly when it fires.
+pub struct Ctx<C> {
+    pub client: Arc<C>,
+    pub cancel: CancellationToken,
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// What `configure` produces and every resource receives.
+    type Client: Send + Sync + 'static;
+    /// The provider's type name, e.g. `batch`.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Checks the provider block (values may be unknown).
+    fn validate_config(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Builds the client from the provider block (fully known by now, except in rare cases).
+    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Client>;
+    fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>>;
+}
+
+/// Inputs to `Resource::modify_plan`.
+pub struct PlanRequest<'a> {
+    pub config: &'a Value,
+    /// Null when the object is being created.
+    pub prior: &'a Value,
+    pub prior_private: &'a Private,
+}
+
+/// The plan as the framework computed it; `modify_plan` may change any part.
+pub struct PlanResponse {
+    pub planned: Value,
+    pub requires_replace: Vec<AttrPath>,
+    pub private: Private,
+    pub diags: Diagnostics,
+}
+
+pub struct ApplyRequest {
+    pub config: Value,
+    pub planned: Value,
+    /// Null on create.
+    pub prior: Value,
+    pub private: Private,
+}
+
+pub struct ApplyResponse {
+    /// The object as it now exists. On a failed create, return the object if it was created
+    /// (Terraform stores it as tainted) or Null if nothing exists.
+    pub new_state: Value,
+    pub private: Private,
+    pub diags: Diagnostics,
+}
+
+pub struct ReadRequest {
+    pub state: Value,
+    pub private: Private,
+}
+
+pub struct ReadResponse {
+    /// Null when the object no longer exists; Terraform then plans to create it.
+    pub state: Value,
+    pub private: Private,
+    pub diags: Diagnostics,
+}
+
+pub struct DeleteRequest {
+    pub prior: Value,
+    pub private: Private,
+}
+
+pub struct ImportResponse {
+    /// A minimal state (enough for `read` to find the object); Terraform calls Read right after.
+    pub state: Value,
+    pub private: Private,
+    pub diags: Diagnostics,
+}
+
+#[async_trait]
+pub trait Resource<C>: Send + Sync {
+    /// Full type name, e.g. `batch_container_pool`.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Cross-attribute checks on the configuration. Values may be unknown: only report errors on
+    /// known values.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Runs after the framework's default plan. Not called on destroy.
+    fn modify_plan(&self, _req: &PlanRequest<'_>, _resp: &mut PlanResponse) {}
+    async fn create(&self, ctx: &Ctx<C>, req: ApplyRequest) -> ApplyResponse;
+    async fn read(&self, ctx: &Ctx<C>, req: ReadRequest) -> ReadResponse;
+    async fn update(&self, ctx: &Ctx<C>, req: ApplyRequest) -> ApplyResponse;
+    async fn delete(&self, ctx: &Ctx<C>, req: DeleteRequest) -> Diagnostics;
+    async fn import(&self, _ctx: &Ctx<C>, _id: &str) -> ImportResponse {
+        let mut diags = Diagnostics::new();
+        diags.error(
+            "Import not supported",
+            format!("{} cannot be imported.", self.type_name()),
+        );
+        ImportResponse {
+            state: Value::Null,
+            private: Private::new(),
+            diags,
+        }
+    }
+}
+
+#[async_trait]
+pub trait DataSource<C>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Returns the full object (config values plus every computed attribute, all known).
+    async fn read(&self, ctx: &Ctx<C>, config: Value) -> (Value, Diagnostics);
+}
+
+/// Encodes private data for the wire (empty when there is none).
+pub fn encode_private(p: &Private) -> Vec<u8> {
+    if p.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(p).unwrap_or_default()
+    }
+}
+
+/// Decodes private data; anything unreadable (e.g. written by another provider version) is dropped.
+pub fn decode_private(b: &[u8]) -> Private {
+    if b.is_empty() {
+        Private::new()
+    } else {
+        serde_json::from_slice(b).unwrap_or_default()
+    }
+}

@@ -1,0 +1,376 @@
+//! Attribute validators. Each runs only on known, non-null values, so configurations that depend
+//! on values from other resources plan without false errors; each error names the attribute and
+//! says how to fix it.
+
+use std::time::Duration;
+
+use crate::diag::{AttrPath, Diagnostics};
+use crate::value::Value;
+
+pub trait Validator: Send + Sync {
+    /// Checks a known, non-null value.
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics);
+    /// One sentence for documentation, e.g. "one of `spread`, `pack`".
+    fn describe(&self) -> String;
+}
+
+/// The value must be one of the listed strings (exact case, as Batch's wire values are).
+pub struct OneOf(pub &'static [&'static str]);
+
+impl Validator for OneOf {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && !self.0.contains(&s)
+        {
+            let hint = self
+                .0
+                .iter()
+                .find(|c| c.eq_ignore_ascii_case(s))
+                .map(|c| format!(" Did you mean {c:?}? Values are case-sensitive."))
+                .unwrap_or_default();
+            diags.attr_error(
+                path,
+                format!("Invalid value for {path}"),
+                format!(
+                    "{s:?} is not allowed here. Use one of: {}.{hint}",
+                    quoted(self.0)
+                ),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        format!(
+            "One of {}.",
+            self.0
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn quoted(v: &[&str]) -> String {
+    v.iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A Batch identifier: letters, digits, hyphens and underscores, 1 to 64 characters.
+pub struct BatchId;
+
+pub fn is_batch_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Validator for BatchId {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && !is_batch_id(s)
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid Batch id in {path}"),
+                format!(
+                    "{s:?} is not a valid Batch id: use 1 to 64 characters, each a letter, digit, hyphen or underscore."
+                ),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "1 to 64 letters, digits, hyphens and underscores.".into()
+    }
+}
+
+/// An ISO 8601 duration such as `PT15M` or `P7D`.
+pub struct Iso8601Duration;
+
+impl Validator for Iso8601Duration {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && let Err(e) = parse_iso8601_duration(s)
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid duration in {path}"),
+                format!("{s:?} is not an ISO 8601 duration ({e}). Write it like \"PT15M\" (15 minutes), \"PT1H30M\" or \"P7D\"."),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "An ISO 8601 duration, e.g. `PT15M`.".into()
+    }
+}
+
+/// A Go duration string (`30s`, `10m`, `2h45m`), used by `timeouts`.
+pub struct GoDuration;
+
+impl Validator for GoDuration {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && let Err(e) = parse_go_duration(s)
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid duration in {path}"),
+                format!(
+                    "{s:?} is not a duration ({e}). Write it like \"30s\", \"10m\" or \"1h30m\"."
+                ),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "A duration such as `30m`.".into()
+    }
+}
+
+/// An integer within bounds (inclusive).
+pub struct IntBetween(pub i64, pub i64);
+
+impl Validator for IntBetween {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Value::Number(n) = value {
+            match n.as_i64() {
+                Some(i) if i >= self.0 && i <= self.1 => {}
+                Some(i) => diags.attr_error(
+                    path,
+                    format!("Value out of range in {path}"),
+                    format!(
+                        "{i} is outside the allowed range: use a whole number from {} to {}.",
+                        self.0, self.1
+                    ),
+                ),
+                None => diags.attr_error(
+                    path,
+                    format!("Invalid number in {path}"),
+                    format!("Use a whole number from {} to {}.", self.0, self.1),
+                ),
+            }
+        }
+    }
+    fn describe(&self) -> String {
+        format!("A whole number from {} to {}.", self.0, self.1)
+    }
+}
+
+/// A non-empty string.
+pub struct NotEmpty;
+
+impl Validator for NotEmpty {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if value.as_str().is_some_and(|s| s.trim().is_empty()) {
+            diags.attr_error(
+                path,
+                format!("Empty value in {path}"),
+                format!("{path} must not be empty; set a value or remove the argument."),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "Not empty.".into()
+    }
+}
+
+/// An endpoint URL: https, or http only on a loopback host (the local Batch service).
+pub struct EndpointUrl;
+
+pub fn check_endpoint(s: &str) -> Result<(), String> {
+    let (scheme, rest) = s.split_once("://").ok_or(
+        "it has no scheme; write it like \"https://myaccount.westeurope.batch.azure.com\"",
+    )?;
+    let host_port = rest.split('/').next().unwrap_or("");
+    if host_port.is_empty() {
+        return Err("it has no host".into());
+    }
+    let host = if let Some(h) = host_port.strip_prefix('[') {
+        h.split(']').next().unwrap_or("")
+    } else {
+        host_port
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(host_port)
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .map(|ip| ip.is_loopback())
+                    .unwrap_or(false);
+            if loopback {
+                Ok(())
+            } else {
+                Err(format!(
+                    "plain http is only allowed on loopback (127.0.0.1, ::1, localhost), not on {host:?}; use https"
+                ))
+            }
+        }
+        other => Err(format!("scheme {other:?} is not supported; use https")),
+    }
+}
+
+impl Validator for EndpointUrl {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && let Err(e) = check_endpoint(s)
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid endpoint in {path}"),
+                format!("{s:?} cannot be used: {e}."),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "An https URL (http only on loopback).".into()
+    }
+}
+
+/// Parses a Go duration string: a sequence of decimal numbers with units ns, us, µs, ms, s, m, h.
+pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty".into());
+    }
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            return Err(format!("expected a number at {rest:?}"));
+        }
+        let n: f64 = rest[..num_len]
+            .parse()
+            .map_err(|_| format!("bad number {:?}", &rest[..num_len]))?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let secs = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err("missing unit (use s, m or h)".into()),
+            u => return Err(format!("unknown unit {u:?} (use s, m or h)")),
+        };
+        total += n * secs;
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+/// Parses an ISO 8601 duration (`PnYnMnDTnHnMnS`, `PnW`). Years and months count as 365 and 30 days.
+pub fn parse_iso8601_duration(s: &str) -> Result<Duration, String> {
+    let rest = s.strip_prefix('P').ok_or("it must start with P")?;
+    if rest.is_empty() {
+        return Err("no components after P".into());
+    }
+    let mut total = 0f64;
+    let mut in_time = false;
+    let mut num = String::new();
+    let mut any = false;
+    for c in rest.chars() {
+        match c {
+            'T' if !in_time && num.is_empty() => in_time = true,
+            '0'..='9' | '.' | ',' => num.push(if c == ',' { '.' } else { c }),
+            _ => {
+                if num.is_empty() {
+                    return Err(format!("no number before {c:?}"));
+                }
+                let n: f64 = num.parse().map_err(|_| format!("bad number {num:?}"))?;
+                num.clear();
+                let secs = match (in_time, c) {
+                    (false, 'Y') => 365.0 * 86400.0,
+                    (false, 'M') => 30.0 * 86400.0,
+                    (false, 'W') => 7.0 * 86400.0,
+                    (false, 'D') => 86400.0,
+                    (true, 'H') => 3600.0,
+                    (true, 'M') => 60.0,
+                    (true, 'S') => 1.0,
+                    _ => return Err(format!("unexpected designator {c:?}")),
+                };
+                total += n * secs;
+                any = true;
+            }
+        }
+    }
+    if !num.is_empty() {
+        return Err(format!("number {num:?} has no unit designator"));
+    }
+    if !any {
+        return Err("no components".into());
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(
+            parse_go_duration("2h45m").unwrap(),
+            Duration::from_secs(9900)
+        );
+        assert_eq!(
+            parse_go_duration("1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert!(parse_go_duration("30").is_err());
+        assert!(parse_go_duration("PT5M").is_err());
+    }
+
+    #[test]
+    fn iso_durations() {
+        assert_eq!(
+            parse_iso8601_duration("PT15M").unwrap(),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            parse_iso8601_duration("P7D").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
+        assert_eq!(
+            parse_iso8601_duration("P1DT2H").unwrap(),
+            Duration::from_secs(86400 + 7200)
+        );
+        assert!(parse_iso8601_duration("15M").is_err());
+        assert!(parse_iso8601_duration("PT").is_err());
+        assert!(parse_iso8601_duration("P1H").is_err());
+    }
+
+    #[test]
+    fn endpoints() {
+        assert!(check_endpoint("https://a.westeurope.batch.azure.com").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:10100").is_ok());
+        assert!(check_endpoint("http://localhost:10100/").is_ok());
+        assert!(check_endpoint("http://[::1]:10100").is_ok());
+        assert!(check_endpoint("http://example.com").is_err());
+        assert!(check_endpoint("ftp://127.0.0.1").is_err());
+        assert!(check_endpoint("127.0.0.1:10100").is_err());
+    }
+
+    #[test]
+    fn batch_ids() {
+        assert!(is_batch_id("pool-1_a"));
+        assert!(!is_batch_id(""));
+        assert!(!is_batch_id("a b"));
+        assert!(!is_batch_id(&"x".repeat(65)));
+    }
+}
