@@ -42,7 +42,10 @@ pub use cliconfig::{
     PROVIDER_SOURCE, PROVIDER_SOURCE_SHORT, dev_overrides_config, mirror_config,
     required_providers_hcl,
 };
-pub use docker::{DOCKER_SKIP_PREFIX, docker_available, docker_host};
+pub use docker::{
+    BUSYBOX_IMAGE, DOCKER_SKIP_PREFIX, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, docker_api,
+    docker_available, docker_host,
+};
 pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
 pub use output::{Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};

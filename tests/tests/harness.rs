@@ -146,3 +146,78 @@ resource "terraform_data" "slow" {
         assert_eq!(out.code, None, "killed by a signal: {}", out.describe());
     });
 }
+
+#[test]
+fn container_engine_has_the_test_images() {
+    e2e::require_docker!();
+    for image in ["busybox:latest", e2e::HELLO_ENTRYPOINT_IMAGE] {
+        let (status, body) =
+            e2e::docker_api("GET", &format!("/v1.41/images/{image}/json")).expect("docker API");
+        assert_eq!(
+            status, 200,
+            "image {image} missing (run scripts/setup-podman.sh): {body}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).expect("image JSON");
+        if image == e2e::HELLO_ENTRYPOINT_IMAGE {
+            assert_eq!(
+                v["Config"]["Entrypoint"],
+                json!(["/bin/echo", e2e::HELLO_ENTRYPOINT_LINE]),
+                "{body}"
+            );
+        }
+    }
+    let (status, body) =
+        e2e::docker_api("GET", "/v1.41/containers/json?all=1").expect("docker API");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&body)
+            .unwrap()
+            .is_array()
+    );
+}
+
+#[test]
+fn null_provider_installs_from_the_mirror() {
+    let mirror = e2e::tools_dir().join(
+        "mirror/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4",
+    );
+    if !mirror.is_file() {
+        e2e::note(
+            "SKIPPED null_provider_installs_from_the_mirror: run scripts/get-null-provider.sh",
+        );
+        return;
+    }
+    for_each_terraform(|tf| {
+        let wd = Workdir::with_mirror(tf, false);
+        wd.write_main(
+            r#"
+terraform {
+  required_providers {
+    null = {
+      source  = "hashicorp/null"
+      version = "2.1.2"
+    }
+  }
+}
+
+resource "null_resource" "n" {
+  triggers = { k = "v" }
+}
+"#,
+        );
+        let init = wd.init();
+        assert!(
+            init.stdout.contains("Installed hashicorp/null v2.1.2"),
+            "{}",
+            init.describe()
+        );
+        wd.apply();
+        let values = wd
+            .resource("null_resource.n")
+            .expect("null_resource in state");
+        assert_eq!(values["triggers"], json!({"k": "v"}));
+        wd.assert_plan_empty();
+        wd.destroy();
+        assert!(wd.state_addresses().is_empty());
+    });
+}
