@@ -1,1 +1,38 @@
-//! Azure Batch data-plane client. Knows Batch, not Terraform.
+//! Azure Batch data-plane client (API `2024-07-01.20.0`). Knows Batch, not Terraform.
+//!
+//! * [`models`]: typed request/response bodies with the service's exact wire names.
+//! * [`BatchClient`]: async operations on pools, jobs, tasks, nodes, files and images. Every
+//!   call takes [`RequestOptions`] (deadline bounding all retries, `If-Match`, cancellation).
+//! * [`auth`]: Shared Key signing and Microsoft Entra ID tokens (`azure_identity`).
+//! * Retries: exponential backoff with full jitter on 408/429/5xx and connection failures,
+//!   honouring `Retry-After`. Creates are safe to retry (see [`idempotent`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), batch_client::BatchError> {
+//! use batch_client::{Auth, BatchClient, ClientConfig, RequestOptions};
+//! let auth = Auth::shared_key("devbatch", "aGVsbG8=")?;
+//! let client = BatchClient::new(ClientConfig::new("http://127.0.0.1:10100", auth))?;
+//! let pool = client.get_pool("p1", &RequestOptions::new()).await?;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod auth;
+mod client;
+pub mod error;
+pub mod idempotent;
+pub mod models;
+mod ops;
+pub mod retry;
+
+pub use auth::{Auth, BATCH_SCOPE, EntraConfig, EntraCredentialKind, SharedKeyCredential};
+pub use client::{
+    API_VERSION, BatchClient, CONTENT_TYPE, ClientConfig, ListQuery, RequestOptions, Versioned,
+    WriteInfo, validate_endpoint,
+};
+pub use error::{BatchError, Result, ServiceError};
+pub use models::Secret;
+pub use ops::{ByteRange, FileContent, FileInfo};
+pub use retry::RetryPolicy;
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,112 @@
+use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
+use crate::error::{Result, ServiceError};
+use crate::models::*;
+use reqwest::Method;
+
+fn terminate_done(e: &ServiceError) -> bool {
+    let c = e.code.to_ascii_lowercase();
+    e.status == 409 && (c == "jobcompleted" || c == "jobbeingterminated" || c == "jobterminated")
+}
+
+impl BatchClient {
+    /// Job_Add (`POST /jobs`). Safe to retry like [`BatchClient::add_pool`] (`JobExists`).
+    pub async fn add_job(&self, job: &JobAddParameter, opts: &RequestOptions) -> Result<WriteInfo> {
+        self.create_idempotent(
+            self.url(&["jobs"]),
+            self.url(&["jobs", &job.id]),
+            job,
+            "JobExists",
+            opts,
+        )
+        .await
+    }
+
+    /// Job_Get. `Ok(None)` when the job does not exist.
+    pub async fn get_job(
+        &self,
+        job_id: &str,
+        opts: &RequestOptions,
+    ) -> Result<Option<Versioned<CloudJob>>> {
+        self.get_json(self.url(&["jobs", job_id]), opts).await
+    }
+
+    /// Job_List (all pages).
+    pub async fn list_jobs(
+        &self,
+        query: &ListQuery,
+        opts: &RequestOptions,
+    ) -> Result<Vec<CloudJob>> {
+        self.list_all(self.url(&["jobs"]), query, opts).await
+    }
+
+    /// Job_Patch (merge semantics; honours `If-Match`).
+    pub async fn patch_job(
+        &self,
+        job_id: &str,
+        patch: &JobPatchParameter,
+        opts: &RequestOptions,
+    ) -> Result<WriteInfo> {
+        self.write(
+            Method::PATCH,
+            self.url(&["jobs", job_id]),
+            Some(patch),
+            true,
+            opts,
+            super::never,
+        )
+        .await
+    }
+
+    /// Job_Update (`PUT`, replace semantics; honours `If-Match`).
+    pub async fn update_job(
+        &self,
+        job_id: &str,
+        update: &JobUpdateParameter,
+        opts: &RequestOptions,
+    ) -> Result<WriteInfo> {
+        self.write(
+            Method::PUT,
+            self.url(&["jobs", job_id]),
+            Some(update),
+            true,
+            opts,
+            super::never,
+        )
+        .await
+    }
+
+    /// Job_Delete (asynchronous; honours `If-Match`). See [`BatchClient::delete_pool`] for retries.
+    pub async fn delete_job(&self, job_id: &str, opts: &RequestOptions) -> Result<WriteInfo> {
+        self.write::<()>(
+            Method::DELETE,
+            self.url(&["jobs", job_id]),
+            None,
+            true,
+            opts,
+            super::delete_done,
+        )
+        .await
+    }
+
+    /// Job_Terminate with an optional reason. After an ambiguous attempt, `JobCompleted` /
+    /// `JobBeingTerminated` count as success (`adopted = true`).
+    pub async fn terminate_job(
+        &self,
+        job_id: &str,
+        reason: Option<&str>,
+        opts: &RequestOptions,
+    ) -> Result<WriteInfo> {
+        let body = JobTerminateParameter {
+            terminate_reason: reason.map(str::to_string),
+        };
+        self.write(
+            Method::POST,
+            self.url(&["jobs", job_id, "terminate"]),
+            Some(&body),
+            true,
+            opts,
+            terminate_done,
+        )
+        .await
+    }
+}
