@@ -1,0 +1,476 @@
+//! Job and task operations.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app::{App, HandlerResult, Reply, Req, check_conditions, filter_matches, page, select};
+use crate::error::ApiError;
+use crate::pools::touch;
+use crate::state::{Job, State, Task, b, i, s};
+use crate::util::{MAX_DURATION, now_iso, now_ms, valid_id};
+
+pub fn find_job<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Job, ApiError> {
+    st.jobs.get_mut(&id.to_ascii_lowercase()).ok_or_else(ApiError::job_not_found)
+}
+
+fn bad_id(kind: &str, id: &str) -> ApiError {
+    ApiError::invalid_property(
+        "id",
+        Some(id),
+        &format!(
+            "The {kind} id can contain any combination of alphanumeric characters including hyphens and underscores, and cannot contain more than 64 characters."
+        ),
+    )
+}
+
+fn job_constraints_default(c: &mut Value) {
+    if c.get("maxWallClockTime").is_none() {
+        c["maxWallClockTime"] = json!(MAX_DURATION);
+    }
+    if c.get("maxTaskRetryCount").is_none() {
+        c["maxTaskRetryCount"] = json!(0);
+    }
+}
+
+pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
+    let j = req.json("JobAddParameter", true)?.unwrap_or_default();
+    let id = s(&j, "id").to_string();
+    if !valid_id(&id) {
+        return Err(bad_id("job", &id));
+    }
+    if st.jobs.contains_key(&id.to_ascii_lowercase()) {
+        return Err(ApiError::conflict("JobExists", "The specified job already exists."));
+    }
+    if j["poolInfo"].get("autoPoolSpecification").is_some() {
+        return Err(ApiError::invalid_property(
+            "poolInfo.autoPoolSpecification",
+            None,
+            "Auto pools are not supported by the local Batch service: create a pool and set poolInfo.poolId.",
+        ));
+    }
+    if s(&j["poolInfo"], "poolId").is_empty() {
+        return Err(ApiError::missing_property("poolInfo.poolId"));
+    }
+    if let Some(p) = j.get("priority").and_then(Value::as_i64)
+        && !(-1000..=1000).contains(&p)
+    {
+        return Err(ApiError::invalid_property("priority", Some(&p.to_string()), "The priority must be between -1000 and 1000."));
+    }
+    if j.get("jobManagerTask").is_some() {
+        return Err(ApiError::invalid_property(
+            "jobManagerTask",
+            None,
+            "Job manager tasks are not supported by the local Batch service.",
+        ));
+    }
+    let now = now_iso();
+    let mut body = json!({"id": id, "url": format!("{}/jobs/{id}", app.base_url), "eTag": "", "lastModified": now,
+        "creationTime": now, "state": "active", "stateTransitionTime": now});
+    for (k, v) in j.as_object().cloned().unwrap_or_default() {
+        if k != "id" {
+            body[k] = v;
+        }
+    }
+    for (k, v) in [
+        ("priority", json!(0)),
+        ("maxParallelTasks", json!(-1)),
+        ("usesTaskDependencies", json!(false)),
+        ("allowTaskPreemption", json!(false)),
+        ("onAllTasksComplete", json!("noaction")),
+        ("onTaskFailure", json!("noaction")),
+        ("constraints", json!({})),
+    ] {
+        if body.get(k).is_none() {
+            body[k] = v;
+        }
+    }
+    job_constraints_default(&mut body["constraints"]);
+    for t in ["jobPreparationTask", "jobReleaseTask"] {
+        if let Some(tv) = body.get_mut(t) {
+            if tv.get("id").is_none() {
+                tv["id"] = json!(if t == "jobPreparationTask" { "jobpreparation" } else { "jobrelease" });
+            }
+            if t == "jobPreparationTask" {
+                for (k, v) in [("waitForSuccess", json!(true)), ("rerunOnNodeRebootAfterSuccess", json!(true))] {
+                    if tv.get(k).is_none() {
+                        tv[k] = v;
+                    }
+                }
+            }
+        }
+    }
+    body["executionInfo"] = json!({"startTime": now, "poolId": s(&j["poolInfo"], "poolId")});
+    touch(&mut body);
+    let reply = Reply::status(StatusCode::CREATED).write_headers(&body, true);
+    st.jobs.insert(id.to_ascii_lowercase(), Job { body, tasks: Default::default(), delete_done_at: None });
+    st.dirty = true;
+    Ok(reply)
+}
+
+pub fn job_get(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
+    let j = find_job(st, id)?;
+    if let Some(r) = check_conditions(req, &j.body, true)? {
+        return Ok(r);
+    }
+    Ok(Reply::json(StatusCode::OK, select(req, j.body.clone())).resource_headers(&j.body))
+}
+
+pub fn job_list(app: &App, st: &mut State, req: &Req) -> HandlerResult {
+    let mut items = vec![];
+    for j in st.jobs.values() {
+        if filter_matches(req.q("$filter"), &j.body)? {
+            items.push(j.body.clone());
+        }
+    }
+    page(app, req, "/jobs", items, "jobs")
+}
+
+fn writable_job<'a>(st: &'a mut State, req: &Req, id: &str) -> Result<&'a mut Job, ApiError> {
+    let j = find_job(st, id)?;
+    check_conditions(req, &j.body, false)?;
+    match s(&j.body, "state") {
+        "deleting" => Err(ApiError::conflict("JobBeingDeleted", "The specified job has been marked for deletion and is being garbage collected.")),
+        "completed" => Err(ApiError::conflict("JobCompleted", "The specified job is already in a completed state.")),
+        "terminating" => Err(ApiError::conflict("JobBeingTerminated", "The specified job is being terminated.")),
+        _ => Ok(j),
+    }
+}
+
+pub fn job_patch(_app: &App, st: &mut State, req: &Req, id: &str, replace: bool) -> HandlerResult {
+    let def = if replace { "JobUpdateParameter" } else { "JobPatchParameter" };
+    let upd = req.json(def, true)?.unwrap_or_default();
+    let j = writable_job(st, req, id)?;
+    if upd.get("poolInfo").is_some_and(|p| s(p, "poolId") != s(&j.body["poolInfo"], "poolId")) && s(&j.body, "state") != "disabled" {
+        return Err(ApiError::conflict("JobNotDisabled", "The poolInfo of a job can be changed only while the job is disabled.")
+            .with("PropertyName", "poolInfo"));
+    }
+    if s(&j.body, "onAllTasksComplete") == "terminatejob" && s(&upd, "onAllTasksComplete").eq_ignore_ascii_case("noaction") {
+        return Err(ApiError::invalid_property(
+            "onAllTasksComplete",
+            Some("noaction"),
+            "onAllTasksComplete cannot be changed from terminatejob to noaction.",
+        ));
+    }
+    if replace {
+        // Replace semantics: omitted updatable properties go back to their defaults.
+        let obj = j.body.as_object_mut().unwrap();
+        obj.insert("priority".into(), upd.get("priority").cloned().unwrap_or(json!(0)));
+        obj.insert("maxParallelTasks".into(), upd.get("maxParallelTasks").cloned().unwrap_or(json!(-1)));
+        obj.insert("allowTaskPreemption".into(), upd.get("allowTaskPreemption").cloned().unwrap_or(json!(false)));
+        obj.insert("constraints".into(), upd.get("constraints").cloned().unwrap_or(json!({})));
+        match upd.get("metadata") {
+            Some(m) => obj.insert("metadata".into(), m.clone()),
+            None => obj.remove("metadata"),
+        };
+        if let Some(o) = upd.get("onAllTasksComplete") {
+            obj.insert("onAllTasksComplete".into(), o.clone());
+        }
+        obj.insert("poolInfo".into(), upd["poolInfo"].clone());
+    } else {
+        for (k, v) in upd.as_object().cloned().unwrap_or_default() {
+            if k == "constraints" {
+                for (ck, cv) in v.as_object().cloned().unwrap_or_default() {
+                    j.body["constraints"][ck] = cv;
+                }
+            } else {
+                j.body[k] = v;
+            }
+        }
+    }
+    job_constraints_default(&mut j.body["constraints"]);
+    touch(&mut j.body);
+    st.dirty = true;
+    let j = find_job(st, id)?;
+    Ok(Reply::status(StatusCode::OK).write_headers(&j.body, false))
+}
+
+pub fn job_delete(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
+    let j = find_job(st, id)?;
+    check_conditions(req, &j.body, false)?;
+    if s(&j.body, "state") != "deleting" {
+        set_job_state(&mut j.body, "deleting");
+        j.delete_done_at = Some(now_ms() + app.delete_delay.as_millis() as i64);
+        touch(&mut j.body);
+        let key = id.to_ascii_lowercase();
+        crate::engine::stop_job_tasks(app, st, &key, "The job was deleted.");
+        st.dirty = true;
+    }
+    let j = find_job(st, id)?;
+    Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
+}
+
+pub fn set_job_state(body: &mut Value, state: &str) {
+    let now = now_iso();
+    body["previousState"] = body["state"].clone();
+    body["previousStateTransitionTime"] = body["stateTransitionTime"].clone();
+    body["state"] = json!(state);
+    body["stateTransitionTime"] = json!(now);
+}
+
+pub fn job_terminate(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
+    let t = req.json("JobTerminateParameter", false)?;
+    let reason = t.as_ref().map(|t| s(t, "terminateReason")).filter(|r| !r.is_empty()).unwrap_or("UserTerminate").to_string();
+    writable_job(st, req, id)?;
+    crate::engine::terminate_job(app, st, &id.to_ascii_lowercase(), &reason);
+    let j = find_job(st, id)?;
+    touch(&mut j.body);
+    Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
+}
+
+pub fn task_counts(_app: &App, st: &mut State, _req: &Req, id: &str) -> HandlerResult {
+    let j = find_job(st, id)?;
+    let (mut a, mut r, mut c, mut ok, mut f) = (0, 0, 0, 0, 0);
+    let (mut sa, mut sr, mut sc, mut sok, mut sf) = (0, 0, 0, 0, 0);
+    for t in j.tasks.values() {
+        let slots = i(&t.body, "requiredSlots").max(1);
+        match s(&t.body, "state") {
+            "active" => (a, sa) = (a + 1, sa + slots),
+            "running" | "preparing" => (r, sr) = (r + 1, sr + slots),
+            _ => {
+                (c, sc) = (c + 1, sc + slots);
+                if s(&t.body["executionInfo"], "result") == "success" {
+                    (ok, sok) = (ok + 1, sok + slots);
+                } else {
+                    (f, sf) = (f + 1, sf + slots);
+                }
+            }
+        }
+    }
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"taskCounts": {"active": a, "running": r, "completed": c, "succeeded": ok, "failed": f},
+               "taskSlotCounts": {"active": sa, "running": sr, "completed": sc, "succeeded": sok, "failed": sf}}),
+    ))
+}
+
+/// Validate one TaskAddParameter against its job and build the stored task.
+fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Task, ApiError> {
+    crate::schema::validate("TaskAddParameter", t)?;
+    let id = s(t, "id").to_string();
+    if !valid_id(&id) {
+        return Err(bad_id("task", &id));
+    }
+    let seq = st.seq();
+    let job = st.jobs.get(job_key).ok_or_else(ApiError::job_not_found)?;
+    if job.tasks.contains_key(&id.to_ascii_lowercase()) {
+        return Err(ApiError::conflict("TaskExists", "The specified task already exists."));
+    }
+    if t.get("dependsOn").is_some() && !b(&job.body, "usesTaskDependencies") {
+        return Err(ApiError::conflict(
+            "TaskDependenciesNotSpecifiedOnJob",
+            "The task has dependencies but the job does not have usesTaskDependencies set to true.",
+        ));
+    }
+    if t.get("multiInstanceSettings").is_some() {
+        return Err(ApiError::invalid_property(
+            "multiInstanceSettings",
+            None,
+            "Multi-instance tasks are not supported by the local Batch service.",
+        ));
+    }
+    if let Some(n) = t.get("requiredSlots").and_then(Value::as_i64)
+        && n < 1
+    {
+        return Err(ApiError::invalid_property("requiredSlots", Some(&n.to_string()), "requiredSlots must be at least 1."));
+    }
+    let pool_key = s(&job.body["poolInfo"], "poolId").to_ascii_lowercase();
+    if let Some(pool) = st.pools.get(&pool_key) {
+        let container_pool = pool.body["virtualMachineConfiguration"].get("containerConfiguration").is_some_and(|c| !c.is_null());
+        let container_task = t.get("containerSettings").is_some_and(|c| !c.is_null());
+        if container_task && !container_pool {
+            return Err(ApiError::invalid_property(
+                "containerSettings",
+                None,
+                "The task specifies containerSettings but its pool has no containerConfiguration: the pool must be a container pool.",
+            ));
+        }
+        if !container_task && container_pool {
+            return Err(ApiError::invalid_property(
+                "containerSettings",
+                None,
+                "The pool has a containerConfiguration, so the task must specify containerSettings (imageName).",
+            ));
+        }
+    }
+    let now = now_iso();
+    let url = format!("{}/tasks/{id}", s(&job.body, "url"));
+    let mut body = json!({"id": id, "url": url, "eTag": "", "lastModified": now, "creationTime": now,
+        "state": "active", "stateTransitionTime": now});
+    for (k, v) in t.as_object().cloned().unwrap_or_default() {
+        if k != "id" {
+            body[k] = v;
+        }
+    }
+    let mut c = body.get("constraints").cloned().unwrap_or(json!({}));
+    if c.get("maxWallClockTime").is_none() {
+        c["maxWallClockTime"] = json!(MAX_DURATION);
+    }
+    if c.get("retentionTime").is_none() {
+        c["retentionTime"] = json!("P7D");
+    }
+    if c.get("maxTaskRetryCount").is_none() {
+        c["maxTaskRetryCount"] = json!(i(&job.body["constraints"], "maxTaskRetryCount"));
+    }
+    body["constraints"] = c;
+    if body.get("requiredSlots").is_none() {
+        body["requiredSlots"] = json!(1);
+    }
+    if body.get("userIdentity").is_none() {
+        body["userIdentity"] = json!({"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}});
+    }
+    if let Some(cs) = body.get_mut("containerSettings")
+        && cs.get("workingDirectory").is_none()
+    {
+        cs["workingDirectory"] = json!("taskWorkingDirectory");
+    }
+    body["executionInfo"] = json!({"retryCount": 0, "requeueCount": 0});
+    touch(&mut body);
+    Ok(Task { body, seq, attempt: 0, dir: None, node: None, slots: 0, retry_at: None, files_deleted: false })
+}
+
+fn addable_job(st: &mut State, id: &str) -> Result<String, ApiError> {
+    let j = find_job(st, id)?;
+    match s(&j.body, "state") {
+        "completed" => Err(ApiError::conflict("JobCompleted", "The specified job is already in a completed state.")),
+        "terminating" => Err(ApiError::conflict("JobBeingTerminated", "The specified job is being terminated.")),
+        "deleting" => Err(ApiError::conflict("JobBeingDeleted", "The specified job has been marked for deletion and is being garbage collected.")),
+        _ => Ok(id.to_ascii_lowercase()),
+    }
+}
+
+pub fn task_add(app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerResult {
+    let t = req.json("TaskAddParameter", true)?.unwrap_or_default();
+    let key = addable_job(st, job_id)?;
+    let task = build_task(app, st, &key, &t)?;
+    let reply = Reply::status(StatusCode::CREATED).write_headers(&task.body, true);
+    let job = st.jobs.get_mut(&key).unwrap();
+    job.tasks.insert(s(&task.body, "id").to_ascii_lowercase(), task);
+    st.dirty = true;
+    Ok(reply)
+}
+
+pub fn task_add_collection(app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerResult {
+    if req.body.len() > 1024 * 1024 {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            "The request body is too large and exceeds the maximum permissible limit (1 MB).",
+        ));
+    }
+    // Validate the envelope only; each task is validated on its own and reported in the result.
+    let coll: Value = match req.json("__none__", true)? {
+        Some(v) => v,
+        None => return Err(ApiError::missing_property("value")),
+    };
+    let Some(tasks) = coll.get("value").and_then(Value::as_array) else {
+        return Err(ApiError::missing_property("value"));
+    };
+    if tasks.len() > 100 {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            "The number of tasks in the collection exceeds the maximum of 100.",
+        )
+        .with("Reason", "At most 100 tasks can be added in one call."));
+    }
+    let key = addable_job(st, job_id)?;
+    let mut results = vec![];
+    for t in tasks {
+        let tid = s(t, "id").to_string();
+        match build_task(app, st, &key, t) {
+            Ok(task) => {
+                results.push(json!({"status": "success", "taskId": tid, "eTag": task.body["eTag"],
+                    "lastModified": task.body["lastModified"], "location": task.body["url"]}));
+                st.jobs.get_mut(&key).unwrap().tasks.insert(tid.to_ascii_lowercase(), task);
+            }
+            Err(e) => {
+                let mut err = json!({"code": e.code, "message": {"lang": "en-US", "value": e.message}});
+                if !e.values.is_empty() {
+                    err["values"] = json!(e.values.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>());
+                }
+                let status = if e.status.is_server_error() { "servererror" } else { "clienterror" };
+                results.push(json!({"status": status, "taskId": tid, "error": err}));
+            }
+        }
+    }
+    st.dirty = true;
+    Ok(Reply::json(StatusCode::OK, json!({"value": results})))
+}
+
+pub fn find_task<'a>(st: &'a mut State, job: &str, task: &str) -> Result<&'a mut Task, ApiError> {
+    find_job(st, job)?.tasks.get_mut(&task.to_ascii_lowercase()).ok_or_else(ApiError::task_not_found)
+}
+
+pub fn task_get(_app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
+    let t = find_task(st, job, task)?;
+    if let Some(r) = check_conditions(req, &t.body, true)? {
+        return Ok(r);
+    }
+    Ok(Reply::json(StatusCode::OK, select(req, t.body.clone())).resource_headers(&t.body))
+}
+
+pub fn task_list(app: &App, st: &mut State, req: &Req, job: &str) -> HandlerResult {
+    let j = find_job(st, job)?;
+    let mut tasks: Vec<&Task> = j.tasks.values().collect();
+    tasks.sort_by_key(|t| t.seq);
+    let mut items = vec![];
+    for t in tasks {
+        if filter_matches(req.q("$filter"), &t.body)? {
+            items.push(t.body.clone());
+        }
+    }
+    let path = format!("/jobs/{}/tasks", s(&j.body, "id"));
+    page(app, req, &path, items, "tasks")
+}
+
+pub fn task_update(_app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
+    let u = req.json("TaskUpdateParameter", true)?.unwrap_or_default();
+    let t = find_task(st, job, task)?;
+    check_conditions(req, &t.body, false)?;
+    if let Some(c) = u.get("constraints").and_then(Value::as_object) {
+        for (k, v) in c {
+            t.body["constraints"][k] = v.clone();
+        }
+    }
+    touch(&mut t.body);
+    st.dirty = true;
+    let t = find_task(st, job, task)?;
+    Ok(Reply::status(StatusCode::OK).write_headers(&t.body, false))
+}
+
+pub fn task_delete(app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
+    let t = find_task(st, job, task)?;
+    check_conditions(req, &t.body, false)?;
+    let (jk, tk) = (job.to_ascii_lowercase(), task.to_ascii_lowercase());
+    crate::engine::end_running_task(app, st, &jk, &tk, None);
+    let t = st.jobs.get_mut(&jk).and_then(|j| j.tasks.remove(&tk));
+    if let Some(dir) = t.and_then(|t| t.dir) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    st.dirty = true;
+    Ok(Reply::status(StatusCode::OK))
+}
+
+pub fn task_terminate(app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
+    let t = find_task(st, job, task)?;
+    check_conditions(req, &t.body, false)?;
+    if s(&t.body, "state") == "completed" {
+        return Err(ApiError::conflict("TaskCompleted", "The specified task is already completed."));
+    }
+    let (jk, tk) = (job.to_ascii_lowercase(), task.to_ascii_lowercase());
+    crate::engine::end_running_task(
+        app,
+        st,
+        &jk,
+        &tk,
+        Some(crate::runtime::Failure::user("TaskEnded", "The task was terminated by a Task_Terminate request.")),
+    );
+    let t = find_task(st, job, task)?;
+    if s(&t.body, "state") == "active" {
+        crate::engine::complete_task_body(&mut t.body, None, Some(&crate::runtime::Failure::user("TaskEnded", "The task was terminated by a Task_Terminate request.")), None);
+    }
+    touch(&mut t.body);
+    st.dirty = true;
+    let t = find_task(st, job, task)?;
+    Ok(Reply::status(StatusCode::NO_CONTENT).write_headers(&t.body, false))
+}

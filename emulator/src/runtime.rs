@@ -1,0 +1,430 @@
+//! Running task command lines: on the host (`process`) or in containers through the Docker Engine
+//! API (`docker`, also served by `podman system service`).
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub category: &'static str,
+    pub code: String,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn user(code: &str, message: impl Into<String>) -> Self {
+        Failure { category: "UserError", code: code.into(), message: message.into() }
+    }
+    pub fn server(code: &str, message: impl Into<String>) -> Self {
+        Failure { category: "ServerError", code: code.into(), message: message.into() }
+    }
+    pub fn to_value(&self) -> Value {
+        json!({"category": self.category, "code": self.code, "message": self.message})
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub exit_code: Option<i64>,
+    pub failure: Option<Failure>,
+    pub container_info: Option<Value>,
+}
+
+/// Everything needed to run one task (or start/prep/release task) on a node.
+pub struct RunSpec {
+    pub name: String,
+    pub command_line: String,
+    pub env: Vec<(String, String)>,
+    pub task_dir: PathBuf,
+    pub working_dir: PathBuf,
+    pub node_root: PathBuf,
+    /// The task's `containerSettings`, if any.
+    pub container: Option<Value>,
+    pub max_wall_ms: Option<i64>,
+}
+
+#[derive(Clone)]
+pub enum Runtime {
+    Process,
+    Docker(bollard::Docker),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    Process,
+    Docker,
+}
+
+impl Runtime {
+    /// Connect to the configured runtime. For docker, DOCKER_HOST (default unix:///var/run/docker.sock) must answer.
+    pub async fn connect(kind: RuntimeKind) -> anyhow::Result<Runtime> {
+        match kind {
+            RuntimeKind::Process => Ok(Runtime::Process),
+            RuntimeKind::Docker => {
+                let d = bollard::Docker::connect_with_defaults()?;
+                d.ping().await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "--runtime docker: the Docker Engine API at DOCKER_HOST={} does not answer ({e}); start Docker or `podman system service`",
+                        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+                    )
+                })?;
+                Ok(Runtime::Docker(d))
+            }
+        }
+    }
+
+    /// Make sure the pool's images are available when a node starts (Batch pre-fetches them).
+    pub async fn prefetch(&self, images: &[String]) -> Result<(), Failure> {
+        let Runtime::Docker(d) = self else { return Ok(()) };
+        for img in images {
+            ensure_image(d, img).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn run(&self, spec: RunSpec, cancel: CancellationToken) -> Outcome {
+        let _ = std::fs::create_dir_all(&spec.working_dir);
+        match (self, spec.container.is_some()) {
+            (Runtime::Docker(d), true) => run_container(d, spec, cancel).await,
+            _ => run_process(spec, cancel).await,
+        }
+    }
+}
+
+fn wall_clock(spec: &RunSpec) -> Duration {
+    match spec.max_wall_ms {
+        Some(ms) if ms > 0 && ms < 10 * 365 * 86_400_000 => Duration::from_millis(ms as u64),
+        _ => Duration::from_secs(10 * 365 * 86_400),
+    }
+}
+
+fn wall_clock_failure() -> Failure {
+    Failure::user("MaxWallClockTimeExpiry", "The task ran longer than the maximum wall clock time allowed by its constraints.")
+}
+
+fn exit_failure(code: i64) -> Failure {
+    Failure::user("FailureExitCode", format!("The task exited with an exit code representing a failure ({code})."))
+}
+
+async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
+    if spec.container.is_some() && spec.command_line.trim().is_empty() {
+        return Outcome {
+            failure: Some(Failure::user(
+                "ContainerEntrypointNotSupported",
+                "The task has an empty command line, which runs the container image's ENTRYPOINT; the local Batch service's process runtime \
+                 cannot run the image's ENTRYPOINT. Give the task a command line or start batch-emulator with --runtime docker.",
+            )),
+            ..Default::default()
+        };
+    }
+    // Batch does not run the command line through a shell: split it like one and exec the program.
+    let argv = match shell_words::split(&spec.command_line) {
+        Ok(a) if !a.is_empty() => a,
+        Ok(_) => return Outcome { failure: Some(Failure::user("CommandProgramNotFound", "The command line is empty.")), ..Default::default() },
+        Err(e) => {
+            return Outcome {
+                failure: Some(Failure::user("CommandLineInvalid", format!("The command line cannot be parsed: {e}."))),
+                ..Default::default()
+            };
+        }
+    };
+    let open = |name: &str| std::fs::File::create(spec.task_dir.join(name));
+    let (out, err) = match (open("stdout.txt"), open("stderr.txt")) {
+        (Ok(o), Ok(e)) => (o, e),
+        (Err(e), _) | (_, Err(e)) => {
+            return Outcome { failure: Some(Failure::server("TaskDirectoryError", format!("Cannot create the task's output files: {e}"))), ..Default::default() };
+        }
+    };
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(&spec.working_dir)
+        .envs(spec.env.iter().cloned())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Outcome {
+                failure: Some(Failure::user("CommandProgramNotFound", format!("The specified command program is not found: '{}'.", argv[0]))),
+                ..Default::default()
+            };
+        }
+        Err(e) => {
+            return Outcome {
+                failure: Some(Failure::user("CommandProgramStartFailed", format!("The command program '{}' could not be started: {e}.", argv[0]))),
+                ..Default::default()
+            };
+        }
+    };
+    tokio::select! {
+        status = child.wait() => {
+            let code = status.ok().and_then(|s| {
+                use std::os::unix::process::ExitStatusExt;
+                s.code().or_else(|| s.signal().map(|sig| 128 + sig))
+            }).unwrap_or(-1) as i64;
+            Outcome { exit_code: Some(code), failure: (code != 0).then(|| exit_failure(code)), container_info: None }
+        }
+        _ = tokio::time::sleep(wall_clock(&spec)) => {
+            let _ = child.kill().await;
+            Outcome { exit_code: None, failure: Some(wall_clock_failure()), container_info: None }
+        }
+        _ = cancel.cancelled() => {
+            let _ = child.kill().await;
+            Outcome::default()
+        }
+    }
+}
+
+async fn ensure_image(d: &bollard::Docker, image: &str) -> Result<(), Failure> {
+    if d.inspect_image(image).await.is_ok() {
+        return Ok(());
+    }
+    use futures::StreamExt;
+    let opts = bollard::query_parameters::CreateImageOptionsBuilder::new().from_image(image).build();
+    let mut stream = d.create_image(Some(opts), None, None);
+    let pulled = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| e.to_string())?;
+        }
+        Ok::<(), String>(())
+    })
+    .await;
+    match pulled {
+        Ok(Ok(())) if d.inspect_image(image).await.is_ok() => Ok(()),
+        Ok(Err(e)) => Err(Failure::user(
+            "ContainerImagePullFailed",
+            format!("The container image '{image}' is not present on the node and could not be pulled: {e}"),
+        )),
+        _ => Err(Failure::user(
+            "ContainerImagePullFailed",
+            format!("The container image '{image}' is not present on the node and could not be pulled."),
+        )),
+    }
+}
+
+/// The subset of `docker create` options the emulator understands in `containerRunOptions`.
+#[derive(Default, Debug, PartialEq)]
+pub struct RunOptions {
+    pub rm: bool,
+    pub workdir: Option<String>,
+    pub env: Vec<String>,
+    pub entrypoint: Option<String>,
+    pub user: Option<String>,
+    pub network: Option<String>,
+    pub volumes: Vec<String>,
+    pub init: bool,
+    pub privileged: bool,
+}
+
+pub fn parse_run_options(s: &str) -> Result<RunOptions, String> {
+    let args = shell_words::split(s).map_err(|e| format!("containerRunOptions cannot be parsed: {e}"))?;
+    let mut o = RunOptions::default();
+    let mut it = args.into_iter().peekable();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline.clone().or_else(|| it.next()).ok_or_else(|| format!("containerRunOptions: '{name}' needs a value"))
+        };
+        match flag.as_str() {
+            "--rm" => o.rm = true,
+            "--init" => o.init = true,
+            "--privileged" => o.privileged = true,
+            "-w" | "--workdir" => o.workdir = Some(value(&flag)?),
+            "-e" | "--env" => o.env.push(value(&flag)?),
+            "--entrypoint" => o.entrypoint = Some(value(&flag)?),
+            "-u" | "--user" => o.user = Some(value(&flag)?),
+            "--network" | "--net" => o.network = Some(value(&flag)?),
+            "-v" | "--volume" => o.volumes.push(value(&flag)?),
+            // Resource limits have no meaning for the local service: accepted and ignored.
+            "--cpus" | "-m" | "--memory" | "--shm-size" | "--memory-swap" | "--cpu-shares" | "--ulimit" | "--ipc" | "--pids-limit" => {
+                value(&flag)?;
+            }
+            other => {
+                return Err(format!(
+                    "containerRunOptions: option '{other}' is not supported by the local Batch service (supported: --rm, -w/--workdir, -e/--env, \
+                     --entrypoint, -u/--user, --network/--net, -v/--volume, --init, --privileged; ignored: --cpus, --memory, --shm-size, --ulimit, --ipc, --pids-limit)"
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
+async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationToken) -> Outcome {
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+
+    let cs = spec.container.clone().unwrap_or_default();
+    let image = cs.get("imageName").and_then(Value::as_str).unwrap_or("").to_string();
+    let opts = match parse_run_options(cs.get("containerRunOptions").and_then(Value::as_str).unwrap_or("")) {
+        Ok(o) => o,
+        Err(e) => return Outcome { failure: Some(Failure::user("ContainerInvalidRunOptions", e)), ..Default::default() },
+    };
+    if let Err(f) = ensure_image(d, &image).await {
+        return Outcome { failure: Some(f), ..Default::default() };
+    }
+    let argv = match shell_words::split(&spec.command_line) {
+        Ok(a) => a,
+        Err(e) => {
+            return Outcome {
+                failure: Some(Failure::user("CommandLineInvalid", format!("The command line cannot be parsed: {e}."))),
+                ..Default::default()
+            };
+        }
+    };
+    let image_default = cs.get("workingDirectory").and_then(Value::as_str).is_some_and(|w| w.eq_ignore_ascii_case("containerImageDefault"));
+    let working_dir = opts.workdir.clone().or_else(|| (!image_default).then(|| spec.working_dir.to_string_lossy().into_owned()));
+    let mut binds: Vec<String> = vec![];
+    match cs.get("containerHostBatchBindMounts").and_then(Value::as_array) {
+        None => binds.push(format!("{0}:{0}", spec.node_root.display())),
+        Some(list) => {
+            binds.push(format!("{0}:{0}", spec.task_dir.display()));
+            for m in list {
+                let sub = match m.get("source").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase().as_str() {
+                    "shared" => "shared",
+                    "startup" => "startup",
+                    "vfsmounts" => "fsmounts",
+                    "applications" => "applications",
+                    "jobprep" | "task" => continue,
+                    _ => continue,
+                };
+                let ro = if m.get("isReadOnly").and_then(Value::as_bool) == Some(true) { ":ro" } else { "" };
+                let p = spec.node_root.join(sub);
+                let _ = std::fs::create_dir_all(&p);
+                binds.push(format!("{0}:{0}{ro}", p.display()));
+            }
+        }
+    }
+    binds.extend(opts.volumes.iter().cloned());
+    let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for e in &opts.env {
+        if e.contains('=') {
+            env.push(e.clone());
+        } else if let Ok(v) = std::env::var(e) {
+            env.push(format!("{e}={v}"));
+        }
+    }
+    let name = format!("batchemu-{}-{}", spec.name, &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let body = ContainerCreateBody {
+        image: Some(image.clone()),
+        cmd: (!argv.is_empty()).then_some(argv),
+        entrypoint: opts.entrypoint.as_ref().map(|e| vec![e.clone()]),
+        env: Some(env),
+        working_dir,
+        user: opts.user.clone(),
+        host_config: Some(HostConfig {
+            binds: Some(binds),
+            network_mode: opts.network.clone(),
+            init: opts.init.then_some(true),
+            privileged: opts.privileged.then_some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let create_opts = bollard::query_parameters::CreateContainerOptionsBuilder::new().name(&name).build();
+    let created = match d.create_container(Some(create_opts), body).await {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome {
+                failure: Some(Failure::user("ContainerCreateFailed", format!("The container for image '{image}' could not be created: {e}"))),
+                ..Default::default()
+            };
+        }
+    };
+    let id = created.id;
+    let remove = |d: bollard::Docker, id: String| async move {
+        let o = bollard::query_parameters::RemoveContainerOptionsBuilder::new().force(true).build();
+        let _ = d.remove_container(&id, Some(o)).await;
+    };
+    if let Err(e) = d.start_container(&id, None::<bollard::query_parameters::StartContainerOptions>).await {
+        remove(d.clone(), id.clone()).await;
+        return Outcome {
+            failure: Some(Failure::user("ContainerStartFailed", format!("The container could not be started: {e}"))),
+            container_info: Some(json!({"containerId": id, "state": "created", "error": e.to_string()})),
+            ..Default::default()
+        };
+    }
+    let log_task = {
+        let d = d.clone();
+        let id = id.clone();
+        let dir = spec.task_dir.clone();
+        tokio::spawn(async move {
+            let mut out = tokio::fs::File::create(dir.join("stdout.txt")).await.ok();
+            let mut err = tokio::fs::File::create(dir.join("stderr.txt")).await.ok();
+            let o = bollard::query_parameters::LogsOptionsBuilder::new().follow(true).stdout(true).stderr(true).build();
+            let mut logs = d.logs(&id, Some(o));
+            while let Some(Ok(chunk)) = logs.next().await {
+                use bollard::container::LogOutput;
+                match chunk {
+                    LogOutput::StdErr { message } => {
+                        if let Some(f) = err.as_mut() {
+                            let _ = f.write_all(&message).await;
+                        }
+                    }
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        if let Some(f) = out.as_mut() {
+                            let _ = f.write_all(&message).await;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for f in [out.as_mut(), err.as_mut()].into_iter().flatten() {
+                let _ = f.flush().await;
+            }
+        })
+    };
+    let wait = async {
+        let mut w = d.wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>);
+        match w.next().await {
+            Some(Ok(r)) => r.status_code,
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+            _ => -1,
+        }
+    };
+    let outcome = tokio::select! {
+        code = wait => Outcome {
+            exit_code: Some(code),
+            failure: (code != 0).then(|| exit_failure(code)),
+            container_info: Some(json!({"containerId": id, "state": "exited", "error": ""})),
+        },
+        _ = tokio::time::sleep(wall_clock(&spec)) => Outcome {
+            exit_code: None,
+            failure: Some(wall_clock_failure()),
+            container_info: Some(json!({"containerId": id, "state": "killed", "error": ""})),
+        },
+        _ = cancel.cancelled() => Outcome::default(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), log_task).await;
+    // Containers are always removed once their output is captured (Batch keeps them only until cleanup).
+    remove(d.clone(), id).await;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_options() {
+        let o = parse_run_options("--rm -w /x -e A=1 --env=B=2 --entrypoint /bin/sh -u 1000 --net host --cpus 2").unwrap();
+        assert!(o.rm);
+        assert_eq!(o.workdir.as_deref(), Some("/x"));
+        assert_eq!(o.env, vec!["A=1", "B=2"]);
+        assert_eq!(o.entrypoint.as_deref(), Some("/bin/sh"));
+        assert_eq!(o.user.as_deref(), Some("1000"));
+        assert_eq!(o.network.as_deref(), Some("host"));
+        let e = parse_run_options("--rm --gpus all").unwrap_err();
+        assert!(e.contains("--gpus"), "{e}");
+        assert!(parse_run_options("-w").is_err());
+    }
+}
