@@ -1,0 +1,239 @@
+//! Pieces every resource uses: the configured client, Batch errors as diagnostics, timeouts,
+//! polling with backoff, and the schema/conversion of settings several resources share
+//! (container settings, registries, environment, metadata).
+
+pub mod container;
+
+use std::future::Future;
+use std::time::Duration;
+
+use batch_client::{BatchClient, BatchError, CancellationToken, RequestOptions};
+use tfplugin::framework::Ctx;
+use tfplugin::validators::parse_go_duration;
+use tfplugin::{AttrPath, Diagnostics, Value};
+
+/// What `configure` produces: the Batch client plus how fast to poll for state changes.
+pub struct Batch {
+    pub api: BatchClient,
+    /// First polling interval; doubles up to `poll_max`. About 2 s against Azure; much shorter against
+    /// the local Batch service on loopback, whose state changes take fractions of a second.
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+}
+
+/// Request options bounded by `deadline` and cancelled by StopProvider.
+pub fn opts(ctx: &Ctx<Batch>, deadline: tokio::time::Instant) -> RequestOptions {
+    RequestOptions::new()
+        .deadline(deadline)
+        .cancel(ctx.cancel.clone())
+}
+
+/// Adds a diagnostic for a failed Batch call: summary says what we were doing, detail carries the
+/// service's code, message, values and request id.
+pub fn batch_error(
+    diags: &mut Diagnostics,
+    doing: &str,
+    err: &BatchError,
+    path: Option<&AttrPath>,
+) {
+    let detail = match err {
+        BatchError::Service(se) => {
+            let mut s = String::new();
+            if !se.code.is_empty() {
+                s.push_str(&format!("Batch error code: {}\n", se.code));
+            }
+            let msg = se.message.lines().next().unwrap_or("").trim();
+            if !msg.is_empty() {
+                s.push_str(&format!("Message: {msg}\n"));
+            }
+            for (k, v) in &se.values {
+                s.push_str(&format!("{k}: {v}\n"));
+            }
+            s.push_str(&format!("HTTP status: {}", se.status));
+            if let Some(id) = &se.request_id {
+                s.push_str(&format!("\nRequest id: {id}"));
+            }
+            s
+        }
+        other => other.to_string(),
+    };
+    let summary = match err {
+        BatchError::Service(se) if !se.code.is_empty() => format!("Failed to {doing}: {}", se.code),
+        _ => format!("Failed to {doing}"),
+    };
+    diags.push(tfplugin::Severity::Error, summary, detail, path.cloned());
+}
+
+/// The service error code, if this is a service error.
+pub fn error_code(err: &BatchError) -> Option<&str> {
+    match err {
+        BatchError::Service(se) => Some(se.code.as_str()),
+        _ => None,
+    }
+}
+
+/// True for a 404 (the object does not exist).
+pub fn is_not_found(err: &BatchError) -> bool {
+    matches!(err, BatchError::Service(se) if se.status == 404)
+}
+
+/// The duration in `timeouts.<op>` of `v`, or `default`.
+pub fn timeout(v: &Value, op: &str, default: Duration) -> Duration {
+    v.get("timeouts")
+        .get_str(op)
+        .and_then(|s| parse_go_duration(s).ok())
+        .unwrap_or(default)
+}
+
+/// The instant `timeouts.<op>` from now.
+pub fn deadline(v: &Value, op: &str, default: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + timeout(v, op, default)
+}
+
+/// Why a wait ended without reaching its goal.
+pub enum WaitError {
+    /// The check itself failed (diagnostics say why).
+    Failed(Diagnostics),
+    TimedOut,
+    Cancelled,
+}
+
+/// Polls `check` until it returns `Some`, with backoff from `poll_initial` to `poll_max`, until
+/// `deadline` or cancellation. `what` names the wait in the log.
+pub async fn poll_until<T, F, Fut>(
+    ctx: &Ctx<Batch>,
+    deadline: tokio::time::Instant,
+    what: &str,
+    mut check: F,
+) -> Result<T, WaitError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, Diagnostics>>,
+{
+    let mut interval = ctx.client.poll_initial;
+    let started = tokio::time::Instant::now();
+    let mut last_log = started;
+    loop {
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(d) => return Err(WaitError::Failed(d)),
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(WaitError::TimedOut);
+        }
+        if now.duration_since(last_log) >= Duration::from_secs(10) {
+            tracing::info!(
+                waiting_for = what,
+                elapsed_s = now.duration_since(started).as_secs(),
+                "still waiting"
+            );
+            last_log = now;
+        }
+        let sleep = interval.min(deadline - now);
+        if cancellable_sleep(&ctx.cancel, sleep).await {
+            return Err(WaitError::Cancelled);
+        }
+        interval = (interval * 2).min(ctx.client.poll_max);
+    }
+}
+
+/// Sleeps; returns true when cancelled first.
+pub async fn cancellable_sleep(cancel: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => true,
+        _ = tokio::time::sleep(d) => false,
+    }
+}
+
+/// Turns a wait failure into a diagnostic naming what we were waiting for.
+pub fn wait_error(diags: &mut Diagnostics, what: &str, err: WaitError, timeout_attr: &str) {
+    match err {
+        WaitError::Failed(d) => diags.extend(d),
+        WaitError::TimedOut => diags.error(
+            format!("Timed out waiting for {what}"),
+            format!("The Batch service did not report {what} in time. Raise timeouts.{timeout_attr} if this is expected to take longer; the object is kept in state and the next apply continues."),
+        ),
+        WaitError::Cancelled => diags.error(
+            format!("Interrupted while waiting for {what}"),
+            "Terraform asked the provider to stop. The object is kept in state as it is now; the next apply continues where this one stopped.".to_string(),
+        ),
+    }
+}
+
+/// Environment settings from a `map(string)` attribute (None when unset or empty).
+pub fn env_to_model(v: &Value) -> Option<Vec<batch_client::models::EnvironmentSetting>> {
+    let m = v.get_string_map_value();
+    if m.is_empty() {
+        return None;
+    }
+    Some(
+        m.into_iter()
+            .map(|(name, value)| batch_client::models::EnvironmentSetting {
+                name,
+                value: Some(value),
+            })
+            .collect(),
+    )
+}
+
+/// Environment settings back to a map; None/empty from the service stays as the prior value
+/// when that was null (so an unset attribute does not turn into `{}`).
+pub fn env_from_model(
+    m: Option<&Vec<batch_client::models::EnvironmentSetting>>,
+    prior: &Value,
+) -> Value {
+    match m {
+        Some(list) if !list.is_empty() => Value::string_map(
+            list.iter()
+                .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())),
+        ),
+        _ if prior.is_null() => Value::Null,
+        _ => Value::Map(Default::default()),
+    }
+}
+
+/// Metadata items from a `map(string)` attribute.
+pub fn metadata_to_model(v: &Value) -> Option<Vec<batch_client::models::MetadataItem>> {
+    if v.is_null() {
+        return None;
+    }
+    Some(
+        v.get_string_map_value()
+            .into_iter()
+            .map(|(name, value)| batch_client::models::MetadataItem { name, value })
+            .collect(),
+    )
+}
+
+/// Metadata back to a map, null when the service has none and the prior value was null.
+pub fn metadata_from_model(
+    m: Option<&Vec<batch_client::models::MetadataItem>>,
+    prior: &Value,
+) -> Value {
+    match m {
+        Some(list) if !list.is_empty() => {
+            Value::string_map(list.iter().map(|e| (e.name.clone(), e.value.clone())))
+        }
+        _ if prior.is_null() => Value::Null,
+        _ => Value::Map(Default::default()),
+    }
+}
+
+/// Reads a map(string) value into pairs.
+pub trait StringMapExt {
+    fn get_string_map_value(&self) -> Vec<(String, String)>;
+}
+
+impl StringMapExt for Value {
+    fn get_string_map_value(&self) -> Vec<(String, String)> {
+        self.as_map()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,203 @@
+//! The `provider "batch"` block: which account to talk to and how to authenticate.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+use batch_client::{Auth, BatchClient, ClientConfig, EntraConfig, EntraCredentialKind, Secret};
+use tfplugin::framework::{DataSource, Provider, Resource};
+use tfplugin::schema::{Attribute, Block, Schema};
+use tfplugin::validators::{EndpointUrl, NotEmpty, check_endpoint};
+use tfplugin::{AttrPath, Diagnostics, Value};
+
+use crate::common::Batch;
+use crate::data_sources::{
+    pool::PoolDataSource, supported_images::SupportedImagesDataSource,
+    task_file::TaskFileDataSource,
+};
+use crate::resources::{
+    container_pool::ContainerPoolResource, container_task::ContainerTaskResource, job::JobResource,
+};
+
+pub struct BatchProvider;
+
+fn schema() -> Schema {
+    Schema::new(
+        Block::new(
+            "The Batch provider manages container workloads on an Azure Batch account through the Batch data-plane API \
+             (version 2024-07-01.20.0): container-ready pools, jobs and container tasks.\n\n\
+             Authenticate with the account's Shared Key (`account_key`) or, when no key is given, with Microsoft Entra ID \
+             (service principal secret, workload identity, managed identity or the Azure CLI). Every argument can also come \
+             from the environment variable named in its description.",
+        )
+        .attr(
+            Attribute::string("account_name")
+                .optional()
+                .validate(NotEmpty)
+                .description("Name of the Batch account, e.g. `mybatch`. Defaults to the environment variable `AZURE_BATCH_ACCOUNT`. Required for Shared Key authentication."),
+        )
+        .attr(
+            Attribute::string("account_endpoint")
+                .optional()
+                .validate(EndpointUrl)
+                .description("The account's Batch endpoint, e.g. `https://mybatch.westeurope.batch.azure.com`. Defaults to `AZURE_BATCH_ENDPOINT`. Must use https, except `http://` on loopback for the local Batch service (`http://127.0.0.1:10100`)."),
+        )
+        .attr(
+            Attribute::string("account_key")
+                .optional()
+                .sensitive()
+                .validate(NotEmpty)
+                .description("The account's base64 access key for Shared Key authentication. Defaults to `AZURE_BATCH_ACCESS_KEY`. When neither is set, the provider authenticates with Microsoft Entra ID."),
+        )
+        .attr(Attribute::string("tenant_id").optional().description("Microsoft Entra tenant id for a service principal or workload identity. Defaults to `AZURE_TENANT_ID`."))
+        .attr(Attribute::string("client_id").optional().description("Client (application) id of a service principal, workload identity or user-assigned managed identity. Defaults to `AZURE_CLIENT_ID`."))
+        .attr(
+            Attribute::string("client_secret")
+                .optional()
+                .sensitive()
+                .description("Client secret of the service principal. Defaults to `AZURE_CLIENT_SECRET`."),
+        )
+        .attr(Attribute::string("oidc_token_file_path").optional().description("File holding a federated token for workload identity (e.g. in Kubernetes or GitHub Actions). Defaults to `AZURE_FEDERATED_TOKEN_FILE`."))
+        .attr(Attribute::bool("use_msi").optional().description("Authenticate with the host's managed identity (user-assigned when `client_id` is set). Default `false`."))
+        .attr(Attribute::bool("use_cli").optional().description("Authenticate with the Azure CLI's logged-in account (`az login`). Default `false`."))
+        .attr(Attribute::string("authority_host").optional().validate(EndpointUrl).description("Microsoft Entra authority host. Defaults to `AZURE_AUTHORITY_HOST`, else `https://login.microsoftonline.com`.")),
+    )
+}
+
+fn setting(config: &Value, attr: &str, env: &str) -> Option<String> {
+    config
+        .get_str(attr)
+        .map(str::to_string)
+        .or_else(|| std::env::var(env).ok())
+        .filter(|s| !s.is_empty())
+}
+
+#[async_trait]
+impl Provider for BatchProvider {
+    type Client = Batch;
+
+    fn type_name(&self) -> &'static str {
+        "batch"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Batch> {
+        let Some(endpoint) = setting(config, "account_endpoint", "AZURE_BATCH_ENDPOINT") else {
+            diags.attr_error(
+                &AttrPath::attr("account_endpoint"),
+                "Missing Batch account endpoint",
+                "Set account_endpoint in the provider block or the AZURE_BATCH_ENDPOINT environment variable, e.g. \"https://mybatch.westeurope.batch.azure.com\" (or \"http://127.0.0.1:10100\" for the local Batch service).",
+            );
+            return None;
+        };
+        if let Err(e) = check_endpoint(&endpoint) {
+            diags.attr_error(
+                &AttrPath::attr("account_endpoint"),
+                "Invalid Batch account endpoint",
+                format!("{endpoint:?} cannot be used: {e}."),
+            );
+            return None;
+        }
+        let key = setting(config, "account_key", "AZURE_BATCH_ACCESS_KEY");
+        let auth = if let Some(key) = key {
+            let Some(account) = setting(config, "account_name", "AZURE_BATCH_ACCOUNT") else {
+                diags.attr_error(
+                    &AttrPath::attr("account_name"),
+                    "Missing Batch account name",
+                    "Shared Key authentication needs the account name: set account_name or AZURE_BATCH_ACCOUNT.",
+                );
+                return None;
+            };
+            match Auth::shared_key(account, &key) {
+                Ok(a) => a,
+                Err(_) => {
+                    diags.attr_error(&AttrPath::attr("account_key"), "Invalid account key", "The account key must be the base64 text shown for the Batch account (Keys blade, or `az batch account keys list`).");
+                    return None;
+                }
+            }
+        } else {
+            Auth::Entra(entra_config(config))
+        };
+        // The local Batch service changes state within a fraction of a second; Azure takes seconds
+        // to minutes, so polling starts at 2 s there.
+        let loopback = endpoint.starts_with("http://");
+        let mut cfg = ClientConfig::new(endpoint, auth);
+        cfg.user_agent = format!("terraform-provider-batch/{}", env!("CARGO_PKG_VERSION"));
+        match BatchClient::new(cfg) {
+            Ok(api) => Some(Batch {
+                api,
+                poll_initial: if loopback {
+                    Duration::from_millis(100)
+                } else {
+                    Duration::from_secs(2)
+                },
+                poll_max: if loopback {
+                    Duration::from_secs(1)
+                } else {
+                    Duration::from_secs(30)
+                },
+            }),
+            Err(e) => {
+                diags.error("Could not set up the Batch client", e.to_string());
+                None
+            }
+        }
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<Batch>>> {
+        vec![
+            Arc::new(ContainerPoolResource),
+            Arc::new(JobResource),
+            Arc::new(ContainerTaskResource),
+        ]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Batch>>> {
+        vec![
+            Arc::new(SupportedImagesDataSource),
+            Arc::new(PoolDataSource),
+            Arc::new(TaskFileDataSource),
+        ]
+    }
+}
+
+/// Entra ID credentials: explicit provider arguments first, then the environment (the Azure SDKs' order).
+fn entra_config(config: &Value) -> EntraConfig {
+    let tenant = setting(config, "tenant_id", "AZURE_TENANT_ID");
+    let client = setting(config, "client_id", "AZURE_CLIENT_ID");
+    let secret = setting(config, "client_secret", "AZURE_CLIENT_SECRET");
+    let token_file = setting(config, "oidc_token_file_path", "AZURE_FEDERATED_TOKEN_FILE");
+    let kind = if config.get_bool("use_cli") == Some(true) {
+        EntraCredentialKind::AzureCli
+    } else if config.get_bool("use_msi") == Some(true) {
+        EntraCredentialKind::ManagedIdentity { client_id: client }
+    } else if let (Some(tenant_id), Some(client_id), Some(s)) =
+        (tenant.clone(), client.clone(), secret)
+    {
+        EntraCredentialKind::ClientSecret {
+            tenant_id,
+            client_id,
+            client_secret: Secret(s),
+        }
+    } else if let (Some(tenant_id), Some(client_id), Some(f)) = (tenant, client, token_file) {
+        EntraCredentialKind::WorkloadIdentity {
+            tenant_id,
+            client_id,
+            token_file: f.into(),
+        }
+    } else {
+        return with_authority(EntraConfig::from_env(), config);
+    };
+    with_authority(EntraConfig::new(kind), config)
+}
+
+fn with_authority(mut cfg: EntraConfig, config: &Value) -> EntraConfig {
+    if let Some(h) = config.get_str("authority_host") {
+        cfg.authority_host = Some(h.to_string());
+    }
+    cfg
+}

@@ -1,0 +1,5 @@
+//! Managed resources, one file each with the schema beside the logic.
+
+pub mod container_pool;
+pub mod container_task;
+pub mod job;
