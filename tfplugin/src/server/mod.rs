@@ -336,7 +336,7 @@ fn run<P: Provider>(provider: P, opts: &ServeOptions, debug: bool) -> i32 {
             return 1;
         }
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         match run_async(provider, opts, debug).await {
             Ok(()) => 0,
             Err(e) => {
@@ -345,8 +345,10 @@ fn run<P: Provider>(provider: P, opts: &ServeOptions, debug: bool) -> i32 {
                 1
             }
         }
-    })
-    // The runtime is not dropped: `serve` exits the process right away.
+    });
+    // Do not wait for tasks still holding connections: the process exits right after this.
+    runtime.shutdown_background();
+    code
 }
 
 async fn run_async<P: Provider>(

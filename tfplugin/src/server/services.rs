@@ -125,7 +125,7 @@ where
                     tracing::error!(rpc = %path, "the provider panicked while handling {path}: {msg}");
                     Ok(Status::internal(format!(
                         "the provider panicked while handling {path}: {msg}. This is a bug in the \
-                         provider; the provider log (TF_LOG_PROVIDER=debug) has the location."
+                         provider; run with TF_LOG_PROVIDER=error to see where it panicked."
                     ))
                     .into_http())
                 }
