@@ -385,7 +385,24 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
             "terminating" if !running => {
                 set_job_state(&mut job.body, "completed");
                 job.body["executionInfo"]["endTime"] = json!(now_iso());
+                let auto_pool = job.body["poolInfo"].get("autoPoolSpecification").map(|_| crate::jobs::job_pool_key(&job.body));
+                if let Some(pk) = auto_pool
+                    && let Some(p) = st.pools.get_mut(&pk)
+                    && p.delete_done_at.is_none()
+                {
+                    p.body["state"] = json!("deleting");
+                    p.delete_done_at = Some(now + app.delete_delay.as_millis() as i64);
+                }
                 st.dirty = true;
+            }
+            "active"
+                if job.body.get("jobManagerTask").is_some_and(|jm| jm.get("killJobOnCompletion") != Some(&json!(false)))
+                    && job
+                        .tasks
+                        .get(&s(&job.body["jobManagerTask"], "id").to_ascii_lowercase())
+                        .is_some_and(|t| s(&t.body, "state") == "completed") =>
+            {
+                terminate_job(app, st, &jk, "JMComplete");
             }
             "active"
                 if s(&job.body, "onAllTasksComplete").eq_ignore_ascii_case("terminatejob")
@@ -554,7 +571,7 @@ fn schedule(app: &AppRef, st: &mut State) {
     // Slots planned in this round, per (pool, node index).
     let mut extra: std::collections::HashMap<(String, usize), i64> = Default::default();
     for (jk, job) in jobs {
-        let pk = s(&job.body["poolInfo"], "poolId").to_ascii_lowercase();
+        let pk = crate::jobs::job_pool_key(&job.body);
         let Some(pool) = st.pools.get(&pk) else { continue };
         if s(&pool.body, "state") != "active" {
             continue;

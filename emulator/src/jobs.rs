@@ -41,14 +41,8 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     if st.jobs.contains_key(&id.to_ascii_lowercase()) {
         return Err(ApiError::conflict("JobExists", "The specified job already exists."));
     }
-    if j["poolInfo"].get("autoPoolSpecification").is_some() {
-        return Err(ApiError::invalid_property(
-            "poolInfo.autoPoolSpecification",
-            None,
-            "Auto pools are not supported by the local Batch service: create a pool and set poolInfo.poolId.",
-        ));
-    }
-    if s(&j["poolInfo"], "poolId").is_empty() {
+    let auto = j["poolInfo"].get("autoPoolSpecification").cloned();
+    if s(&j["poolInfo"], "poolId").is_empty() && auto.is_none() {
         return Err(ApiError::missing_property("poolInfo.poolId"));
     }
     if let Some(p) = j.get("priority").and_then(Value::as_i64)
@@ -56,12 +50,23 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     {
         return Err(ApiError::invalid_property("priority", Some(&p.to_string()), "The priority must be between -1000 and 1000."));
     }
-    if j.get("jobManagerTask").is_some() {
-        return Err(ApiError::invalid_property(
-            "jobManagerTask",
-            None,
-            "Job manager tasks are not supported by the local Batch service.",
-        ));
+    let mut pool_id = s(&j["poolInfo"], "poolId").to_string();
+    if let Some(auto) = auto {
+        // An auto pool: created with the job, named <prefix>_<guid>, deleted with the job (poolLifetimeOption job).
+        let prefix = s(&auto, "autoPoolIdPrefix");
+        let guid = uuid::Uuid::new_v4().to_string();
+        pool_id = if prefix.is_empty() { guid } else { format!("{prefix}_{guid}") };
+        pool_id.truncate(64);
+        let mut spec = auto["pool"].clone();
+        spec["id"] = json!(pool_id);
+        crate::pools::create_pool(app, st, spec).map_err(|mut e| {
+            for (k, v) in e.values.iter_mut() {
+                if k == "PropertyName" {
+                    *v = format!("poolInfo.autoPoolSpecification.pool.{v}");
+                }
+            }
+            e
+        })?;
     }
     let now = now_iso();
     let mut body = json!({"id": id, "url": format!("{}/jobs/{id}", app.base_url), "eTag": "", "lastModified": now,
@@ -99,10 +104,41 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
             }
         }
     }
-    body["executionInfo"] = json!({"startTime": now, "poolId": s(&j["poolInfo"], "poolId")});
+    body["executionInfo"] = json!({"startTime": now, "poolId": pool_id});
+    if let Some(jm) = body.get_mut("jobManagerTask")
+        && jm.get("killJobOnCompletion").is_none()
+    {
+        jm["killJobOnCompletion"] = json!(true);
+    }
     touch(&mut body);
     let reply = Reply::status(StatusCode::CREATED).write_headers(&body, true);
-    st.jobs.insert(id.to_ascii_lowercase(), Job { body, tasks: Default::default(), delete_done_at: None });
+    let key = id.to_ascii_lowercase();
+    let jm = body.get("jobManagerTask").cloned();
+    st.jobs.insert(key.clone(), Job { body, tasks: Default::default(), delete_done_at: None });
+    if let Some(jm) = jm {
+        // The job manager runs as an ordinary task of the job (created with it).
+        let mut t = json!({});
+        for k in ["id", "displayName", "commandLine", "containerSettings", "resourceFiles", "outputFiles", "environmentSettings",
+            "constraints", "requiredSlots", "userIdentity", "applicationPackageReferences", "authenticationTokenSettings"] {
+            if let Some(v) = jm.get(k) {
+                t[k] = v.clone();
+            }
+        }
+        match build_task(app, st, &key, &t) {
+            Ok(task) => {
+                st.jobs.get_mut(&key).unwrap().tasks.insert(s(&task.body, "id").to_ascii_lowercase(), task);
+            }
+            Err(mut e) => {
+                st.jobs.remove(&key);
+                for (k, v) in e.values.iter_mut() {
+                    if k == "PropertyName" {
+                        *v = format!("jobManagerTask.{v}");
+                    }
+                }
+                return Err(e);
+            }
+        }
+    }
     st.dirty = true;
     Ok(reply)
 }
@@ -199,6 +235,14 @@ pub fn job_delete(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResu
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
 }
 
+/// The pool a job runs on: its poolId, or the auto pool created for it.
+pub fn job_pool_key(body: &Value) -> String {
+    match s(&body["poolInfo"], "poolId") {
+        "" => s(&body["executionInfo"], "poolId").to_ascii_lowercase(),
+        p => p.to_ascii_lowercase(),
+    }
+}
+
 pub fn set_job_state(body: &mut Value, state: &str) {
     let now = now_iso();
     body["previousState"] = body["state"].clone();
@@ -273,7 +317,7 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
     {
         return Err(ApiError::invalid_property("requiredSlots", Some(&n.to_string()), "requiredSlots must be at least 1."));
     }
-    let pool_key = s(&job.body["poolInfo"], "poolId").to_ascii_lowercase();
+    let pool_key = job_pool_key(&job.body);
     if let Some(pool) = st.pools.get(&pool_key) {
         let container_pool = pool.body["virtualMachineConfiguration"].get("containerConfiguration").is_some_and(|c| !c.is_null());
         let container_task = t.get("containerSettings").is_some_and(|c| !c.is_null());

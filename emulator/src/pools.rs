@@ -140,7 +140,13 @@ fn strip_secrets(v: &mut Value) {
 }
 
 pub fn pool_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
-    let mut p = req.json("PoolAddParameter", true)?.unwrap_or_default();
+    let p = req.json("PoolAddParameter", true)?.unwrap_or_default();
+    let body = create_pool(app, st, p)?;
+    Ok(Reply::status(StatusCode::CREATED).write_headers(&body, true))
+}
+
+/// Create a pool from a PoolAddParameter (also used for auto pools); returns its body.
+pub fn create_pool(app: &App, st: &mut State, mut p: Value) -> Result<Value, ApiError> {
     let id = s(&p, "id").to_string();
     if !valid_id(&id) {
         return Err(ApiError::invalid_property(
@@ -254,10 +260,10 @@ pub fn pool_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     }
     let delay = alloc_delay(app, st, &id);
     pool.resize_done_at = Some(now_ms() + delay);
-    let reply = Reply::status(StatusCode::CREATED).write_headers(&pool.body, true);
+    let body = pool.body.clone();
     st.pools.insert(id.to_ascii_lowercase(), pool);
     st.dirty = true;
-    Ok(reply)
+    Ok(body)
 }
 
 pub fn alloc_delay(app: &App, st: &State, pool_id: &str) -> i64 {

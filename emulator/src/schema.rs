@@ -65,6 +65,8 @@ fn check(schema: &Value, v: &Value, path: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     match ty {
+        // Free-form objects (extension `settings`, ...) are passed through as the service does.
+        "object" if schema.get("properties").is_none() && schema.get("additionalProperties").is_none() => Ok(()),
         "object" => {
             let Some(obj) = v.as_object() else { return Err(type_error(path, v, "object")) };
             let props = schema.get("properties").and_then(Value::as_object);
