@@ -1,1 +1,561 @@
-fn main() {}
+//! Benchmarks of terraform-provider-batch against Terraform's built-in `terraform_data` (the
+//! zero-overhead floor) and HashiCorp's Go `null` provider v2.1.2, in one run.
+//!
+//! `cargo run -p e2e --release --bin bench -- [--reps 3] [--sizes 1,200,1000]
+//!  [--terraform PATH | --all-versions] [--provider-dir DIR] [--no-build]`
+//!
+//! See bench/README.md. Prints tables; never fails on slowness (goals are read from the ratios).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::{DEV_ACCOUNT, DEV_KEY, Terraform, Workdir, dev_overrides_config, mirror_config};
+
+const MAGIC_COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+/// Set in a provider's environment to make this binary a wrapper around the real provider that
+/// records the child's peak RSS (see [`wrap_main`]).
+const WRAP_VAR: &str = "E2E_BENCH_WRAP";
+const RSS_FILE_VAR: &str = "E2E_BENCH_RSS_FILE";
+const NULL_REL: &str = "mirror/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Data,
+    Null,
+    Batch,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Data => "terraform_data",
+            Kind::Null => "null 2.1.2",
+            Kind::Batch => "batch",
+        }
+    }
+
+    fn config(self, n: usize) -> String {
+        match self {
+            Kind::Data => format!(
+                "resource \"terraform_data\" \"t\" {{\n  count = {n}\n  input = \"t${{count.index}}\"\n}}\n"
+            ),
+            Kind::Null => format!(
+                "terraform {{\n  required_providers {{\n    null = {{\n      source  = \"hashicorp/null\"\n      version = \"2.1.2\"\n    }}\n  }}\n}}\n\
+                 resource \"null_resource\" \"t\" {{\n  count    = {n}\n  triggers = {{ name = \"t${{count.index}}\" }}\n}}\n"
+            ),
+            Kind::Batch => format!(
+                "{}\nprovider \"batch\" {{\n  account_name     = \"{DEV_ACCOUNT}\"\n  account_endpoint = \"http://127.0.0.1:10100\"\n  account_key      = \"{DEV_KEY}\"\n}}\n\n\
+                 resource \"batch_container_task\" \"t\" {{\n  count  = {n}\n  job_id = \"bench\"\n  name   = \"t${{count.index}}\"\n  container {{\n    image_name = \"busybox\"\n  }}\n  command_line = \"echo\"\n}}\n",
+                e2e::required_providers_hcl()
+            ),
+        }
+    }
+}
+
+struct Opts {
+    reps: usize,
+    sizes: Vec<usize>,
+    terraform: Option<PathBuf>,
+    all_versions: bool,
+    provider_dir: Option<PathBuf>,
+    build: bool,
+}
+
+fn parse_args() -> Opts {
+    let mut o = Opts {
+        reps: 3,
+        sizes: vec![1, 200, 1000],
+        terraform: None,
+        all_versions: false,
+        provider_dir: None,
+        build: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = |name: &str| {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{name} needs a value")))
+        };
+        match a.as_str() {
+            "--reps" => {
+                o.reps = val("--reps")
+                    .parse()
+                    .unwrap_or_else(|_| usage("bad --reps"))
+            }
+            "--sizes" => {
+                o.sizes = val("--sizes")
+                    .split(',')
+                    .map(|s| s.trim().parse().unwrap_or_else(|_| usage("bad --sizes")))
+                    .collect()
+            }
+            "--terraform" => o.terraform = Some(val("--terraform").into()),
+            "--all-versions" => o.all_versions = true,
+            "--provider-dir" => o.provider_dir = Some(val("--provider-dir").into()),
+            "--no-build" => o.build = false,
+            "-h" | "--help" => usage(""),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    if o.reps == 0 || o.sizes.is_empty() {
+        usage("--reps and --sizes must not be empty");
+    }
+    o
+}
+
+fn usage(err: &str) -> ! {
+    if !err.is_empty() {
+        eprintln!("bench: {err}");
+    }
+    eprintln!(
+        "usage: bench [--reps N] [--sizes 1,200,1000] [--terraform PATH | --all-versions] \
+         [--provider-dir DIR] [--no-build]"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    if let Ok(target) = std::env::var(WRAP_VAR) {
+        wrap_main(&target);
+    }
+    let opts = parse_args();
+    let tfs: Vec<Terraform> = match &opts.terraform {
+        Some(p) => vec![Terraform::probe(p).unwrap_or_else(|e| usage(&e))],
+        None if opts.all_versions => e2e::terraform_versions().to_vec(),
+        None => vec![e2e::terraform_versions()[0].clone()],
+    };
+
+    let null_bin = e2e::tools_dir().join(NULL_REL);
+    let null_reason = (!null_bin.is_file())
+        .then(|| "null provider missing: run scripts/get-null-provider.sh".to_string());
+    let (provider, batch_reason) = locate_provider(&opts);
+
+    let cert = client_cert();
+    println!("# terraform-provider-batch benchmarks\n");
+    println!(
+        "reps: {} (median shown), sizes: {:?}, machine: {} CPUs",
+        opts.reps,
+        opts.sizes,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    match &provider {
+        Some(p) => println!("provider: {}", p.display()),
+        None => println!(
+            "provider: {}",
+            batch_reason.as_deref().unwrap_or("provider not built")
+        ),
+    }
+
+    for tf in &tfs {
+        plan_table(tf, &opts, &provider, &batch_reason, &null_reason);
+        rss_table(tf, &opts, &provider, &batch_reason, &null_bin, &null_reason);
+    }
+    handshake_table(
+        &opts,
+        &provider,
+        &batch_reason,
+        &null_bin,
+        &null_reason,
+        &cert,
+    );
+    size_table(&provider, &batch_reason, &null_bin);
+}
+
+/// The release provider binary, or why there is none.
+fn locate_provider(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
+    let dir = match &opts.provider_dir {
+        Some(d) => d.clone(),
+        None => {
+            if opts.build {
+                eprintln!("bench: cargo build --release -p terraform-provider-batch ...");
+                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                let st = Command::new(cargo)
+                    .args(["build", "--release", "-p", "terraform-provider-batch"])
+                    .current_dir(e2e::repo_root())
+                    .status();
+                if !matches!(st, Ok(s) if s.success()) {
+                    return (None, Some("provider not built (cargo build failed)".into()));
+                }
+            }
+            e2e::target_dir().join("release")
+        }
+    };
+    let bin = dir.join("terraform-provider-batch");
+    if !bin.is_file() {
+        return (None, Some("provider not built".into()));
+    }
+    // A binary that does not complete the plugin handshake (e.g. a stub) cannot be planned with.
+    match handshake_once(&bin, "6", None) {
+        Ok(_) => (Some(bin), None),
+        Err(e) => (None, Some(format!("provider not built ({e})"))),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn fmt_d(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        format!("{:.1}ms", d.as_secs_f64() * 1000.0)
+    }
+}
+
+fn ratio(a: Option<Duration>, b: Option<Duration>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if !b.is_zero() => format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64()),
+        _ => "-".into(),
+    }
+}
+
+/// A working directory ready to plan `kind` with `n` resources (null: `terraform init` done).
+fn prepare(tf: &Terraform, kind: Kind, n: usize, provider: &Option<PathBuf>) -> Workdir {
+    let wd = match kind {
+        Kind::Data => Workdir::with_cli_config(tf, &dev_overrides_config(None)),
+        Kind::Null => Workdir::with_cli_config(tf, &mirror_config(false)),
+        Kind::Batch => {
+            let dir = provider
+                .as_ref()
+                .and_then(|p| p.parent())
+                .expect("provider");
+            Workdir::with_cli_config(tf, &dev_overrides_config(Some(dir)))
+        }
+    };
+    wd.write_main(&kind.config(n));
+    if kind == Kind::Null {
+        wd.init();
+    }
+    wd
+}
+
+const PLAN: &[&str] = &["plan", "-input=false", "-no-color", "-lock=false"];
+
+fn time_plans(wd: &Workdir, reps: usize) -> Result<Duration, String> {
+    // One untimed warm-up run: page cache, Go runtime start-up of the first run.
+    let mut times = Vec::new();
+    for i in 0..=reps {
+        let out = wd.run(PLAN);
+        if !out.success() {
+            let all = out.combined();
+            let tail: Vec<&str> = all.lines().rev().take(8).collect();
+            return Err(format!(
+                "plan failed: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ));
+        }
+        if i > 0 {
+            times.push(out.duration);
+        }
+    }
+    Ok(median(times))
+}
+
+fn plan_table(
+    tf: &Terraform,
+    opts: &Opts,
+    provider: &Option<PathBuf>,
+    batch_reason: &Option<String>,
+    null_reason: &Option<String>,
+) {
+    println!(
+        "\n## terraform plan from empty state (Terraform v{}, wall time)\n",
+        tf.version
+    );
+    println!(
+        "| N | terraform_data | null 2.1.2 | batch | batch / terraform_data | batch / null | null / terraform_data |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let mut failures = Vec::new();
+    for &n in &opts.sizes {
+        let mut cell = |kind: Kind, reason: &Option<String>| -> (Option<Duration>, String) {
+            if let Some(r) = reason {
+                return (None, r.clone());
+            }
+            eprintln!("bench: v{} {} N={n}", tf.version, kind.name());
+            let wd = prepare(tf, kind, n, provider);
+            match time_plans(&wd, opts.reps) {
+                Ok(d) => (Some(d), fmt_d(d)),
+                Err(e) => {
+                    failures.push(format!("{} N={n}: {e}", kind.name()));
+                    (None, "failed".into())
+                }
+            }
+        };
+        let (d, ds) = cell(Kind::Data, &None);
+        let (nl, ns) = cell(Kind::Null, null_reason);
+        let (b, bs) = cell(Kind::Batch, batch_reason);
+        println!(
+            "| {n} | {ds} | {ns} | {bs} | {} | {} | {} |",
+            ratio(b, d),
+            ratio(b, nl),
+            ratio(nl, d)
+        );
+    }
+    for f in failures {
+        println!("\nfailure: {f}");
+    }
+}
+
+/// Peak RSS of the provider processes during the largest plan, measured by running this binary
+/// as a wrapper (dev_overrides dir with a `terraform-provider-<type>` symlink to it).
+fn rss_table(
+    tf: &Terraform,
+    opts: &Opts,
+    provider: &Option<PathBuf>,
+    batch_reason: &Option<String>,
+    null_bin: &Path,
+    null_reason: &Option<String>,
+) {
+    let n = *opts.sizes.iter().max().expect("sizes");
+    println!(
+        "\n## Peak RSS of the provider process during the N={n} plan (Terraform v{})\n",
+        tf.version
+    );
+    println!("| provider | peak RSS (max over its processes) | processes started |");
+    println!("|---|---:|---:|");
+    let rows: [(&str, &str, Option<&Path>, &Option<String>); 2] = [
+        ("null", "null 2.1.2", Some(null_bin), null_reason),
+        ("batch", "batch", provider.as_deref(), batch_reason),
+    ];
+    let mut kibs = Vec::new();
+    for (ty, label, bin, reason) in rows {
+        let res = match (bin, reason) {
+            (_, Some(r)) => Err(r.clone()),
+            (Some(bin), None) => measure_rss(tf, ty, bin, n),
+            (None, None) => Err("provider not built".into()),
+        };
+        match res {
+            Ok((kib, procs)) => {
+                kibs.push(Some(kib));
+                println!("| {label} | {:.1} MiB | {procs} |", kib as f64 / 1024.0)
+            }
+            Err(e) => {
+                kibs.push(None);
+                println!("| {label} | {e} | - |")
+            }
+        }
+    }
+    if let [Some(null), Some(batch)] = kibs[..] {
+        println!(
+            "\nbatch / null peak RSS: {:.2}x",
+            batch as f64 / null as f64
+        );
+    }
+}
+
+fn measure_rss(tf: &Terraform, ty: &str, bin: &Path, n: usize) -> Result<(u64, usize), String> {
+    let wrap_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let link = wrap_dir.path().join(format!("terraform-provider-{ty}"));
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    std::os::unix::fs::symlink(&me, &link).map_err(|e| e.to_string())?;
+    let rss_file = wrap_dir.path().join("rss.txt");
+
+    // dev_overrides for both types; a configuration only uses one of them.
+    let cli = format!(
+        "provider_installation {{\n  dev_overrides {{\n    \"{}\" = \"{}\"\n    \"registry.terraform.io/hashicorp/{ty}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+        e2e::PROVIDER_SOURCE,
+        wrap_dir.path().display(),
+        wrap_dir.path().display()
+    );
+    let mut wd = Workdir::with_cli_config(tf, &cli);
+    let kind = if ty == "null" {
+        Kind::Null
+    } else {
+        Kind::Batch
+    };
+    // Under dev_overrides the null config needs no version constraint and no init.
+    let config = kind.config(n).replace("      version = \"2.1.2\"\n", "");
+    wd.write_main(&config);
+    wd.set_env(WRAP_VAR, &bin.to_string_lossy())
+        .set_env(RSS_FILE_VAR, &rss_file.to_string_lossy());
+    let out = wd.run(PLAN);
+    if !out.success() {
+        return Err("plan failed".into());
+    }
+    let text = std::fs::read_to_string(&rss_file).map_err(|e| format!("no RSS recorded: {e}"))?;
+    let vals: Vec<u64> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let max = vals.iter().copied().max().ok_or("no RSS recorded")?;
+    Ok((max, vals.len()))
+}
+
+/// Wrapper mode: run the real provider with our stdio and environment, then append its peak RSS
+/// (KiB, from wait4's rusage) to `$E2E_BENCH_RSS_FILE` and exit with its status.
+fn wrap_main(target: &str) -> ! {
+    let mut child = Command::new(target)
+        .args(std::env::args_os().skip(1))
+        .env_remove(WRAP_VAR)
+        .env_remove(RSS_FILE_VAR)
+        .spawn()
+        .unwrap_or_else(|e| {
+            eprintln!("bench wrapper: cannot start {target}: {e}");
+            std::process::exit(1)
+        });
+    let pid = child.id() as libc::pid_t;
+    // Forward SIGTERM/SIGINT is not needed: Terraform stops providers over gRPC (Shutdown).
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child; pointers are to live locals.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    if r == pid
+        && let Ok(path) = std::env::var(RSS_FILE_VAR)
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(f, "{}", ru.ru_maxrss);
+    }
+    let _ = child.try_wait();
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        1
+    };
+    std::process::exit(code)
+}
+
+/// A P-521 self-signed client certificate, as Terraform's AutoMTLS sends (openssl CLI).
+fn client_cert() -> Option<String> {
+    let dir = tempfile::tempdir().ok()?;
+    let st = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/O=HashiCorp/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+        ])
+        .arg(dir.path().join("key.pem"))
+        .arg("-out")
+        .arg(dir.path().join("cert.pem"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    if !st.success() {
+        return None;
+    }
+    std::fs::read_to_string(dir.path().join("cert.pem")).ok()
+}
+
+/// Starts the provider as Terraform does and returns the time to its handshake line.
+fn handshake_once(bin: &Path, protocols: &str, cert: Option<&str>) -> Result<Duration, String> {
+    let mut cmd = Command::new(bin);
+    cmd.env("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", protocols)
+        .env("PLUGIN_MIN_PORT", "10000")
+        .env("PLUGIN_MAX_PORT", "25000")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(c) = cert {
+        cmd.env("PLUGIN_CLIENT_CERT", c);
+    }
+    let start = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let r = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send((r.map(|_| line), start.elapsed()));
+    });
+    let res = match rx.recv_timeout(Duration::from_secs(10)) {
+        Ok((Ok(line), d)) if line.starts_with("1|") => Ok(d),
+        Ok((Ok(line), _)) if line.is_empty() => Err("exited without a handshake line".into()),
+        Ok((Ok(line), _)) => Err(format!("unexpected handshake line {:?}", line.trim())),
+        Ok((Err(e), _)) => Err(e.to_string()),
+        Err(_) => Err("no handshake line within 10s".into()),
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    res
+}
+
+fn handshake_table(
+    opts: &Opts,
+    provider: &Option<PathBuf>,
+    batch_reason: &Option<String>,
+    null_bin: &Path,
+    null_reason: &Option<String>,
+    cert: &Option<String>,
+) {
+    let reps = opts.reps.max(10);
+    println!(
+        "\n## Handshake latency (process start to handshake line, median of {reps}{})\n",
+        if cert.is_some() {
+            ", with PLUGIN_CLIENT_CERT (P-521)"
+        } else {
+            ", no client cert: openssl unavailable"
+        }
+    );
+    println!("| provider | handshake |");
+    println!("|---|---:|");
+    let mut meds = Vec::new();
+    let rows: [(&str, Option<&Path>, &Option<String>, &str); 2] = [
+        ("null 2.1.2 (protocol 5)", Some(null_bin), null_reason, "5"),
+        ("batch (protocol 6)", provider.as_deref(), batch_reason, "6"),
+    ];
+    for (label, bin, reason, proto) in rows {
+        let res = match (bin, reason) {
+            (_, Some(r)) => Err(r.clone()),
+            (None, None) => Err("provider not built".into()),
+            (Some(bin), None) => (0..reps)
+                .map(|_| handshake_once(bin, proto, cert.as_deref()))
+                .collect::<Result<Vec<_>, _>>()
+                .map(median),
+        };
+        match res {
+            Ok(d) => {
+                meds.push(Some(d));
+                println!("| {label} | {} |", fmt_d(d))
+            }
+            Err(e) => {
+                meds.push(None);
+                println!("| {label} | {e} |")
+            }
+        }
+    }
+    if let [Some(n), Some(b)] = meds[..] {
+        println!("\nbatch / null handshake: {}", ratio(Some(b), Some(n)));
+    }
+}
+
+fn size_table(provider: &Option<PathBuf>, batch_reason: &Option<String>, null_bin: &Path) {
+    println!("\n## Binary size\n");
+    println!("| binary | size |");
+    println!("|---|---:|");
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    let null = size(null_bin);
+    println!(
+        "| terraform-provider-null_v2.1.2_x4 | {} |",
+        null.map_or("missing".into(), mib)
+    );
+    let batch = provider.as_deref().and_then(size);
+    println!(
+        "| terraform-provider-batch (release) | {} |",
+        batch.map_or_else(
+            || batch_reason.clone().unwrap_or("provider not built".into()),
+            mib
+        )
+    );
+    if let (Some(n), Some(b)) = (null, batch) {
+        println!("\nbatch / null size: {:.2}x", b as f64 / n as f64);
+    }
+}
