@@ -90,9 +90,10 @@ pub(crate) fn usage(name: &str, version: &str, address: &str) -> String {
          configuration's required_providers block and run `terraform init` / `terraform plan`.\n\
          \n\
          Usage: {name} [--debug | --version | --help]\n\
-         \x20 --debug    serve in debug mode and print a TF_REATTACH_PROVIDERS value; Terraform \
-         commands run with it use this process (logs appear in this terminal; set \
-         TF_LOG_PROVIDER=debug to see them). Ctrl-C stops it.\n\
+         \x20 --debug    serve in debug mode: prints a TF_REATTACH_PROVIDERS value; Terraform \
+         commands run with it set use this process instead of starting their own. Its logs \
+         appear in this terminal (start it with TF_LOG_PROVIDER=debug to get them). \
+         Ctrl-C stops it.\n\
          \x20 --version  print the version and exit\n"
     )
 }
