@@ -351,7 +351,8 @@ impl BatchClient {
             }
             let now = Instant::now();
             if now >= state.deadline {
-                return Err(state.deadline_error(None));
+                let last = state.last.take();
+                return Err(state.deadline_error(last));
             }
             state.attempts += 1;
             let budget = (state.deadline - now).min(self.inner.attempt_timeout);

@@ -77,6 +77,8 @@ pub(crate) struct RetryState {
     pub(crate) attempts: u32,
     pub(crate) started: Instant,
     pub(crate) deadline: Instant,
+    /// Error of the previous attempt, reported if the deadline passes before the next one.
+    pub(crate) last: Option<BatchError>,
 }
 
 impl RetryState {
@@ -85,6 +87,7 @@ impl RetryState {
             attempts: 0,
             started: Instant::now(),
             deadline,
+            last: None,
         }
     }
 
@@ -114,7 +117,9 @@ impl RetryState {
         if now + delay >= self.deadline {
             return Err(self.deadline_error(Some(last)));
         }
-        sleep_or_cancel(delay, cancel).await
+        sleep_or_cancel(delay, cancel).await?;
+        self.last = Some(last);
+        Ok(())
     }
 }
 
