@@ -13,7 +13,8 @@ use crate::state::{PoolOverride, s};
 fn reply(status: StatusCode, v: Value) -> Response {
     let mut r = Response::new(Body::from(serde_json::to_vec(&v).unwrap_or_default()));
     *r.status_mut() = status;
-    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     r
 }
 
@@ -22,21 +23,37 @@ fn bad(msg: impl Into<String>) -> Response {
 }
 
 pub async fn handle(app: &App, method: &Method, path: &str, body: &[u8]) -> Response {
-    let seg: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let seg: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     match (method.as_str(), seg.as_slice()) {
-        ("GET", ["health"]) => reply(StatusCode::OK, json!({"status": "ok", "account": app.auth.account, "url": app.base_url})),
-        ("GET", ["faults"]) => reply(StatusCode::OK, serde_json::to_value(&*app.faults.lock().unwrap()).unwrap()),
+        ("GET", ["health"]) => reply(
+            StatusCode::OK,
+            json!({"status": "ok", "account": app.auth.account, "url": app.base_url}),
+        ),
+        ("GET", ["faults"]) => reply(
+            StatusCode::OK,
+            serde_json::to_value(&*app.faults.lock().unwrap()).unwrap(),
+        ),
         ("PUT", ["faults"]) => match Faults::parse(&String::from_utf8_lossy(body)) {
             Ok(f) => {
                 *app.faults.lock().unwrap() = f;
-                reply(StatusCode::OK, serde_json::to_value(&*app.faults.lock().unwrap()).unwrap())
+                reply(
+                    StatusCode::OK,
+                    serde_json::to_value(&*app.faults.lock().unwrap()).unwrap(),
+                )
             }
             Err(e) => bad(format!("invalid fault rules: {e}")),
         },
         ("POST", ["faults"]) => match serde_json::from_slice::<FaultRule>(body) {
             Ok(r) => {
                 app.faults.lock().unwrap().rules.push(r);
-                reply(StatusCode::OK, serde_json::to_value(&*app.faults.lock().unwrap()).unwrap())
+                reply(
+                    StatusCode::OK,
+                    serde_json::to_value(&*app.faults.lock().unwrap()).unwrap(),
+                )
             }
             Err(e) => bad(format!("invalid fault rule: {e}")),
         },
@@ -46,7 +63,16 @@ pub async fn handle(app: &App, method: &Method, path: &str, body: &[u8]) -> Resp
         }
         ("GET", ["pools", id, "overrides"]) => {
             let st = app.state.lock().await;
-            reply(StatusCode::OK, serde_json::to_value(st.overrides.get(&id.to_ascii_lowercase()).cloned().unwrap_or_default()).unwrap())
+            reply(
+                StatusCode::OK,
+                serde_json::to_value(
+                    st.overrides
+                        .get(&id.to_ascii_lowercase())
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+                .unwrap(),
+            )
         }
         ("PUT", ["pools", id, "overrides"]) => match serde_json::from_slice::<PoolOverride>(body) {
             Ok(o) => {
@@ -68,7 +94,14 @@ pub async fn handle(app: &App, method: &Method, path: &str, body: &[u8]) -> Resp
         ("POST", ["pools", id, "nodes", node, "state"]) => {
             let v: Value = serde_json::from_slice(body).unwrap_or_default();
             let state = s(&v, "state").to_string();
-            const ALLOWED: [&str; 6] = ["idle", "unusable", "starttaskfailed", "offline", "preempted", "unknown"];
+            const ALLOWED: [&str; 6] = [
+                "idle",
+                "unusable",
+                "starttaskfailed",
+                "offline",
+                "preempted",
+                "unknown",
+            ];
             if !ALLOWED.contains(&state.as_str()) {
                 return bad(format!("state must be one of {ALLOWED:?}"));
             }
@@ -86,6 +119,9 @@ pub async fn handle(app: &App, method: &Method, path: &str, body: &[u8]) -> Resp
             st.save_if_dirty(&app.state_path);
             reply(StatusCode::OK, out)
         }
-        _ => reply(StatusCode::NOT_FOUND, json!({"error": format!("unknown admin endpoint {method} /_emulator{path}")})),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("unknown admin endpoint {method} /_emulator{path}")}),
+        ),
     }
 }

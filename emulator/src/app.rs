@@ -41,7 +41,12 @@ pub type AppRef = Arc<App>;
 
 impl App {
     pub fn cancel_task(&self, job: &str, task: &str) {
-        if let Some(tok) = self.cancels.lock().unwrap().remove(&(job.to_string(), task.to_string())) {
+        if let Some(tok) = self
+            .cancels
+            .lock()
+            .unwrap()
+            .remove(&(job.to_string(), task.to_string()))
+        {
             tok.cancel();
         }
     }
@@ -62,10 +67,18 @@ pub enum ReplyBody {
 
 impl Reply {
     pub fn status(status: StatusCode) -> Self {
-        Reply { status, headers: vec![], body: ReplyBody::Empty }
+        Reply {
+            status,
+            headers: vec![],
+            body: ReplyBody::Empty,
+        }
     }
     pub fn json(status: StatusCode, v: Value) -> Self {
-        Reply { status, headers: vec![], body: ReplyBody::Json(v) }
+        Reply {
+            status,
+            headers: vec![],
+            body: ReplyBody::Json(v),
+        }
     }
     pub fn header(mut self, k: &str, v: impl Into<String>) -> Self {
         self.headers.push((k.to_string(), v.into()));
@@ -76,15 +89,26 @@ impl Reply {
         if let Some(e) = body.get("eTag").and_then(Value::as_str) {
             self.headers.push(("ETag".into(), e.to_string()));
         }
-        if let Some(ms) = body.get("lastModified").and_then(Value::as_str).and_then(crate::util::parse_iso) {
-            self.headers.push(("Last-Modified".into(), crate::util::http_date(ms)));
+        if let Some(ms) = body
+            .get("lastModified")
+            .and_then(Value::as_str)
+            .and_then(crate::util::parse_iso)
+        {
+            self.headers
+                .push(("Last-Modified".into(), crate::util::http_date(ms)));
         }
         self
     }
     /// Headers of a write: ETag, Last-Modified, DataServiceId (and Location on creates).
     pub fn write_headers(self, body: &Value, created: bool) -> Self {
-        let url = body.get("url").and_then(Value::as_str).unwrap_or("").to_string();
-        let mut r = self.resource_headers(body).header("DataServiceId", url.clone());
+        let url = body
+            .get("url")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let mut r = self
+            .resource_headers(body)
+            .header("DataServiceId", url.clone());
         if created {
             r = r.header("Location", url);
         }
@@ -121,12 +145,20 @@ impl Req {
     pub fn json(&self, definition: &str, required: bool) -> Result<Option<Value>, ApiError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             if required {
-                return Err(ApiError::bad("MissingRequiredProperty", "The request body is missing.").with("PropertyName", "body"));
+                return Err(ApiError::bad(
+                    "MissingRequiredProperty",
+                    "The request body is missing.",
+                )
+                .with("PropertyName", "body"));
             }
             return Ok(None);
         }
         let v: Value = serde_json::from_slice(&self.body).map_err(|e| {
-            ApiError::bad("InvalidRequestBody", "The specified Request Body is not syntactically valid.").with("Reason", e.to_string())
+            ApiError::bad(
+                "InvalidRequestBody",
+                "The specified Request Body is not syntactically valid.",
+            )
+            .with("Reason", e.to_string())
         })?;
         crate::schema::validate(definition, &v)?;
         Ok(Some(v))
@@ -142,18 +174,30 @@ impl Req {
 }
 
 pub fn invalid_query(name: &str, value: &str, reason: &str) -> ApiError {
-    ApiError::bad("InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.")
-        .with("QueryParameterName", name)
-        .with("QueryParameterValue", value)
-        .with("Reason", reason)
+    ApiError::bad(
+        "InvalidQueryParameterValue",
+        "Value for one of the query parameters specified in the request URI is invalid.",
+    )
+    .with("QueryParameterName", name)
+    .with("QueryParameterValue", value)
+    .with("Reason", reason)
 }
 
 /// Evaluate If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since against a resource.
 /// Reads answer 304 where the service does; writes answer 412 ConditionNotMet.
 pub fn check_conditions(req: &Req, body: &Value, read: bool) -> Result<Option<Reply>, ApiError> {
     let etag = body.get("eTag").and_then(Value::as_str).unwrap_or("");
-    let modified = body.get("lastModified").and_then(Value::as_str).and_then(crate::util::parse_iso).unwrap_or(0) / 1000;
-    let matches = |h: &str| h.split(',').map(|t| t.trim().trim_matches('"')).any(|t| t == "*" || t == etag);
+    let modified = body
+        .get("lastModified")
+        .and_then(Value::as_str)
+        .and_then(crate::util::parse_iso)
+        .unwrap_or(0)
+        / 1000;
+    let matches = |h: &str| {
+        h.split(',')
+            .map(|t| t.trim().trim_matches('"'))
+            .any(|t| t == "*" || t == etag)
+    };
     if let Some(h) = req.header("if-match")
         && !matches(h)
     {
@@ -163,20 +207,28 @@ pub fn check_conditions(req: &Req, body: &Value, read: bool) -> Result<Option<Re
         && matches(h)
     {
         if read {
-            return Ok(Some(Reply::status(StatusCode::NOT_MODIFIED).resource_headers(body)));
+            return Ok(Some(
+                Reply::status(StatusCode::NOT_MODIFIED).resource_headers(body),
+            ));
         }
         return Err(ApiError::condition_not_met());
     }
-    if let Some(ms) = req.header("if-unmodified-since").and_then(crate::util::parse_http_date)
+    if let Some(ms) = req
+        .header("if-unmodified-since")
+        .and_then(crate::util::parse_http_date)
         && modified > ms / 1000
     {
         return Err(ApiError::condition_not_met());
     }
-    if let Some(ms) = req.header("if-modified-since").and_then(crate::util::parse_http_date)
+    if let Some(ms) = req
+        .header("if-modified-since")
+        .and_then(crate::util::parse_http_date)
         && modified <= ms / 1000
     {
         if read {
-            return Ok(Some(Reply::status(StatusCode::NOT_MODIFIED).resource_headers(body)));
+            return Ok(Some(
+                Reply::status(StatusCode::NOT_MODIFIED).resource_headers(body),
+            ));
         }
         return Err(ApiError::condition_not_met());
     }
@@ -186,7 +238,11 @@ pub fn check_conditions(req: &Req, body: &Value, read: bool) -> Result<Option<Re
 /// Apply `$select` (comma-separated top-level property names) to a body.
 pub fn select(req: &Req, mut v: Value) -> Value {
     if let Some(sel) = req.q("$select") {
-        let keep: Vec<&str> = sel.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let keep: Vec<&str> = sel
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
         if let Some(obj) = v.as_object_mut() {
             obj.retain(|k, _| keep.iter().any(|s| s.eq_ignore_ascii_case(k)));
         }
@@ -200,25 +256,51 @@ pub fn page(app: &App, req: &Req, path: &str, items: Vec<Value>, metadata: &str)
         None => 1000,
         Some(m) => match m.parse::<i64>() {
             Ok(n) if n >= 1 => n.min(1000) as usize,
-            Ok(_) => return Err(invalid_query("maxresults", m, "MaxResults cannot be less than 1")),
-            Err(_) => return Err(invalid_query("maxresults", m, "The value must be an integer.")),
+            Ok(_) => {
+                return Err(invalid_query(
+                    "maxresults",
+                    m,
+                    "MaxResults cannot be less than 1",
+                ));
+            }
+            Err(_) => {
+                return Err(invalid_query(
+                    "maxresults",
+                    m,
+                    "The value must be an integer.",
+                ));
+            }
         },
     };
     let skip = match req.q("$skiptoken") {
         None => 0,
-        Some(t) => t.parse::<usize>().map_err(|_| invalid_query("$skiptoken", t, "The continuation token is not valid."))?,
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| invalid_query("$skiptoken", t, "The continuation token is not valid."))?,
     };
     let total = items.len();
-    let slice: Vec<Value> = items.into_iter().skip(skip).take(max).map(|v| select(req, v)).collect();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip(skip)
+        .take(max)
+        .map(|v| select(req, v))
+        .collect();
     let mut out = serde_json::json!({
         "odata.metadata": format!("{}/$metadata#{metadata}", app.base_url),
         "value": slice,
     });
     if skip + max < total {
-        let mut link = format!("{}{path}?api-version={API_VERSION}&maxresults={max}&$skiptoken={}", app.base_url, skip + max);
+        let mut link = format!(
+            "{}{path}?api-version={API_VERSION}&maxresults={max}&$skiptoken={}",
+            app.base_url,
+            skip + max
+        );
         for k in ["$filter", "$select", "$expand", "recursive"] {
             if let Some(v) = req.q(k) {
-                link.push_str(&format!("&{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()));
+                link.push_str(&format!(
+                    "&{k}={}",
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                ));
             }
         }
         out["odata.nextLink"] = Value::String(link);
@@ -261,7 +343,9 @@ fn split_and(f: &str) -> Vec<&str> {
 }
 
 fn unquote(s: &str) -> Option<String> {
-    s.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')).map(|r| r.replace("''", "'"))
+    s.strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .map(|r| r.replace("''", "'"))
 }
 
 fn lookup(v: &Value, path: &str) -> String {
@@ -277,18 +361,29 @@ fn lookup(v: &Value, path: &str) -> String {
 }
 
 fn bad_filter(f: &str) -> ApiError {
-    invalid_query("$filter", f, "The local Batch service supports only 'prop eq|ne value', 'startswith(prop,value)' and 'and'.")
+    invalid_query(
+        "$filter",
+        f,
+        "The local Batch service supports only 'prop eq|ne value', 'startswith(prop,value)' and 'and'.",
+    )
 }
 
 /// Turn a reply into an HTTP response.
 pub fn into_response(reply: Reply, head: bool) -> Response {
     let (body, ctype) = match reply.body {
         ReplyBody::Empty => (Vec::new(), None),
-        ReplyBody::Json(v) => (serde_json::to_vec(&v).unwrap_or_default(), Some("application/json;odata=minimalmetadata")),
+        ReplyBody::Json(v) => (
+            serde_json::to_vec(&v).unwrap_or_default(),
+            Some("application/json;odata=minimalmetadata"),
+        ),
         ReplyBody::Bytes(b, ct) => (b, Some(ct)),
     };
     let len = body.len();
-    let mut resp = if head { Response::new(Body::empty()) } else { Response::new(Body::from(body)) };
+    let mut resp = if head {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(body))
+    };
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
     if let Some(ct) = ctype {
@@ -298,7 +393,10 @@ pub fn into_response(reply: Reply, head: bool) -> Response {
         h.insert("content-length", HeaderValue::from(len));
     }
     for (k, v) in reply.headers {
-        if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+        if let (Ok(k), Ok(v)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
             h.insert(k, v);
         }
     }

@@ -21,12 +21,13 @@ fn pct_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -35,9 +36,19 @@ fn pct_decode(s: &str) -> String {
 }
 
 /// Build the string-to-sign for a request. `path` is the URL path exactly as sent and `query` the raw query string.
-pub fn string_to_sign(method: &str, path: &str, query: Option<&str>, headers: &HeaderMap, account: &str) -> String {
+pub fn string_to_sign(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    account: &str,
+) -> String {
     let ocp_date = header(headers, "ocp-date");
-    let date = if ocp_date.is_empty() { header(headers, "date") } else { "" };
+    let date = if ocp_date.is_empty() {
+        header(headers, "date")
+    } else {
+        ""
+    };
     let mut s = String::new();
     for v in [
         method,
@@ -74,7 +85,10 @@ pub fn string_to_sign(method: &str, path: &str, query: Option<&str>, headers: &H
     let mut params: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        params.entry(pct_decode(k).to_ascii_lowercase()).or_default().push(pct_decode(v));
+        params
+            .entry(pct_decode(k).to_ascii_lowercase())
+            .or_default()
+            .push(pct_decode(v));
     }
     for (k, mut vs) in params {
         vs.sort();
@@ -106,35 +120,56 @@ fn auth_failed(detail: &str) -> ApiError {
 }
 
 /// Check the request's Authorization header. The error's detail never contains the expected signature.
-pub fn verify(cfg: &AuthConfig, method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+pub fn verify(
+    cfg: &AuthConfig,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let auth = header(headers, "authorization");
     if auth.is_empty() {
-        return Err(auth_failed("The Authorization header is missing: sign requests with Shared Key (SharedKey account:signature)."));
+        return Err(auth_failed(
+            "The Authorization header is missing: sign requests with Shared Key (SharedKey account:signature).",
+        ));
     }
     if let Some(token) = auth.strip_prefix("Bearer ") {
         if cfg.accept_bearer && !token.trim().is_empty() {
             return Ok(());
         }
-        return Err(auth_failed("Bearer tokens are not accepted by this local service (start it with --accept-bearer)."));
+        return Err(auth_failed(
+            "Bearer tokens are not accepted by this local service (start it with --accept-bearer).",
+        ));
     }
     let Some(rest) = auth.strip_prefix("SharedKey ") else {
-        return Err(auth_failed("The Authorization header scheme is not SharedKey."));
+        return Err(auth_failed(
+            "The Authorization header scheme is not SharedKey.",
+        ));
     };
     let Some((account, signature)) = rest.trim().split_once(':') else {
-        return Err(auth_failed("The Authorization header is not of the form 'SharedKey account:signature'."));
+        return Err(auth_failed(
+            "The Authorization header is not of the form 'SharedKey account:signature'.",
+        ));
     };
     if !account.eq_ignore_ascii_case(&cfg.account) {
-        return Err(auth_failed(&format!("The account name '{account}' does not match this service's account '{}'.", cfg.account)));
+        return Err(auth_failed(&format!(
+            "The account name '{account}' does not match this service's account '{}'.",
+            cfg.account
+        )));
     }
     let date = match header(headers, "ocp-date") {
         "" => header(headers, "date"),
         d => d,
     };
     if date.is_empty() {
-        return Err(auth_failed("Request date header (ocp-date or Date) not specified."));
+        return Err(auth_failed(
+            "Request date header (ocp-date or Date) not specified.",
+        ));
     }
     let Some(when) = crate::util::parse_http_date(date) else {
-        return Err(auth_failed(&format!("The date header value '{date}' is not a valid RFC 1123 date.")));
+        return Err(auth_failed(&format!(
+            "The date header value '{date}' is not a valid RFC 1123 date."
+        )));
     };
     if (crate::util::now_ms() - when).abs() > MAX_SKEW_MS {
         return Err(auth_failed(&format!(
@@ -171,12 +206,20 @@ mod tests {
         let key = [0xb2u8, 0x89, 0x9e, 0x91, 0xec];
         let d = "Fri, 05 Oct 2018 09:05:06 GMT";
         let cases = [
-            (format!("get\n\n\n0\n\n\n\n\n\n\n\n\nocp-date:{d}\n/testaccount/"), "JicngYEjSUNCXiXY9NCLQnOX9lQsaKXEamO4aL+UNjY="),
             (
-                format!("get\n\n\n0\n\n\n\n\n\n\n\n\nocp-date:{d}\n/testaccount/\napi-version:2018-08-01"),
+                format!("get\n\n\n0\n\n\n\n\n\n\n\n\nocp-date:{d}\n/testaccount/"),
+                "JicngYEjSUNCXiXY9NCLQnOX9lQsaKXEamO4aL+UNjY=",
+            ),
+            (
+                format!(
+                    "get\n\n\n0\n\n\n\n\n\n\n\n\nocp-date:{d}\n/testaccount/\napi-version:2018-08-01"
+                ),
                 "d6XpT6+i15AMviEHZJxmSvH6KMkrHwI/k9+z+xmJxPc=",
             ),
-            (format!("post\n\n\n13\n\n\n\n\n\n\n\n\nocp-date:{d}\n/testaccount/pools"), "GgI/PPSZVqHRx3U4A+QbkXY0FdMv/2bUzxfBI5c2x+s="),
+            (
+                format!("post\n\n\n13\n\n\n\n\n\n\n\n\nocp-date:{d}\n/testaccount/pools"),
+                "GgI/PPSZVqHRx3U4A+QbkXY0FdMv/2bUzxfBI5c2x+s=",
+            ),
         ];
         for (sts, sig) in cases {
             assert_eq!(sign(&key, &sts), sig);
@@ -185,32 +228,74 @@ mod tests {
 
     #[test]
     fn documented_algorithm_examples() {
-        let key = STANDARD.decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap();
+        let key = STANDARD
+            .decode("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+            .unwrap();
         let d = "Wed, 10 Apr 2024 10:11:46 GMT";
-        let h = hm(&[("ocp-date", d), ("content-type", "application/json; odata=minimalmetadata"), ("content-length", "42")]);
-        let sts = string_to_sign("POST", "/pools", Some("api-version=2024-07-01.20.0"), &h, "myaccount");
+        let h = hm(&[
+            ("ocp-date", d),
+            ("content-type", "application/json; odata=minimalmetadata"),
+            ("content-length", "42"),
+        ]);
+        let sts = string_to_sign(
+            "POST",
+            "/pools",
+            Some("api-version=2024-07-01.20.0"),
+            &h,
+            "myaccount",
+        );
         assert_eq!(
             sts,
-            format!("POST\n\n\n42\n\napplication/json; odata=minimalmetadata\n\n\n\n\n\n\nocp-date:{d}\n/myaccount/pools\napi-version:2024-07-01.20.0")
+            format!(
+                "POST\n\n\n42\n\napplication/json; odata=minimalmetadata\n\n\n\n\n\n\nocp-date:{d}\n/myaccount/pools\napi-version:2024-07-01.20.0"
+            )
         );
-        assert_eq!(sign(&key, &sts), "hCsjGFuoiyzedPRkU0nzne26olIBs2tK+36dS3/LyPY=");
+        assert_eq!(
+            sign(&key, &sts),
+            "hCsjGFuoiyzedPRkU0nzne26olIBs2tK+36dS3/LyPY="
+        );
 
         let h = hm(&[("ocp-date", d)]);
-        let sts = string_to_sign("GET", "/pools/mypool", Some("timeout=20&api-version=2024-07-01.20.0"), &h, "myaccount");
-        assert_eq!(sign(&key, &sts), "aEGbLOA1yIx+5PjIb8629iRRypoBfAScYt79aMN7y0U=");
+        let sts = string_to_sign(
+            "GET",
+            "/pools/mypool",
+            Some("timeout=20&api-version=2024-07-01.20.0"),
+            &h,
+            "myaccount",
+        );
+        assert_eq!(
+            sign(&key, &sts),
+            "aEGbLOA1yIx+5PjIb8629iRRypoBfAScYt79aMN7y0U="
+        );
 
         let h = hm(&[("ocp-date", d), ("if-match", "0x8DC5946A1A86E0B")]);
-        let sts = string_to_sign("DELETE", "/pools/mypool", Some("api-version=2024-07-01.20.0"), &h, "myaccount");
-        assert_eq!(sign(&key, &sts), "eIHQQDyiScgFrus8GXcUIjZT1ps69YuRdZgFn0nXPFc=");
+        let sts = string_to_sign(
+            "DELETE",
+            "/pools/mypool",
+            Some("api-version=2024-07-01.20.0"),
+            &h,
+            "myaccount",
+        );
+        assert_eq!(
+            sign(&key, &sts),
+            "eIHQQDyiScgFrus8GXcUIjZT1ps69YuRdZgFn0nXPFc="
+        );
     }
 
     #[test]
     fn verify_rejects_bad_and_old() {
-        let cfg = AuthConfig { account: "acct".into(), key: vec![1, 2, 3], accept_bearer: false };
+        let cfg = AuthConfig {
+            account: "acct".into(),
+            key: vec![1, 2, 3],
+            accept_bearer: false,
+        };
         let date = crate::util::http_date(crate::util::now_ms());
         let mut h = hm(&[("ocp-date", &date)]);
         let sts = string_to_sign("GET", "/pools", Some("api-version=x"), &h, "acct");
-        h.insert("authorization", HeaderValue::from_str(&format!("SharedKey acct:{}", sign(&[1, 2, 3], &sts))).unwrap());
+        h.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("SharedKey acct:{}", sign(&[1, 2, 3], &sts))).unwrap(),
+        );
         assert!(verify(&cfg, &Method::GET, "/pools", Some("api-version=x"), &h).is_ok());
         // Tampered query.
         let e = verify(&cfg, &Method::GET, "/pools", Some("api-version=y"), &h).unwrap_err();
@@ -220,13 +305,19 @@ mod tests {
         let old = crate::util::http_date(crate::util::now_ms() - 16 * 60 * 1000);
         let mut h = hm(&[("ocp-date", &old)]);
         let sts = string_to_sign("GET", "/pools", None, &h, "acct");
-        h.insert("authorization", HeaderValue::from_str(&format!("SharedKey acct:{}", sign(&[1, 2, 3], &sts))).unwrap());
+        h.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("SharedKey acct:{}", sign(&[1, 2, 3], &sts))).unwrap(),
+        );
         let e = verify(&cfg, &Method::GET, "/pools", None, &h).unwrap_err();
         assert!(e.values[0].1.contains("too old"));
         // Bearer off by default.
         let h = hm(&[("authorization", "Bearer abc")]);
         assert!(verify(&cfg, &Method::GET, "/pools", None, &h).is_err());
-        let cfg = AuthConfig { accept_bearer: true, ..cfg };
+        let cfg = AuthConfig {
+            accept_bearer: true,
+            ..cfg
+        };
         assert!(verify(&cfg, &Method::GET, "/pools", None, &h).is_ok());
     }
 }

@@ -20,7 +20,11 @@ impl Run {
         if let Some((code, message)) = &self.error {
             v["error"] = json!({"code": code, "message": message});
         } else {
-            let txt: Vec<String> = self.results.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let txt: Vec<String> = self
+                .results
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             v["results"] = json!(txt.join(";"));
         }
         v
@@ -30,10 +34,22 @@ impl Run {
 /// Evaluate a formula against a pool's current values.
 pub fn evaluate(formula: &str, pool: &Value) -> Run {
     let mut vars: BTreeMap<String, Value> = BTreeMap::new();
-    vars.insert("$TargetDedicatedNodes".into(), json!(i(pool, "targetDedicatedNodes") as f64));
-    vars.insert("$TargetLowPriorityNodes".into(), json!(i(pool, "targetLowPriorityNodes") as f64));
-    vars.insert("$CurrentDedicatedNodes".into(), json!(i(pool, "currentDedicatedNodes") as f64));
-    vars.insert("$CurrentLowPriorityNodes".into(), json!(i(pool, "currentLowPriorityNodes") as f64));
+    vars.insert(
+        "$TargetDedicatedNodes".into(),
+        json!(i(pool, "targetDedicatedNodes") as f64),
+    );
+    vars.insert(
+        "$TargetLowPriorityNodes".into(),
+        json!(i(pool, "targetLowPriorityNodes") as f64),
+    );
+    vars.insert(
+        "$CurrentDedicatedNodes".into(),
+        json!(i(pool, "currentDedicatedNodes") as f64),
+    );
+    vars.insert(
+        "$CurrentLowPriorityNodes".into(),
+        json!(i(pool, "currentLowPriorityNodes") as f64),
+    );
     vars.insert("$NodeDeallocationOption".into(), json!("requeue"));
     let mut assigned: Vec<String> = vec![];
     for (n, stmt) in formula.split(';').enumerate() {
@@ -45,10 +61,18 @@ pub fn evaluate(formula: &str, pool: &Value) -> Run {
             return err(n, stmt, "expected an assignment 'name = expression'");
         };
         let name = lhs.trim();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        {
             return err(n, stmt, "invalid variable name");
         }
-        let mut p = Parser { toks: tokenize(rhs), pos: 0, vars: &vars };
+        let mut p = Parser {
+            toks: tokenize(rhs),
+            pos: 0,
+            vars: &vars,
+        };
         let val = match p.expr() {
             Ok(v) if p.pos == p.toks.len() => v,
             Ok(_) => return err(n, stmt, "unexpected text after the expression"),
@@ -60,13 +84,20 @@ pub fn evaluate(formula: &str, pool: &Value) -> Run {
         }
     }
     let mut results = BTreeMap::new();
-    for k in ["$TargetDedicatedNodes", "$TargetLowPriorityNodes", "$NodeDeallocationOption"] {
+    for k in [
+        "$TargetDedicatedNodes",
+        "$TargetLowPriorityNodes",
+        "$NodeDeallocationOption",
+    ] {
         results.insert(k.to_string(), fmt(&vars[k]));
     }
     for a in assigned {
         results.insert(a.clone(), fmt(&vars[&a]));
     }
-    Run { results, error: None }
+    Run {
+        results,
+        error: None,
+    }
 }
 
 fn fmt(v: &Value) -> String {
@@ -74,7 +105,11 @@ fn fmt(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => {
             let f = n.as_f64().unwrap_or(0.0);
-            if f.fract() == 0.0 { format!("{}", f as i64) } else { format!("{f}") }
+            if f.fract() == 0.0 {
+                format!("{}", f as i64)
+            } else {
+                format!("{f}")
+            }
         }
         other => other.to_string(),
     }
@@ -85,7 +120,10 @@ fn err(n: usize, stmt: &str, why: &str) -> Run {
         results: BTreeMap::new(),
         error: Some((
             "AutoScalingFormulaSyntaxError".into(),
-            format!("The autoscale formula has a syntax error in statement {} ('{stmt}'): {why}.", n + 1),
+            format!(
+                "The autoscale formula has a syntax error in statement {} ('{stmt}'): {why}.",
+                n + 1
+            ),
         )),
     }
 }
@@ -110,7 +148,13 @@ fn tokenize(s: &str) -> Vec<Tok> {
             while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '.') {
                 i += 1;
             }
-            out.push(Tok::Num(cs[st..i].iter().collect::<String>().parse().unwrap_or(f64::NAN)));
+            out.push(Tok::Num(
+                cs[st..i]
+                    .iter()
+                    .collect::<String>()
+                    .parse()
+                    .unwrap_or(f64::NAN),
+            ));
         } else if c.is_ascii_alphabetic() || c == '$' || c == '_' {
             let st = i;
             while i < cs.len() && (cs[i].is_ascii_alphanumeric() || cs[i] == '$' || cs[i] == '_') {
@@ -184,16 +228,25 @@ impl Parser<'_> {
                         args.push(num(&self.expr()?)?);
                     }
                     self.expect(')')?;
-                    let f = if id == "min" { args.iter().cloned().fold(f64::INFINITY, f64::min) } else { args.iter().cloned().fold(f64::NEG_INFINITY, f64::max) };
+                    let f = if id == "min" {
+                        args.iter().cloned().fold(f64::INFINITY, f64::min)
+                    } else {
+                        args.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                    };
                     return Ok(json!(f));
                 }
                 if let Some(v) = self.vars.get(&id) {
                     return Ok(v.clone());
                 }
-                if matches!(id.as_str(), "requeue" | "terminate" | "taskcompletion" | "retaineddata") {
+                if matches!(
+                    id.as_str(),
+                    "requeue" | "terminate" | "taskcompletion" | "retaineddata"
+                ) {
                     return Ok(json!(id));
                 }
-                Err(format!("unknown name '{id}' (the local Batch service supports numbers, + - * /, min, max and assigned variables)"))
+                Err(format!(
+                    "unknown name '{id}' (the local Batch service supports numbers, + - * /, min, max and assigned variables)"
+                ))
             }
             other => Err(format!("unexpected token {other:?}")),
         }
@@ -209,20 +262,30 @@ impl Parser<'_> {
 }
 
 fn num(v: &Value) -> Result<f64, String> {
-    v.as_f64().ok_or_else(|| format!("'{}' is not a number", fmt(v)))
+    v.as_f64()
+        .ok_or_else(|| format!("'{}' is not a number", fmt(v)))
 }
 
 /// Evaluate the pool's own formula, store `autoScaleRun` and, on success, the new targets.
 pub fn apply(pool: &mut Pool) {
     let run = evaluate(s(&pool.body, "autoScaleFormula"), &pool.body);
     if run.error.is_none() {
-        for (k, f) in [("$TargetDedicatedNodes", "targetDedicatedNodes"), ("$TargetLowPriorityNodes", "targetLowPriorityNodes")] {
-            let n = run.results.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0).max(0.0) as i64;
+        for (k, f) in [
+            ("$TargetDedicatedNodes", "targetDedicatedNodes"),
+            ("$TargetLowPriorityNodes", "targetLowPriorityNodes"),
+        ] {
+            let n = run
+                .results
+                .get(k)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                .max(0.0) as i64;
             pool.body[f] = json!(n);
         }
     }
     pool.body["autoScaleRun"] = run.to_value();
-    let interval = crate::util::parse_duration_ms(s(&pool.body, "autoScaleEvaluationInterval")).unwrap_or(15 * 60_000);
+    let interval = crate::util::parse_duration_ms(s(&pool.body, "autoScaleEvaluationInterval"))
+        .unwrap_or(15 * 60_000);
     pool.next_autoscale_at = Some(now_ms() + interval);
 }
 
@@ -236,18 +299,34 @@ mod tests {
         let r = evaluate("$TargetDedicatedNodes = 3;", &pool);
         assert!(r.error.is_none());
         assert_eq!(r.results["$TargetDedicatedNodes"], "3");
-        let r = evaluate("$x = 2; $TargetDedicatedNodes = max(1, $x * 2); $NodeDeallocationOption = taskcompletion;", &pool);
+        let r = evaluate(
+            "$x = 2; $TargetDedicatedNodes = max(1, $x * 2); $NodeDeallocationOption = taskcompletion;",
+            &pool,
+        );
         assert_eq!(r.results["$TargetDedicatedNodes"], "4");
         assert_eq!(r.results["$NodeDeallocationOption"], "taskcompletion");
-        assert!(r.to_value()["results"].as_str().unwrap().contains("$TargetDedicatedNodes=4"));
+        assert!(
+            r.to_value()["results"]
+                .as_str()
+                .unwrap()
+                .contains("$TargetDedicatedNodes=4")
+        );
     }
 
     #[test]
     fn syntax_errors() {
         let pool = json!({});
-        for f in ["$TargetDedicatedNodes = ;", "garbage", "$TargetDedicatedNodes = $Unknown.GetSample(1);"] {
+        for f in [
+            "$TargetDedicatedNodes = ;",
+            "garbage",
+            "$TargetDedicatedNodes = $Unknown.GetSample(1);",
+        ] {
             let r = evaluate(f, &pool);
-            assert_eq!(r.error.as_ref().unwrap().0, "AutoScalingFormulaSyntaxError", "{f}");
+            assert_eq!(
+                r.error.as_ref().unwrap().0,
+                "AutoScalingFormulaSyntaxError",
+                "{f}"
+            );
         }
     }
 }

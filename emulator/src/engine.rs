@@ -83,7 +83,11 @@ async fn tick(app: &AppRef) {
     let pool_keys: Vec<String> = st.pools.keys().cloned().collect();
     for pk in pool_keys {
         let ov = st.overrides.get(&pk).cloned().unwrap_or_default();
-        let delete = st.pools.get(&pk).and_then(|p| p.delete_done_at).is_some_and(|t| t <= now);
+        let delete = st
+            .pools
+            .get(&pk)
+            .and_then(|p| p.delete_done_at)
+            .is_some_and(|t| t <= now);
         if delete {
             let p = st.pools.remove(&pk).unwrap();
             for n in &p.nodes {
@@ -108,10 +112,21 @@ async fn tick(app: &AppRef) {
             requeue_task(app, &mut st, &jk, &tk);
         }
         let p = st.pools.get_mut(&pk).unwrap();
-        if b(&p.body, "enableAutoScale") && p.next_autoscale_at.is_some_and(|t| t <= now) && s(&p.body, "allocationState") == "steady" {
-            let before = (i(&p.body, "targetDedicatedNodes"), i(&p.body, "targetLowPriorityNodes"));
+        if b(&p.body, "enableAutoScale")
+            && p.next_autoscale_at.is_some_and(|t| t <= now)
+            && s(&p.body, "allocationState") == "steady"
+        {
+            let before = (
+                i(&p.body, "targetDedicatedNodes"),
+                i(&p.body, "targetLowPriorityNodes"),
+            );
             crate::autoscale::apply(p);
-            if before != (i(&p.body, "targetDedicatedNodes"), i(&p.body, "targetLowPriorityNodes")) {
+            if before
+                != (
+                    i(&p.body, "targetDedicatedNodes"),
+                    i(&p.body, "targetLowPriorityNodes"),
+                )
+            {
                 crate::pools::start_resize(p, app.allocation_delay.as_millis() as i64);
             }
             st.dirty = true;
@@ -137,7 +152,11 @@ fn node_root(app: &App, pool_id: &str, node_id: &str) -> PathBuf {
 }
 
 /// Finish an allocation change: add or remove nodes to reach the targets. Returns tasks to requeue.
-fn complete_resize(app: &App, p: &mut Pool, ov: &crate::state::PoolOverride) -> Vec<(String, String)> {
+fn complete_resize(
+    app: &App,
+    p: &mut Pool,
+    ov: &crate::state::PoolOverride,
+) -> Vec<(String, String)> {
     let now = now_iso();
     let mut requeue = vec![];
     let stopping = s(&p.body, "allocationState") == "stopping";
@@ -161,7 +180,10 @@ fn complete_resize(app: &App, p: &mut Pool, ov: &crate::state::PoolOverride) -> 
     if let Some(e) = &ov.resize_error {
         errors.push(e.clone());
     } else {
-        for (dedicated, key) in [(true, "targetDedicatedNodes"), (false, "targetLowPriorityNodes")] {
+        for (dedicated, key) in [
+            (true, "targetDedicatedNodes"),
+            (false, "targetLowPriorityNodes"),
+        ] {
             let mut target = i(&p.body, key).max(0) as usize;
             if let Some(max) = ov.max_nodes
                 && target > max as usize
@@ -169,7 +191,11 @@ fn complete_resize(app: &App, p: &mut Pool, ov: &crate::state::PoolOverride) -> 
                 errors.push(json!({"code": "AllocationFailed", "message": format!("Only {max} of the {target} requested nodes could be allocated.")}));
                 target = max as usize;
             }
-            let have = p.nodes.iter().filter(|n| b(&n.body, "isDedicated") == dedicated).count();
+            let have = p
+                .nodes
+                .iter()
+                .filter(|n| b(&n.body, "isDedicated") == dedicated)
+                .count();
             if have < target {
                 for _ in have..target {
                     let n = new_node(app, p, dedicated);
@@ -177,7 +203,9 @@ fn complete_resize(app: &App, p: &mut Pool, ov: &crate::state::PoolOverride) -> 
                 }
             } else if have > target {
                 // Remove idle nodes first, then the least busy.
-                let mut idx: Vec<usize> = (0..p.nodes.len()).filter(|&k| b(&p.nodes[k].body, "isDedicated") == dedicated).collect();
+                let mut idx: Vec<usize> = (0..p.nodes.len())
+                    .filter(|&k| b(&p.nodes[k].body, "isDedicated") == dedicated)
+                    .collect();
                 idx.sort_by_key(|&k| (p.nodes[k].slots_used, std::cmp::Reverse(k)));
                 let remove: Vec<usize> = idx.into_iter().take(have - target).collect();
                 let mut k = 0;
@@ -210,14 +238,28 @@ fn complete_resize(app: &App, p: &mut Pool, ov: &crate::state::PoolOverride) -> 
 }
 
 fn placeholder() -> Node {
-    Node { body: Value::Null, ready_at: 0, setup_started: false, slots_used: 0, running: vec![], prep: Default::default(), root: PathBuf::new() }
+    Node {
+        body: Value::Null,
+        ready_at: 0,
+        setup_started: false,
+        slots_used: 0,
+        running: vec![],
+        prep: Default::default(),
+        root: PathBuf::new(),
+    }
 }
 
 fn new_node(app: &App, p: &Pool, dedicated: bool) -> Node {
     let id = new_node_id(dedicated);
     let pool_id = s(&p.body, "id");
     let root = node_root(app, pool_id, &id);
-    for d in ["startup/wd", "shared", "fsmounts", "applications", "workitems"] {
+    for d in [
+        "startup/wd",
+        "shared",
+        "fsmounts",
+        "applications",
+        "workitems",
+    ] {
         let _ = std::fs::create_dir_all(root.join(d));
     }
     let now = now_iso();
@@ -244,7 +286,15 @@ fn new_node(app: &App, p: &Pool, dedicated: bool) -> Node {
     if let Some(st) = p.body.get("startTask") {
         body["startTask"] = st.clone();
     }
-    Node { body, ready_at: now_ms() + app.node_start_delay.as_millis() as i64, setup_started: false, slots_used: 0, running: vec![], prep: Default::default(), root }
+    Node {
+        body,
+        ready_at: now_ms() + app.node_start_delay.as_millis() as i64,
+        setup_started: false,
+        slots_used: 0,
+        running: vec![],
+        prep: Default::default(),
+        root,
+    }
 }
 
 fn base_env(app: &App, pool_id: &str, node: &Node) -> Vec<(String, String)> {
@@ -254,12 +304,24 @@ fn base_env(app: &App, pool_id: &str, node: &Node) -> Vec<(String, String)> {
         ("AZ_BATCH_ACCOUNT_URL".into(), app.base_url.clone()),
         ("AZ_BATCH_POOL_ID".into(), pool_id.to_string()),
         ("AZ_BATCH_NODE_ID".into(), s(&node.body, "id").to_string()),
-        ("AZ_BATCH_NODE_IS_DEDICATED".into(), b(&node.body, "isDedicated").to_string()),
+        (
+            "AZ_BATCH_NODE_IS_DEDICATED".into(),
+            b(&node.body, "isDedicated").to_string(),
+        ),
         ("AZ_BATCH_NODE_ROOT_DIR".into(), root.clone()),
         ("AZ_BATCH_NODE_SHARED_DIR".into(), format!("{root}/shared")),
-        ("AZ_BATCH_NODE_STARTUP_DIR".into(), format!("{root}/startup")),
-        ("AZ_BATCH_NODE_MOUNTS_DIR".into(), format!("{root}/fsmounts")),
-        ("AZ_BATCH_TASK_RESERVED_EPHEMERAL_DISK_SPACE_BYTES".into(), "1000000000".into()),
+        (
+            "AZ_BATCH_NODE_STARTUP_DIR".into(),
+            format!("{root}/startup"),
+        ),
+        (
+            "AZ_BATCH_NODE_MOUNTS_DIR".into(),
+            format!("{root}/fsmounts"),
+        ),
+        (
+            "AZ_BATCH_TASK_RESERVED_EPHEMERAL_DISK_SPACE_BYTES".into(),
+            "1000000000".into(),
+        ),
     ]
 }
 
@@ -270,7 +332,10 @@ fn settings_env(v: &Value, key: &str, env: &mut Vec<(String, String)>) {
 }
 
 fn max_wall(constraints: &Value) -> Option<i64> {
-    constraints.get("maxWallClockTime").and_then(Value::as_str).and_then(parse_duration_ms)
+    constraints
+        .get("maxWallClockTime")
+        .and_then(Value::as_str)
+        .and_then(parse_duration_ms)
 }
 
 /// Prefetch images and run the start task of a node that just started.
@@ -278,21 +343,37 @@ async fn node_setup(app: AppRef, pk: String, nid: String) {
     let (images, start_task, pool_id, ov, node_root, mut env) = {
         let st = app.state.lock().await;
         let Some(p) = st.pools.get(&pk) else { return };
-        let Some(n) = p.nodes.iter().find(|n| s(&n.body, "id") == nid) else { return };
-        let images: Vec<String> = p.body["virtualMachineConfiguration"]["containerConfiguration"]["containerImageNames"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
+        let Some(n) = p.nodes.iter().find(|n| s(&n.body, "id") == nid) else {
+            return;
+        };
+        let images: Vec<String> =
+            p.body["virtualMachineConfiguration"]["containerConfiguration"]["containerImageNames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
         let pool_id = s(&p.body, "id").to_string();
         let env = base_env(&app, &pool_id, n);
-        (images, p.body.get("startTask").cloned(), pool_id, st.overrides.get(&pk).cloned().unwrap_or_default(), n.root.clone(), env)
+        (
+            images,
+            p.body.get("startTask").cloned(),
+            pool_id,
+            st.overrides.get(&pk).cloned().unwrap_or_default(),
+            n.root.clone(),
+            env,
+        )
     };
     let prefetch = app.runtime.prefetch(&images).await;
     {
         let mut st = app.state.lock().await;
-        let Some(n) = st.pools.get_mut(&pk).and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == nid)) else { return };
+        let Some(n) = st
+            .pools
+            .get_mut(&pk)
+            .and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == nid))
+        else {
+            return;
+        };
         if let Err(f) = prefetch {
             set_node_state(n, "unusable");
             n.body["errors"] = json!([{"code": f.code, "message": f.message, "errorDetails": []}]);
@@ -316,15 +397,22 @@ async fn node_setup(app: AppRef, pk: String, nid: String) {
             st.dirty = true;
             return;
         };
-        let wait = stt.get("waitForSuccess").and_then(Value::as_bool).unwrap_or(true);
+        let wait = stt
+            .get("waitForSuccess")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         set_node_state(n, if wait { "waitingforstarttask" } else { "idle" });
-        n.body["startTaskInfo"] = json!({"state": "running", "startTime": now_iso(), "retryCount": 0});
+        n.body["startTaskInfo"] =
+            json!({"state": "running", "startTime": now_iso(), "retryCount": 0});
         st.dirty = true;
     }
     let stt = start_task.unwrap();
     let task_dir = node_root.join("startup");
     env.push(("AZ_BATCH_TASK_DIR".into(), task_dir.display().to_string()));
-    env.push(("AZ_BATCH_TASK_WORKING_DIR".into(), task_dir.join("wd").display().to_string()));
+    env.push((
+        "AZ_BATCH_TASK_WORKING_DIR".into(),
+        task_dir.join("wd").display().to_string(),
+    ));
     settings_env(&stt, "environmentSettings", &mut env);
     let max_retries = i(&stt, "maxTaskRetryCount");
     let mut retries = 0;
@@ -341,13 +429,22 @@ async fn node_setup(app: AppRef, pk: String, nid: String) {
             max_wall_ms: None,
         };
         let o = app.runtime.run(spec, app.shutdown.child_token()).await;
-        if o.failure.is_none() || (max_retries != -1 && retries >= max_retries) || app.shutdown.is_cancelled() {
+        if o.failure.is_none()
+            || (max_retries != -1 && retries >= max_retries)
+            || app.shutdown.is_cancelled()
+        {
             break (started, o);
         }
         retries += 1;
     };
     let mut st = app.state.lock().await;
-    let Some(n) = st.pools.get_mut(&pk).and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == nid)) else { return };
+    let Some(n) = st
+        .pools
+        .get_mut(&pk)
+        .and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == nid))
+    else {
+        return;
+    };
     let mut info = json!({"state": "completed", "startTime": started, "endTime": now_iso(), "retryCount": retries,
         "result": if outcome.failure.is_none() { "success" } else { "failure" }});
     if let Some(c) = outcome.exit_code {
@@ -360,9 +457,19 @@ async fn node_setup(app: AppRef, pk: String, nid: String) {
         info["containerInfo"] = ci.clone();
     }
     n.body["startTaskInfo"] = info;
-    let wait = stt.get("waitForSuccess").and_then(Value::as_bool).unwrap_or(true);
+    let wait = stt
+        .get("waitForSuccess")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     if s(&n.body, "state") == "waitingforstarttask" {
-        set_node_state(n, if outcome.failure.is_some() && wait { "starttaskfailed" } else { "idle" });
+        set_node_state(
+            n,
+            if outcome.failure.is_some() && wait {
+                "starttaskfailed"
+            } else {
+                "idle"
+            },
+        );
     }
     st.dirty = true;
 }
@@ -371,7 +478,10 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
     let keys: Vec<String> = st.jobs.keys().cloned().collect();
     for jk in keys {
         let job = st.jobs.get_mut(&jk).unwrap();
-        let running = job.tasks.values().any(|t| matches!(s(&t.body, "state"), "running" | "preparing"));
+        let running = job
+            .tasks
+            .values()
+            .any(|t| matches!(s(&t.body, "state"), "running" | "preparing"));
         match s(&job.body, "state") {
             "deleting" if !running && job.delete_done_at.is_none_or(|t| t <= now) => {
                 let job = st.jobs.remove(&jk).unwrap();
@@ -385,7 +495,9 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
             "terminating" if !running => {
                 set_job_state(&mut job.body, "completed");
                 job.body["executionInfo"]["endTime"] = json!(now_iso());
-                let auto_pool = job.body["poolInfo"].get("autoPoolSpecification").map(|_| crate::jobs::job_pool_key(&job.body));
+                let auto_pool = job.body["poolInfo"]
+                    .get("autoPoolSpecification")
+                    .map(|_| crate::jobs::job_pool_key(&job.body));
                 if let Some(pk) = auto_pool
                     && let Some(p) = st.pools.get_mut(&pk)
                     && p.delete_done_at.is_none()
@@ -396,7 +508,10 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
                 st.dirty = true;
             }
             "active"
-                if job.body.get("jobManagerTask").is_some_and(|jm| jm.get("killJobOnCompletion") != Some(&json!(false)))
+                if job
+                    .body
+                    .get("jobManagerTask")
+                    .is_some_and(|jm| jm.get("killJobOnCompletion") != Some(&json!(false)))
                     && job
                         .tasks
                         .get(&s(&job.body["jobManagerTask"], "id").to_ascii_lowercase())
@@ -406,7 +521,10 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
             }
             "active"
                 if s(&job.body, "onAllTasksComplete").eq_ignore_ascii_case("terminatejob")
-                    && job.tasks.values().all(|t| s(&t.body, "state") == "completed") =>
+                    && job
+                        .tasks
+                        .values()
+                        .all(|t| s(&t.body, "state") == "completed") =>
             {
                 terminate_job(app, st, &jk, "AllTasksComplete");
             }
@@ -419,8 +537,15 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
             if t.files_deleted || s(&t.body, "state") != "completed" {
                 continue;
             }
-            let end = t.body["executionInfo"].get("endTime").and_then(Value::as_str).and_then(crate::util::parse_iso);
-            let keep = t.body["constraints"].get("retentionTime").and_then(Value::as_str).and_then(parse_duration_ms).unwrap_or(7 * 86_400_000);
+            let end = t.body["executionInfo"]
+                .get("endTime")
+                .and_then(Value::as_str)
+                .and_then(crate::util::parse_iso);
+            let keep = t.body["constraints"]
+                .get("retentionTime")
+                .and_then(Value::as_str)
+                .and_then(parse_duration_ms)
+                .unwrap_or(7 * 86_400_000);
             if let (Some(end), Some(dir)) = (end, &t.dir)
                 && end.saturating_add(keep) <= now
             {
@@ -435,7 +560,9 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
 /// Move a job to terminating: running tasks are ended; the tick completes it.
 pub fn terminate_job(app: &App, st: &mut State, jk: &str, reason: &str) {
     stop_job_tasks(app, st, jk, &format!("The job was terminated ({reason})."));
-    let Some(job) = st.jobs.get_mut(jk) else { return };
+    let Some(job) = st.jobs.get_mut(jk) else {
+        return;
+    };
     set_job_state(&mut job.body, "terminating");
     job.body["executionInfo"]["terminateReason"] = json!(reason);
     st.dirty = true;
@@ -443,16 +570,33 @@ pub fn terminate_job(app: &App, st: &mut State, jk: &str, reason: &str) {
 
 pub fn stop_job_tasks(app: &App, st: &mut State, jk: &str, why: &str) {
     let Some(job) = st.jobs.get(jk) else { return };
-    let running: Vec<String> =
-        job.tasks.iter().filter(|(_, t)| matches!(s(&t.body, "state"), "running" | "preparing")).map(|(k, _)| k.clone()).collect();
+    let running: Vec<String> = job
+        .tasks
+        .iter()
+        .filter(|(_, t)| matches!(s(&t.body, "state"), "running" | "preparing"))
+        .map(|(k, _)| k.clone())
+        .collect();
     for tk in running {
         end_running_task(app, st, jk, &tk, Some(Failure::user("TaskEnded", why)));
     }
 }
 
-fn release_node(st: &mut State, pool_node: Option<(String, String)>, jk: &str, tk: &str, slots: i64, success: Option<bool>) {
+fn release_node(
+    st: &mut State,
+    pool_node: Option<(String, String)>,
+    jk: &str,
+    tk: &str,
+    slots: i64,
+    success: Option<bool>,
+) {
     let Some((pk, nid)) = pool_node else { return };
-    let Some(n) = st.pools.get_mut(&pk).and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == nid)) else { return };
+    let Some(n) = st
+        .pools
+        .get_mut(&pk)
+        .and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == nid))
+    else {
+        return;
+    };
     let before = n.running.len();
     n.running.retain(|(j, t)| !(j == jk && t == tk));
     if n.running.len() == before {
@@ -475,7 +619,9 @@ fn release_node(st: &mut State, pool_node: Option<(String, String)>, jk: &str, t
 /// Stop a running task (kill its process). With a failure, the task completes with it; without,
 /// the caller decides what happens to the task (delete).
 pub fn end_running_task(app: &App, st: &mut State, jk: &str, tk: &str, failure: Option<Failure>) {
-    let Some(t) = st.jobs.get_mut(jk).and_then(|j| j.tasks.get_mut(tk)) else { return };
+    let Some(t) = st.jobs.get_mut(jk).and_then(|j| j.tasks.get_mut(tk)) else {
+        return;
+    };
     if !matches!(s(&t.body, "state"), "running" | "preparing") {
         return;
     }
@@ -491,7 +637,9 @@ pub fn end_running_task(app: &App, st: &mut State, jk: &str, tk: &str, failure: 
 
 fn requeue_task(app: &App, st: &mut State, jk: &str, tk: &str) {
     app.cancel_task(jk, tk);
-    let Some(t) = st.jobs.get_mut(jk).and_then(|j| j.tasks.get_mut(tk)) else { return };
+    let Some(t) = st.jobs.get_mut(jk).and_then(|j| j.tasks.get_mut(tk)) else {
+        return;
+    };
     if matches!(s(&t.body, "state"), "running" | "preparing") {
         requeue_body(&mut t.body, &now_iso());
         let node = t.node.take();
@@ -502,7 +650,12 @@ fn requeue_task(app: &App, st: &mut State, jk: &str, tk: &str) {
 }
 
 /// Put a task body into `completed` with its execution result.
-pub fn complete_task_body(body: &mut Value, exit_code: Option<i64>, failure: Option<&Failure>, container_info: Option<&Value>) {
+pub fn complete_task_body(
+    body: &mut Value,
+    exit_code: Option<i64>,
+    failure: Option<&Failure>,
+    container_info: Option<&Value>,
+) {
     let now = now_iso();
     body["previousState"] = body["state"].clone();
     body["previousStateTransitionTime"] = body["stateTransitionTime"].clone();
@@ -521,7 +674,11 @@ pub fn complete_task_body(body: &mut Value, exit_code: Option<i64>, failure: Opt
             }
         }
     }
-    ei["result"] = json!(if failure.is_none() { "success" } else { "failure" });
+    ei["result"] = json!(if failure.is_none() {
+        "success"
+    } else {
+        "failure"
+    });
     match failure {
         Some(f) => ei["failureInfo"] = f.to_value(),
         None => {
@@ -536,18 +693,30 @@ pub fn complete_task_body(body: &mut Value, exit_code: Option<i64>, failure: Opt
 }
 
 fn deps_satisfied(job: &crate::state::Job, t: &Value) -> bool {
-    let Some(dep) = t.get("dependsOn") else { return true };
-    let done = |id: &str| {
-        job.tasks
-            .get(&id.to_ascii_lowercase())
-            .is_some_and(|d| s(&d.body, "state") == "completed" && s(&d.body["executionInfo"], "result") == "success")
+    let Some(dep) = t.get("dependsOn") else {
+        return true;
     };
-    for id in dep.get("taskIds").and_then(Value::as_array).into_iter().flatten() {
+    let done = |id: &str| {
+        job.tasks.get(&id.to_ascii_lowercase()).is_some_and(|d| {
+            s(&d.body, "state") == "completed" && s(&d.body["executionInfo"], "result") == "success"
+        })
+    };
+    for id in dep
+        .get("taskIds")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if !done(id.as_str().unwrap_or("")) {
             return false;
         }
     }
-    for r in dep.get("taskIdRanges").and_then(Value::as_array).into_iter().flatten() {
+    for r in dep
+        .get("taskIdRanges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         for n in i(r, "start")..=i(r, "end") {
             if !done(&n.to_string()) {
                 return false;
@@ -565,22 +734,37 @@ struct Assignment {
 }
 
 fn schedule(app: &AppRef, st: &mut State) {
-    let mut jobs: Vec<(&String, &crate::state::Job)> = st.jobs.iter().filter(|(_, j)| s(&j.body, "state") == "active").collect();
+    let mut jobs: Vec<(&String, &crate::state::Job)> = st
+        .jobs
+        .iter()
+        .filter(|(_, j)| s(&j.body, "state") == "active")
+        .collect();
     jobs.sort_by_key(|(_, j)| std::cmp::Reverse(i(&j.body, "priority")));
     let mut plan: Vec<Assignment> = vec![];
     // Slots planned in this round, per (pool, node index).
     let mut extra: std::collections::HashMap<(String, usize), i64> = Default::default();
     for (jk, job) in jobs {
         let pk = crate::jobs::job_pool_key(&job.body);
-        let Some(pool) = st.pools.get(&pk) else { continue };
+        let Some(pool) = st.pools.get(&pk) else {
+            continue;
+        };
         if s(&pool.body, "state") != "active" {
             continue;
         }
         let slots_per_node = i(&pool.body, "taskSlotsPerNode").max(1);
-        let pack = s(&pool.body["taskSchedulingPolicy"], "nodeFillType").eq_ignore_ascii_case("pack");
+        let pack =
+            s(&pool.body["taskSchedulingPolicy"], "nodeFillType").eq_ignore_ascii_case("pack");
         let max_parallel = i(&job.body, "maxParallelTasks");
-        let mut running = job.tasks.values().filter(|t| matches!(s(&t.body, "state"), "running" | "preparing")).count() as i64;
-        let mut tasks: Vec<(&String, &crate::state::Task)> = job.tasks.iter().filter(|(_, t)| s(&t.body, "state") == "active").collect();
+        let mut running = job
+            .tasks
+            .values()
+            .filter(|t| matches!(s(&t.body, "state"), "running" | "preparing"))
+            .count() as i64;
+        let mut tasks: Vec<(&String, &crate::state::Task)> = job
+            .tasks
+            .iter()
+            .filter(|(_, t)| s(&t.body, "state") == "active")
+            .collect();
         tasks.sort_by_key(|(_, t)| t.seq);
         for (tk, t) in tasks {
             if max_parallel >= 0 && running >= max_parallel {
@@ -592,10 +776,14 @@ fn schedule(app: &AppRef, st: &mut State) {
             let need = i(&t.body, "requiredSlots").max(1);
             let mut best: Option<(usize, i64)> = None;
             for (k, n) in pool.nodes.iter().enumerate() {
-                if !matches!(s(&n.body, "state"), "idle" | "running") || s(&n.body, "schedulingState") == "disabled" {
+                if !matches!(s(&n.body, "state"), "idle" | "running")
+                    || s(&n.body, "schedulingState") == "disabled"
+                {
                     continue;
                 }
-                if job.body.get("jobPreparationTask").is_some() && n.prep.get(jk.as_str()) == Some(&false) {
+                if job.body.get("jobPreparationTask").is_some()
+                    && n.prep.get(jk.as_str()) == Some(&false)
+                {
                     continue;
                 }
                 let used = n.slots_used + extra.get(&(pk.clone(), k)).copied().unwrap_or(0);
@@ -613,7 +801,12 @@ fn schedule(app: &AppRef, st: &mut State) {
             if let Some((k, _)) = best {
                 *extra.entry((pk.clone(), k)).or_default() += need;
                 running += 1;
-                plan.push(Assignment { jk: jk.clone(), tk: tk.clone(), pk: pk.clone(), nid: s(&pool.nodes[k].body, "id").to_string() });
+                plan.push(Assignment {
+                    jk: jk.clone(),
+                    tk: tk.clone(),
+                    pk: pk.clone(),
+                    nid: s(&pool.nodes[k].body, "id").to_string(),
+                });
             }
         }
     }
@@ -628,9 +821,16 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
         let p = st.pools.get(&a.pk).unwrap();
         let n = p.nodes.iter().find(|n| s(&n.body, "id") == a.nid).unwrap();
         let job = &st.jobs[&a.jk];
-        let needs_prep = job.body.get("jobPreparationTask").is_some() && !n.prep.contains_key(&a.jk);
+        let needs_prep =
+            job.body.get("jobPreparationTask").is_some() && !n.prep.contains_key(&a.jk);
         let pool_id = s(&p.body, "id").to_string();
-        (pool_id.clone(), s(&n.body, "url").to_string(), n.root.clone(), base_env(app, &pool_id, n), needs_prep)
+        (
+            pool_id.clone(),
+            s(&n.body, "url").to_string(),
+            n.root.clone(),
+            base_env(app, &pool_id, n),
+            needs_prep,
+        )
     };
     let job = st.jobs.get_mut(&a.jk).unwrap();
     let job_id = s(&job.body, "id").to_string();
@@ -650,7 +850,13 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
     t.body["state"] = json!(if needs_prep { "preparing" } else { "running" });
     t.body["stateTransitionTime"] = json!(now);
     t.body["executionInfo"]["startTime"] = json!(now);
-    for k in ["endTime", "exitCode", "result", "failureInfo", "containerInfo"] {
+    for k in [
+        "endTime",
+        "exitCode",
+        "result",
+        "failureInfo",
+        "containerInfo",
+    ] {
         if let Some(o) = t.body["executionInfo"].as_object_mut() {
             o.remove(k);
         }
@@ -660,11 +866,20 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
     let attempt = t.attempt;
     let slots = t.slots;
     let task_body = t.body.clone();
-    let prep_dir = node_root.join(format!("workitems/{job_id}/job-1/{}", s(&job_body["jobPreparationTask"], "id")));
+    let prep_dir = node_root.join(format!(
+        "workitems/{job_id}/job-1/{}",
+        s(&job_body["jobPreparationTask"], "id")
+    ));
     env.push(("AZ_BATCH_JOB_ID".into(), job_id.clone()));
     if job_body.get("jobPreparationTask").is_some() {
-        env.push(("AZ_BATCH_JOB_PREP_DIR".into(), prep_dir.display().to_string()));
-        env.push(("AZ_BATCH_JOB_PREP_WORKING_DIR".into(), prep_dir.join("wd").display().to_string()));
+        env.push((
+            "AZ_BATCH_JOB_PREP_DIR".into(),
+            prep_dir.display().to_string(),
+        ));
+        env.push((
+            "AZ_BATCH_JOB_PREP_WORKING_DIR".into(),
+            prep_dir.join("wd").display().to_string(),
+        ));
     }
     settings_env(&job_body, "commonEnvironmentSettings", &mut env);
     let mut prep_spec = None;
@@ -674,7 +889,10 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
         let mut penv = env.clone();
         penv.push(("AZ_BATCH_TASK_ID".into(), s(pt, "id").to_string()));
         penv.push(("AZ_BATCH_TASK_DIR".into(), prep_dir.display().to_string()));
-        penv.push(("AZ_BATCH_TASK_WORKING_DIR".into(), prep_dir.join("wd").display().to_string()));
+        penv.push((
+            "AZ_BATCH_TASK_WORKING_DIR".into(),
+            prep_dir.join("wd").display().to_string(),
+        ));
         settings_env(pt, "environmentSettings", &mut penv);
         prep_spec = Some(RunSpec {
             name: format!("{job_id}-{}", s(pt, "id")),
@@ -689,7 +907,10 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
     }
     env.push(("AZ_BATCH_TASK_ID".into(), task_id.clone()));
     env.push(("AZ_BATCH_TASK_DIR".into(), task_dir.display().to_string()));
-    env.push(("AZ_BATCH_TASK_WORKING_DIR".into(), task_dir.join("wd").display().to_string()));
+    env.push((
+        "AZ_BATCH_TASK_WORKING_DIR".into(),
+        task_dir.join("wd").display().to_string(),
+    ));
     settings_env(&task_body, "environmentSettings", &mut env);
     let spec = RunSpec {
         name: format!("{job_id}-{task_id}"),
@@ -701,7 +922,14 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
         container: task_body.get("containerSettings").cloned(),
         max_wall_ms: max_wall(&task_body["constraints"]),
     };
-    let node = st.pools.get_mut(&a.pk).unwrap().nodes.iter_mut().find(|n| s(&n.body, "id") == a.nid).unwrap();
+    let node = st
+        .pools
+        .get_mut(&a.pk)
+        .unwrap()
+        .nodes
+        .iter_mut()
+        .find(|n| s(&n.body, "id") == a.nid)
+        .unwrap();
     node.running.push((a.jk.clone(), a.tk.clone()));
     node.slots_used += slots;
     node.body["runningTasksCount"] = json!(node.running.len());
@@ -709,7 +937,10 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
     set_node_state(node, "running");
     st.dirty = true;
     let cancel = CancellationToken::new();
-    app.cancels.lock().unwrap().insert((a.jk.clone(), a.tk.clone()), cancel.clone());
+    app.cancels
+        .lock()
+        .unwrap()
+        .insert((a.jk.clone(), a.tk.clone()), cancel.clone());
     let app2 = Arc::clone(app);
     tokio::spawn(async move {
         if let Some(ps) = prep_spec {
@@ -717,18 +948,21 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
             let ok = o.failure.is_none();
             {
                 let mut st = app2.state.lock().await;
-                if let Some(n) = st.pools.get_mut(&a.pk).and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == a.nid)) {
+                if let Some(n) = st
+                    .pools
+                    .get_mut(&a.pk)
+                    .and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == a.nid))
+                {
                     n.prep.insert(a.jk.clone(), ok);
                 }
                 if let Some(t) = st.jobs.get_mut(&a.jk).and_then(|j| j.tasks.get_mut(&a.tk))
                     && t.attempt == attempt
                     && s(&t.body, "state") == "preparing"
+                    && ok
                 {
-                    if ok {
-                        t.body["previousState"] = json!("preparing");
-                        t.body["state"] = json!("running");
-                        t.body["stateTransitionTime"] = json!(now_iso());
-                    }
+                    t.body["previousState"] = json!("preparing");
+                    t.body["state"] = json!("running");
+                    t.body["stateTransitionTime"] = json!(now_iso());
                 }
                 st.dirty = true;
             }
@@ -738,7 +972,10 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
                     exit_code: None,
                     failure: Some(Failure::user(
                         "JobPreparationTaskFailed",
-                        format!("The job preparation task failed on the node: {} ({})", f.message, f.code),
+                        format!(
+                            "The job preparation task failed on the node: {} ({})",
+                            f.message, f.code
+                        ),
                     )),
                     container_info: None,
                 };
@@ -760,8 +997,13 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
 /// Record the end of a run: retry, or complete the task.
 async fn finish(app: &AppRef, jk: &str, tk: &str, attempt: u64, o: Outcome) {
     let mut st = app.state.lock().await;
-    app.cancels.lock().unwrap().remove(&(jk.to_string(), tk.to_string()));
-    let Some(t) = st.jobs.get_mut(jk).and_then(|j| j.tasks.get_mut(tk)) else { return };
+    app.cancels
+        .lock()
+        .unwrap()
+        .remove(&(jk.to_string(), tk.to_string()));
+    let Some(t) = st.jobs.get_mut(jk).and_then(|j| j.tasks.get_mut(tk)) else {
+        return;
+    };
     if t.attempt != attempt || !matches!(s(&t.body, "state"), "running" | "preparing") {
         return;
     }
@@ -770,7 +1012,10 @@ async fn finish(app: &AppRef, jk: &str, tk: &str, attempt: u64, o: Outcome) {
     let ok = o.failure.is_none();
     let max_retries = i(&t.body["constraints"], "maxTaskRetryCount");
     let retries = i(&t.body["executionInfo"], "retryCount");
-    let retryable = o.failure.as_ref().is_some_and(|f| f.code != "JobPreparationTaskFailed");
+    let retryable = o
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.code != "JobPreparationTaskFailed");
     if !ok && retryable && (max_retries == -1 || retries < max_retries) {
         let now = now_iso();
         t.body["previousState"] = t.body["state"].clone();
@@ -788,7 +1033,12 @@ async fn finish(app: &AppRef, jk: &str, tk: &str, attempt: u64, o: Outcome) {
         }
         ei["result"] = json!("failure");
     } else {
-        complete_task_body(&mut t.body, o.exit_code, o.failure.as_ref(), o.container_info.as_ref());
+        complete_task_body(
+            &mut t.body,
+            o.exit_code,
+            o.failure.as_ref(),
+            o.container_info.as_ref(),
+        );
     }
     release_node(&mut st, node, jk, tk, slots, Some(ok));
     st.dirty = true;

@@ -14,7 +14,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, code: code.to_string(), message: message.into(), values: vec![] }
+        ApiError {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            values: vec![],
+        }
     }
     pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
         self.values.push((key.to_string(), value.into()));
@@ -30,15 +35,22 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
     pub fn invalid_property(name: &str, value: Option<&str>, reason: &str) -> Self {
-        let mut e = Self::bad("InvalidPropertyValue", "The value provided for one of the properties in the request body is invalid.")
-            .with("PropertyName", name);
+        let mut e = Self::bad(
+            "InvalidPropertyValue",
+            "The value provided for one of the properties in the request body is invalid.",
+        )
+        .with("PropertyName", name);
         if let Some(v) = value {
             e = e.with("PropertyValue", v);
         }
         e.with("Reason", reason)
     }
     pub fn missing_property(name: &str) -> Self {
-        Self::bad("MissingRequiredProperty", "A required property was not specified in the request body.").with("PropertyName", name)
+        Self::bad(
+            "MissingRequiredProperty",
+            "A required property was not specified in the request body.",
+        )
+        .with("PropertyName", name)
     }
     pub fn pool_not_found() -> Self {
         Self::not_found("PoolNotFound", "The specified pool does not exist.")
@@ -53,7 +65,11 @@ impl ApiError {
         Self::not_found("NodeNotFound", "The specified node does not exist.")
     }
     pub fn condition_not_met() -> Self {
-        Self::new(StatusCode::PRECONDITION_FAILED, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.")
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "ConditionNotMet",
+            "The condition specified using HTTP conditional header(s) is not met.",
+        )
     }
 
     /// The JSON body, with the request id and time appended to the message like the service does.
@@ -64,7 +80,12 @@ impl ApiError {
             "message": {"lang": "en-US", "value": format!("{}\nRequestId:{}\nTime:{}", self.message, request_id, crate::util::now_iso())},
         });
         if !self.values.is_empty() {
-            v["values"] = Value::Array(self.values.iter().map(|(k, val)| json!({"key": k, "value": val})).collect());
+            v["values"] = Value::Array(
+                self.values
+                    .iter()
+                    .map(|(k, val)| json!({"key": k, "value": val}))
+                    .collect(),
+            );
         }
         v
     }
@@ -77,15 +98,23 @@ impl ApiError {
         }
         let body = serde_json::to_vec(&self.body(account_url, request_id)).unwrap_or_default();
         let mut r = (status, body).into_response();
-        r.headers_mut()
-            .insert("content-type", HeaderValue::from_static("application/json;odata=minimalmetadata"));
+        r.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("application/json;odata=minimalmetadata"),
+        );
         r
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 

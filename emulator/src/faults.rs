@@ -57,7 +57,9 @@ impl Faults {
     pub fn parse(text: &str) -> anyhow::Result<Faults> {
         let v: serde_json::Value = serde_json::from_str(text)?;
         if v.is_array() {
-            Ok(Faults { rules: serde_json::from_value(v)? })
+            Ok(Faults {
+                rules: serde_json::from_value(v)?,
+            })
         } else {
             Ok(serde_json::from_value(v)?)
         }
@@ -102,7 +104,8 @@ mod tests {
 
     #[test]
     fn schedule_and_count() {
-        let mut f = Faults::parse(r#"[{"operation":"Pool_Add","status":503,"skip":1,"count":2}]"#).unwrap();
+        let mut f =
+            Faults::parse(r#"[{"operation":"Pool_Add","status":503,"skip":1,"count":2}]"#).unwrap();
         assert_eq!(f.decide("Pool_Get"), Decision::default());
         assert_eq!(f.decide("Pool_Add").error, None);
         assert_eq!(f.decide("pool_add").error, Some((503, 1)));
@@ -112,7 +115,10 @@ mod tests {
 
     #[test]
     fn rate_zero_never_fires() {
-        let mut f = Faults::parse(r#"{"rules":[{"status":429,"rate":0.0},{"latencyMs":5,"operation":"*"}]}"#).unwrap();
+        let mut f = Faults::parse(
+            r#"{"rules":[{"status":429,"rate":0.0},{"latencyMs":5,"operation":"*"}]}"#,
+        )
+        .unwrap();
         for _ in 0..20 {
             let d = f.decide("Job_Add");
             assert_eq!(d.error, None);

@@ -10,7 +10,9 @@ use crate::state::{Job, State, Task, b, i, s};
 use crate::util::{MAX_DURATION, now_iso, now_ms, valid_id};
 
 pub fn find_job<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Job, ApiError> {
-    st.jobs.get_mut(&id.to_ascii_lowercase()).ok_or_else(ApiError::job_not_found)
+    st.jobs
+        .get_mut(&id.to_ascii_lowercase())
+        .ok_or_else(ApiError::job_not_found)
 }
 
 fn bad_id(kind: &str, id: &str) -> ApiError {
@@ -39,7 +41,10 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
         return Err(bad_id("job", &id));
     }
     if st.jobs.contains_key(&id.to_ascii_lowercase()) {
-        return Err(ApiError::conflict("JobExists", "The specified job already exists."));
+        return Err(ApiError::conflict(
+            "JobExists",
+            "The specified job already exists.",
+        ));
     }
     let auto = j["poolInfo"].get("autoPoolSpecification").cloned();
     if s(&j["poolInfo"], "poolId").is_empty() && auto.is_none() {
@@ -48,14 +53,22 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     if let Some(p) = j.get("priority").and_then(Value::as_i64)
         && !(-1000..=1000).contains(&p)
     {
-        return Err(ApiError::invalid_property("priority", Some(&p.to_string()), "The priority must be between -1000 and 1000."));
+        return Err(ApiError::invalid_property(
+            "priority",
+            Some(&p.to_string()),
+            "The priority must be between -1000 and 1000.",
+        ));
     }
     let mut pool_id = s(&j["poolInfo"], "poolId").to_string();
     if let Some(auto) = auto {
         // An auto pool: created with the job, named <prefix>_<guid>, deleted with the job (poolLifetimeOption job).
         let prefix = s(&auto, "autoPoolIdPrefix");
         let guid = uuid::Uuid::new_v4().to_string();
-        pool_id = if prefix.is_empty() { guid } else { format!("{prefix}_{guid}") };
+        pool_id = if prefix.is_empty() {
+            guid
+        } else {
+            format!("{prefix}_{guid}")
+        };
         pool_id.truncate(64);
         let mut spec = auto["pool"].clone();
         spec["id"] = json!(pool_id);
@@ -93,10 +106,17 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     for t in ["jobPreparationTask", "jobReleaseTask"] {
         if let Some(tv) = body.get_mut(t) {
             if tv.get("id").is_none() {
-                tv["id"] = json!(if t == "jobPreparationTask" { "jobpreparation" } else { "jobrelease" });
+                tv["id"] = json!(if t == "jobPreparationTask" {
+                    "jobpreparation"
+                } else {
+                    "jobrelease"
+                });
             }
             if t == "jobPreparationTask" {
-                for (k, v) in [("waitForSuccess", json!(true)), ("rerunOnNodeRebootAfterSuccess", json!(true))] {
+                for (k, v) in [
+                    ("waitForSuccess", json!(true)),
+                    ("rerunOnNodeRebootAfterSuccess", json!(true)),
+                ] {
                     if tv.get(k).is_none() {
                         tv[k] = v;
                     }
@@ -114,19 +134,42 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     let reply = Reply::status(StatusCode::CREATED).write_headers(&body, true);
     let key = id.to_ascii_lowercase();
     let jm = body.get("jobManagerTask").cloned();
-    st.jobs.insert(key.clone(), Job { body, tasks: Default::default(), delete_done_at: None });
+    st.jobs.insert(
+        key.clone(),
+        Job {
+            body,
+            tasks: Default::default(),
+            delete_done_at: None,
+        },
+    );
     if let Some(jm) = jm {
         // The job manager runs as an ordinary task of the job (created with it).
         let mut t = json!({});
-        for k in ["id", "displayName", "commandLine", "containerSettings", "resourceFiles", "outputFiles", "environmentSettings",
-            "constraints", "requiredSlots", "userIdentity", "applicationPackageReferences", "authenticationTokenSettings"] {
+        for k in [
+            "id",
+            "displayName",
+            "commandLine",
+            "containerSettings",
+            "resourceFiles",
+            "outputFiles",
+            "environmentSettings",
+            "constraints",
+            "requiredSlots",
+            "userIdentity",
+            "applicationPackageReferences",
+            "authenticationTokenSettings",
+        ] {
             if let Some(v) = jm.get(k) {
                 t[k] = v.clone();
             }
         }
         match build_task(app, st, &key, &t) {
             Ok(task) => {
-                st.jobs.get_mut(&key).unwrap().tasks.insert(s(&task.body, "id").to_ascii_lowercase(), task);
+                st.jobs
+                    .get_mut(&key)
+                    .unwrap()
+                    .tasks
+                    .insert(s(&task.body, "id").to_ascii_lowercase(), task);
             }
             Err(mut e) => {
                 st.jobs.remove(&key);
@@ -165,22 +208,44 @@ fn writable_job<'a>(st: &'a mut State, req: &Req, id: &str) -> Result<&'a mut Jo
     let j = find_job(st, id)?;
     check_conditions(req, &j.body, false)?;
     match s(&j.body, "state") {
-        "deleting" => Err(ApiError::conflict("JobBeingDeleted", "The specified job has been marked for deletion and is being garbage collected.")),
-        "completed" => Err(ApiError::conflict("JobCompleted", "The specified job is already in a completed state.")),
-        "terminating" => Err(ApiError::conflict("JobBeingTerminated", "The specified job is being terminated.")),
+        "deleting" => Err(ApiError::conflict(
+            "JobBeingDeleted",
+            "The specified job has been marked for deletion and is being garbage collected.",
+        )),
+        "completed" => Err(ApiError::conflict(
+            "JobCompleted",
+            "The specified job is already in a completed state.",
+        )),
+        "terminating" => Err(ApiError::conflict(
+            "JobBeingTerminated",
+            "The specified job is being terminated.",
+        )),
         _ => Ok(j),
     }
 }
 
 pub fn job_patch(_app: &App, st: &mut State, req: &Req, id: &str, replace: bool) -> HandlerResult {
-    let def = if replace { "JobUpdateParameter" } else { "JobPatchParameter" };
+    let def = if replace {
+        "JobUpdateParameter"
+    } else {
+        "JobPatchParameter"
+    };
     let upd = req.json(def, true)?.unwrap_or_default();
     let j = writable_job(st, req, id)?;
-    if upd.get("poolInfo").is_some_and(|p| s(p, "poolId") != s(&j.body["poolInfo"], "poolId")) && s(&j.body, "state") != "disabled" {
-        return Err(ApiError::conflict("JobNotDisabled", "The poolInfo of a job can be changed only while the job is disabled.")
-            .with("PropertyName", "poolInfo"));
+    if upd
+        .get("poolInfo")
+        .is_some_and(|p| s(p, "poolId") != s(&j.body["poolInfo"], "poolId"))
+        && s(&j.body, "state") != "disabled"
+    {
+        return Err(ApiError::conflict(
+            "JobNotDisabled",
+            "The poolInfo of a job can be changed only while the job is disabled.",
+        )
+        .with("PropertyName", "poolInfo"));
     }
-    if s(&j.body, "onAllTasksComplete") == "terminatejob" && s(&upd, "onAllTasksComplete").eq_ignore_ascii_case("noaction") {
+    if s(&j.body, "onAllTasksComplete") == "terminatejob"
+        && s(&upd, "onAllTasksComplete").eq_ignore_ascii_case("noaction")
+    {
         return Err(ApiError::invalid_property(
             "onAllTasksComplete",
             Some("noaction"),
@@ -190,10 +255,24 @@ pub fn job_patch(_app: &App, st: &mut State, req: &Req, id: &str, replace: bool)
     if replace {
         // Replace semantics: omitted updatable properties go back to their defaults.
         let obj = j.body.as_object_mut().unwrap();
-        obj.insert("priority".into(), upd.get("priority").cloned().unwrap_or(json!(0)));
-        obj.insert("maxParallelTasks".into(), upd.get("maxParallelTasks").cloned().unwrap_or(json!(-1)));
-        obj.insert("allowTaskPreemption".into(), upd.get("allowTaskPreemption").cloned().unwrap_or(json!(false)));
-        obj.insert("constraints".into(), upd.get("constraints").cloned().unwrap_or(json!({})));
+        obj.insert(
+            "priority".into(),
+            upd.get("priority").cloned().unwrap_or(json!(0)),
+        );
+        obj.insert(
+            "maxParallelTasks".into(),
+            upd.get("maxParallelTasks").cloned().unwrap_or(json!(-1)),
+        );
+        obj.insert(
+            "allowTaskPreemption".into(),
+            upd.get("allowTaskPreemption")
+                .cloned()
+                .unwrap_or(json!(false)),
+        );
+        obj.insert(
+            "constraints".into(),
+            upd.get("constraints").cloned().unwrap_or(json!({})),
+        );
         match upd.get("metadata") {
             Some(m) => obj.insert("metadata".into(), m.clone()),
             None => obj.remove("metadata"),
@@ -253,7 +332,12 @@ pub fn set_job_state(body: &mut Value, state: &str) {
 
 pub fn job_terminate(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
     let t = req.json("JobTerminateParameter", false)?;
-    let reason = t.as_ref().map(|t| s(t, "terminateReason")).filter(|r| !r.is_empty()).unwrap_or("UserTerminate").to_string();
+    let reason = t
+        .as_ref()
+        .map(|t| s(t, "terminateReason"))
+        .filter(|r| !r.is_empty())
+        .unwrap_or("UserTerminate")
+        .to_string();
     writable_job(st, req, id)?;
     crate::engine::terminate_job(app, st, &id.to_ascii_lowercase(), &reason);
     let j = find_job(st, id)?;
@@ -297,7 +381,10 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
     let seq = st.seq();
     let job = st.jobs.get(job_key).ok_or_else(ApiError::job_not_found)?;
     if job.tasks.contains_key(&id.to_ascii_lowercase()) {
-        return Err(ApiError::conflict("TaskExists", "The specified task already exists."));
+        return Err(ApiError::conflict(
+            "TaskExists",
+            "The specified task already exists.",
+        ));
     }
     if t.get("dependsOn").is_some() && !b(&job.body, "usesTaskDependencies") {
         return Err(ApiError::conflict(
@@ -315,11 +402,17 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
     if let Some(n) = t.get("requiredSlots").and_then(Value::as_i64)
         && n < 1
     {
-        return Err(ApiError::invalid_property("requiredSlots", Some(&n.to_string()), "requiredSlots must be at least 1."));
+        return Err(ApiError::invalid_property(
+            "requiredSlots",
+            Some(&n.to_string()),
+            "requiredSlots must be at least 1.",
+        ));
     }
     let pool_key = job_pool_key(&job.body);
     if let Some(pool) = st.pools.get(&pool_key) {
-        let container_pool = pool.body["virtualMachineConfiguration"].get("containerConfiguration").is_some_and(|c| !c.is_null());
+        let container_pool = pool.body["virtualMachineConfiguration"]
+            .get("containerConfiguration")
+            .is_some_and(|c| !c.is_null());
         let container_task = t.get("containerSettings").is_some_and(|c| !c.is_null());
         if container_task && !container_pool {
             return Err(ApiError::invalid_property(
@@ -369,15 +462,33 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
     }
     body["executionInfo"] = json!({"retryCount": 0, "requeueCount": 0});
     touch(&mut body);
-    Ok(Task { body, seq, attempt: 0, dir: None, node: None, slots: 0, retry_at: None, files_deleted: false })
+    Ok(Task {
+        body,
+        seq,
+        attempt: 0,
+        dir: None,
+        node: None,
+        slots: 0,
+        retry_at: None,
+        files_deleted: false,
+    })
 }
 
 fn addable_job(st: &mut State, id: &str) -> Result<String, ApiError> {
     let j = find_job(st, id)?;
     match s(&j.body, "state") {
-        "completed" => Err(ApiError::conflict("JobCompleted", "The specified job is already in a completed state.")),
-        "terminating" => Err(ApiError::conflict("JobBeingTerminated", "The specified job is being terminated.")),
-        "deleting" => Err(ApiError::conflict("JobBeingDeleted", "The specified job has been marked for deletion and is being garbage collected.")),
+        "completed" => Err(ApiError::conflict(
+            "JobCompleted",
+            "The specified job is already in a completed state.",
+        )),
+        "terminating" => Err(ApiError::conflict(
+            "JobBeingTerminated",
+            "The specified job is being terminated.",
+        )),
+        "deleting" => Err(ApiError::conflict(
+            "JobBeingDeleted",
+            "The specified job has been marked for deletion and is being garbage collected.",
+        )),
         _ => Ok(id.to_ascii_lowercase()),
     }
 }
@@ -388,7 +499,8 @@ pub fn task_add(app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerRe
     let task = build_task(app, st, &key, &t)?;
     let reply = Reply::status(StatusCode::CREATED).write_headers(&task.body, true);
     let job = st.jobs.get_mut(&key).unwrap();
-    job.tasks.insert(s(&task.body, "id").to_ascii_lowercase(), task);
+    job.tasks
+        .insert(s(&task.body, "id").to_ascii_lowercase(), task);
     st.dirty = true;
     Ok(reply)
 }
@@ -423,16 +535,32 @@ pub fn task_add_collection(app: &App, st: &mut State, req: &Req, job_id: &str) -
         let tid = s(t, "id").to_string();
         match build_task(app, st, &key, t) {
             Ok(task) => {
-                results.push(json!({"status": "success", "taskId": tid, "eTag": task.body["eTag"],
-                    "lastModified": task.body["lastModified"], "location": task.body["url"]}));
-                st.jobs.get_mut(&key).unwrap().tasks.insert(tid.to_ascii_lowercase(), task);
+                results.push(
+                    json!({"status": "success", "taskId": tid, "eTag": task.body["eTag"],
+                    "lastModified": task.body["lastModified"], "location": task.body["url"]}),
+                );
+                st.jobs
+                    .get_mut(&key)
+                    .unwrap()
+                    .tasks
+                    .insert(tid.to_ascii_lowercase(), task);
             }
             Err(e) => {
-                let mut err = json!({"code": e.code, "message": {"lang": "en-US", "value": e.message}});
+                let mut err =
+                    json!({"code": e.code, "message": {"lang": "en-US", "value": e.message}});
                 if !e.values.is_empty() {
-                    err["values"] = json!(e.values.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>());
+                    err["values"] = json!(
+                        e.values
+                            .iter()
+                            .map(|(k, v)| json!({"key": k, "value": v}))
+                            .collect::<Vec<_>>()
+                    );
                 }
-                let status = if e.status.is_server_error() { "servererror" } else { "clienterror" };
+                let status = if e.status.is_server_error() {
+                    "servererror"
+                } else {
+                    "clienterror"
+                };
                 results.push(json!({"status": status, "taskId": tid, "error": err}));
             }
         }
@@ -442,7 +570,10 @@ pub fn task_add_collection(app: &App, st: &mut State, req: &Req, job_id: &str) -
 }
 
 pub fn find_task<'a>(st: &'a mut State, job: &str, task: &str) -> Result<&'a mut Task, ApiError> {
-    find_job(st, job)?.tasks.get_mut(&task.to_ascii_lowercase()).ok_or_else(ApiError::task_not_found)
+    find_job(st, job)?
+        .tasks
+        .get_mut(&task.to_ascii_lowercase())
+        .ok_or_else(ApiError::task_not_found)
 }
 
 pub fn task_get(_app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
@@ -495,11 +626,20 @@ pub fn task_delete(app: &App, st: &mut State, req: &Req, job: &str, task: &str) 
     Ok(Reply::status(StatusCode::OK))
 }
 
-pub fn task_terminate(app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
+pub fn task_terminate(
+    app: &App,
+    st: &mut State,
+    req: &Req,
+    job: &str,
+    task: &str,
+) -> HandlerResult {
     let t = find_task(st, job, task)?;
     check_conditions(req, &t.body, false)?;
     if s(&t.body, "state") == "completed" {
-        return Err(ApiError::conflict("TaskCompleted", "The specified task is already completed."));
+        return Err(ApiError::conflict(
+            "TaskCompleted",
+            "The specified task is already completed.",
+        ));
     }
     let (jk, tk) = (job.to_ascii_lowercase(), task.to_ascii_lowercase());
     crate::engine::end_running_task(
@@ -507,11 +647,22 @@ pub fn task_terminate(app: &App, st: &mut State, req: &Req, job: &str, task: &st
         st,
         &jk,
         &tk,
-        Some(crate::runtime::Failure::user("TaskEnded", "The task was terminated by a Task_Terminate request.")),
+        Some(crate::runtime::Failure::user(
+            "TaskEnded",
+            "The task was terminated by a Task_Terminate request.",
+        )),
     );
     let t = find_task(st, job, task)?;
     if s(&t.body, "state") == "active" {
-        crate::engine::complete_task_body(&mut t.body, None, Some(&crate::runtime::Failure::user("TaskEnded", "The task was terminated by a Task_Terminate request.")), None);
+        crate::engine::complete_task_body(
+            &mut t.body,
+            None,
+            Some(&crate::runtime::Failure::user(
+                "TaskEnded",
+                "The task was terminated by a Task_Terminate request.",
+            )),
+            None,
+        );
     }
     touch(&mut t.body);
     st.dirty = true;

@@ -30,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 pub use runtime::RuntimeKind;
 
 /// The well-known development account key (like Azurite's). Not a secret.
-pub const DEV_KEY: &str = "LiTVyehCZlrfz4lJyV0JmYi9hiHOv3xV+G39YubGVdwr0ikYa/7ws5Q4WOYGpDltNPkG9dcHM6I8uEDpQuzLww==";
+pub const DEV_KEY: &str =
+    "LiTVyehCZlrfz4lJyV0JmYi9hiHOv3xV+G39YubGVdwr0ikYa/7ws5Q4WOYGpDltNPkG9dcHM6I8uEDpQuzLww==";
 pub const DEV_ACCOUNT: &str = "devbatch";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:10100";
 
@@ -95,7 +96,14 @@ impl EmulatorHandle {
         self.app.shutdown.cancel();
         let _ = self.engine.await;
         let _ = self.server.await;
-        let tokens: Vec<CancellationToken> = self.app.cancels.lock().unwrap().drain().map(|(_, t)| t).collect();
+        let tokens: Vec<CancellationToken> = self
+            .app
+            .cancels
+            .lock()
+            .unwrap()
+            .drain()
+            .map(|(_, t)| t)
+            .collect();
         for t in tokens {
             t.cancel();
         }
@@ -111,22 +119,32 @@ impl EmulatorHandle {
 
 /// Start the service: bind, load state from `data_dir`, start the scheduler, serve.
 pub async fn start(cfg: Config) -> anyhow::Result<EmulatorHandle> {
-    let key = base64::engine::general_purpose::STANDARD.decode(cfg.key.trim()).context("--key must be base64")?;
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create data dir {}", cfg.data_dir.display()))?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(cfg.key.trim())
+        .context("--key must be base64")?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data dir {}", cfg.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&cfg.data_dir)?;
     let state_path = data_dir.join("state.json");
-    let mut st = state::State::load(&state_path).with_context(|| format!("cannot read {}", state_path.display()))?;
+    let mut st = state::State::load(&state_path)
+        .with_context(|| format!("cannot read {}", state_path.display()))?;
     engine::recover(&mut st);
     let faults = match &cfg.faults {
         Some(f) => faults::Faults::parse(f).context("invalid --faults")?,
         None => faults::Faults::default(),
     };
     let runtime = runtime::Runtime::connect(cfg.runtime).await?;
-    let listener = tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     let app = Arc::new(app::App {
-        auth: auth::AuthConfig { account: cfg.account.clone(), key, accept_bearer: cfg.accept_bearer },
+        auth: auth::AuthConfig {
+            account: cfg.account.clone(),
+            key,
+            accept_bearer: cfg.accept_bearer,
+        },
         state: tokio::sync::Mutex::new(st),
         state_path,
         data_dir,
@@ -139,15 +157,24 @@ pub async fn start(cfg: Config) -> anyhow::Result<EmulatorHandle> {
         delete_delay: cfg.delete_delay,
         shutdown: shutdown.clone(),
     });
-    let router = axum::Router::new().fallback(server::handle).with_state(app.clone());
+    let router = axum::Router::new()
+        .fallback(server::handle)
+        .with_state(app.clone());
     let sd = shutdown.clone();
     let server = tokio::spawn(async move {
-        let r = axum::serve(listener, router).with_graceful_shutdown(async move { sd.cancelled().await }).await;
+        let r = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { sd.cancelled().await })
+            .await;
         if let Err(e) = r {
             tracing::error!("server error: {e}");
         }
     });
     let engine = engine::run(app.clone());
     tracing::info!(%addr, account = %cfg.account, runtime = ?cfg.runtime, "local Batch service started");
-    Ok(EmulatorHandle { addr, app, server, engine })
+    Ok(EmulatorHandle {
+        addr,
+        app,
+        server,
+        engine,
+    })
 }

@@ -17,10 +17,19 @@ struct Cli {
     #[arg(long, default_value = DEV_KEY, env = "BATCH_EMULATOR_KEY", hide_default_value = true)]
     key: String,
     /// Where state and node directories are kept (survives restarts).
-    #[arg(long, default_value = ".batch-emulator", env = "BATCH_EMULATOR_DATA_DIR")]
+    #[arg(
+        long,
+        default_value = ".batch-emulator",
+        env = "BATCH_EMULATOR_DATA_DIR"
+    )]
     data_dir: std::path::PathBuf,
     /// How task command lines run: on the host, or in containers through DOCKER_HOST.
-    #[arg(long, value_enum, default_value = "process", env = "BATCH_EMULATOR_RUNTIME")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "process",
+        env = "BATCH_EMULATOR_RUNTIME"
+    )]
     runtime: RuntimeKind,
     /// Time a pool stays `resizing` before nodes are allocated (e.g. 1s, 250ms).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
@@ -50,7 +59,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("'{s}' is not a duration (use e.g. 1s, 250ms, 2m)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (use e.g. 1s, 250ms, 2m)"))?;
     if v < 0.0 {
         return Err("durations must not be negative".into());
     }
@@ -61,7 +73,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let cli = Cli::parse();
     let faults = match cli.faults {
@@ -81,7 +95,11 @@ async fn main() -> anyhow::Result<()> {
         faults,
     };
     let handle = batch_emulator::start(cfg).await?;
-    println!("batch-emulator listening on {} (account {})", handle.url(), handle.account());
+    println!(
+        "batch-emulator listening on {} (account {})",
+        handle.url(),
+        handle.account()
+    );
     use std::io::Write;
     std::io::stdout().flush()?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -15,7 +15,9 @@ pub fn touch(body: &mut Value) {
 }
 
 pub fn find_pool<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Pool, ApiError> {
-    st.pools.get_mut(&id.to_ascii_lowercase()).ok_or_else(ApiError::pool_not_found)
+    st.pools
+        .get_mut(&id.to_ascii_lowercase())
+        .ok_or_else(ApiError::pool_not_found)
 }
 
 /// Marketplace images the local service "supports", with the capabilities the real one reports.
@@ -33,12 +35,48 @@ pub fn supported_images() -> Vec<Value> {
         v
     };
     vec![
-        img("batch.node.ubuntu 20.04", "microsoft-azure-batch", "ubuntu-server-container", "20-04-lts", &["DockerCompatible"]),
-        img("batch.node.ubuntu 22.04", "microsoft-dsvm", "ubuntu-hpc", "2204", &["DockerCompatible", "NvidiaTeslaDriverInstalled"]),
-        img("batch.node.ubuntu 20.04", "canonical", "0001-com-ubuntu-server-focal", "20_04-lts", &[]),
-        img("batch.node.ubuntu 22.04", "canonical", "0001-com-ubuntu-server-jammy", "22_04-lts", &[]),
-        img("batch.node.ubuntu 24.04", "canonical", "ubuntu-24_04-lts", "server", &[]),
-        img("batch.node.el 9", "almalinux", "almalinux-x86_64", "9-gen2", &[]),
+        img(
+            "batch.node.ubuntu 20.04",
+            "microsoft-azure-batch",
+            "ubuntu-server-container",
+            "20-04-lts",
+            &["DockerCompatible"],
+        ),
+        img(
+            "batch.node.ubuntu 22.04",
+            "microsoft-dsvm",
+            "ubuntu-hpc",
+            "2204",
+            &["DockerCompatible", "NvidiaTeslaDriverInstalled"],
+        ),
+        img(
+            "batch.node.ubuntu 20.04",
+            "canonical",
+            "0001-com-ubuntu-server-focal",
+            "20_04-lts",
+            &[],
+        ),
+        img(
+            "batch.node.ubuntu 22.04",
+            "canonical",
+            "0001-com-ubuntu-server-jammy",
+            "22_04-lts",
+            &[],
+        ),
+        img(
+            "batch.node.ubuntu 24.04",
+            "canonical",
+            "ubuntu-24_04-lts",
+            "server",
+            &[],
+        ),
+        img(
+            "batch.node.el 9",
+            "almalinux",
+            "almalinux-x86_64",
+            "9-gen2",
+            &[],
+        ),
     ]
 }
 
@@ -50,7 +88,13 @@ fn known_image(image_ref: &Value) -> Option<Value> {
     })
 }
 
-fn check_duration_min(v: &Value, key: &str, min_ms: i64, max_ms: Option<i64>, reason: &str) -> Result<(), ApiError> {
+fn check_duration_min(
+    v: &Value,
+    key: &str,
+    min_ms: i64,
+    max_ms: Option<i64>,
+    reason: &str,
+) -> Result<(), ApiError> {
     if let Some(d) = v.get(key).and_then(Value::as_str) {
         let ms = crate::util::parse_duration_ms(d).unwrap_or(0);
         if ms < min_ms || max_ms.is_some_and(|m| ms > m) {
@@ -63,13 +107,20 @@ fn check_duration_min(v: &Value, key: &str, min_ms: i64, max_ms: Option<i64>, re
 /// Semantic checks shared by Pool_Add and Pool_Patch on `virtualMachineConfiguration`.
 fn check_vm_config(vmc: &Value) -> Result<(), ApiError> {
     let img = &vmc["imageReference"];
-    let has_marketplace = img.get("publisher").is_some() || img.get("offer").is_some() || img.get("sku").is_some();
-    let others = ["virtualMachineImageId", "sharedGalleryImageId", "communityGalleryImageId"]
-        .iter()
-        .filter(|k| img.get(**k).is_some())
-        .count();
+    let has_marketplace =
+        img.get("publisher").is_some() || img.get("offer").is_some() || img.get("sku").is_some();
+    let others = [
+        "virtualMachineImageId",
+        "sharedGalleryImageId",
+        "communityGalleryImageId",
+    ]
+    .iter()
+    .filter(|k| img.get(**k).is_some())
+    .count();
     if !has_marketplace && others == 0 {
-        return Err(ApiError::missing_property("virtualMachineConfiguration.imageReference.publisher"));
+        return Err(ApiError::missing_property(
+            "virtualMachineConfiguration.imageReference.publisher",
+        ));
     }
     if has_marketplace && others > 0 {
         return Err(ApiError::invalid_property(
@@ -89,8 +140,14 @@ fn check_vm_config(vmc: &Value) -> Result<(), ApiError> {
                 ),
             ));
         }
-        let docker = known["capabilities"].as_array().is_some_and(|c| c.iter().any(|x| x == "DockerCompatible"));
-        if vmc.get("containerConfiguration").is_some_and(|c| !c.is_null()) && !docker {
+        let docker = known["capabilities"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x == "DockerCompatible"));
+        if vmc
+            .get("containerConfiguration")
+            .is_some_and(|c| !c.is_null())
+            && !docker
+        {
             return Err(ApiError::invalid_property(
                 "containerConfiguration",
                 None,
@@ -156,9 +213,15 @@ pub fn create_pool(app: &App, st: &mut State, mut p: Value) -> Result<Value, Api
         ));
     }
     if st.pools.contains_key(&id.to_ascii_lowercase()) {
-        return Err(ApiError::conflict("PoolExists", "The specified pool already exists."));
+        return Err(ApiError::conflict(
+            "PoolExists",
+            "The specified pool already exists.",
+        ));
     }
-    let Some(vmc) = p.get("virtualMachineConfiguration").filter(|v| !v.is_null()) else {
+    let Some(vmc) = p
+        .get("virtualMachineConfiguration")
+        .filter(|v| !v.is_null())
+    else {
         return Err(ApiError::missing_property("virtualMachineConfiguration"));
     };
     check_vm_config(vmc)?;
@@ -167,9 +230,17 @@ pub fn create_pool(app: &App, st: &mut State, mut p: Value) -> Result<Value, Api
         if s(&p, "autoScaleFormula").is_empty() {
             return Err(ApiError::missing_property("autoScaleFormula"));
         }
-        for k in ["targetDedicatedNodes", "targetLowPriorityNodes", "resizeTimeout"] {
+        for k in [
+            "targetDedicatedNodes",
+            "targetLowPriorityNodes",
+            "resizeTimeout",
+        ] {
             if p.get(k).is_some() {
-                return Err(ApiError::invalid_property(k, None, "This property cannot be specified when enableAutoScale is true."));
+                return Err(ApiError::invalid_property(
+                    k,
+                    None,
+                    "This property cannot be specified when enableAutoScale is true.",
+                ));
             }
         }
     } else {
@@ -182,11 +253,21 @@ pub fn create_pool(app: &App, st: &mut State, mut p: Value) -> Result<Value, Api
         }
         for k in ["targetDedicatedNodes", "targetLowPriorityNodes"] {
             if i(&p, k) < 0 {
-                return Err(ApiError::invalid_property(k, Some(&i(&p, k).to_string()), "The value must not be negative."));
+                return Err(ApiError::invalid_property(
+                    k,
+                    Some(&i(&p, k).to_string()),
+                    "The value must not be negative.",
+                ));
             }
         }
     }
-    check_duration_min(&p, "resizeTimeout", 5 * 60_000, None, "The resize timeout must be at least 5 minutes.")?;
+    check_duration_min(
+        &p,
+        "resizeTimeout",
+        5 * 60_000,
+        None,
+        "The resize timeout must be at least 5 minutes.",
+    )?;
     check_duration_min(
         &p,
         "autoScaleEvaluationInterval",
@@ -197,7 +278,11 @@ pub fn create_pool(app: &App, st: &mut State, mut p: Value) -> Result<Value, Api
     if let Some(n) = p.get("taskSlotsPerNode").and_then(Value::as_i64)
         && !(1..=256).contains(&n)
     {
-        return Err(ApiError::invalid_property("taskSlotsPerNode", Some(&n.to_string()), "The value must be between 1 and 256."));
+        return Err(ApiError::invalid_property(
+            "taskSlotsPerNode",
+            Some(&n.to_string()),
+            "The value must be between 1 and 256.",
+        ));
     }
     let now = now_iso();
     let url = format!("{}/pools/{id}", app.base_url);
@@ -311,7 +396,10 @@ fn writable_pool<'a>(st: &'a mut State, req: &Req, id: &str) -> Result<&'a mut P
         let _ = r;
     }
     if s(&p.body, "state") == "deleting" {
-        return Err(ApiError::conflict("PoolBeingDeleted", "The specified pool has been marked for deletion and is being reclaimed."));
+        return Err(ApiError::conflict(
+            "PoolBeingDeleted",
+            "The specified pool has been marked for deletion and is being reclaimed.",
+        ));
     }
     Ok(p)
 }
@@ -333,7 +421,8 @@ const EMPTY_POOL_ONLY: [&str; 11] = [
 pub fn pool_patch(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
     let patch = req.json("PoolPatchParameter", true)?.unwrap_or_default();
     let p = writable_pool(st, req, id)?;
-    let has_nodes = !p.nodes.is_empty() || i(&p.body, "currentDedicatedNodes") + i(&p.body, "currentLowPriorityNodes") > 0;
+    let has_nodes = !p.nodes.is_empty()
+        || i(&p.body, "currentDedicatedNodes") + i(&p.body, "currentLowPriorityNodes") > 0;
     for k in EMPTY_POOL_ONLY {
         if let Some(v) = patch.get(k) {
             if has_nodes && p.body.get(k) != Some(v) {
@@ -349,7 +438,11 @@ pub fn pool_patch(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
     if let Some(n) = patch.get("taskSlotsPerNode").and_then(Value::as_i64)
         && !(1..=256).contains(&n)
     {
-        return Err(ApiError::invalid_property("taskSlotsPerNode", Some(&n.to_string()), "The value must be between 1 and 256."));
+        return Err(ApiError::invalid_property(
+            "taskSlotsPerNode",
+            Some(&n.to_string()),
+            "The value must be between 1 and 256.",
+        ));
     }
     let mut patch = patch;
     strip_secrets(&mut patch);
@@ -372,14 +465,23 @@ pub fn pool_patch(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
 }
 
 pub fn pool_update_properties(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
-    let mut upd = req.json("PoolUpdatePropertiesParameter", true)?.unwrap_or_default();
+    let mut upd = req
+        .json("PoolUpdatePropertiesParameter", true)?
+        .unwrap_or_default();
     strip_secrets(&mut upd);
     let p = find_pool(st, id)?;
     if s(&p.body, "state") == "deleting" {
-        return Err(ApiError::conflict("PoolBeingDeleted", "The specified pool has been marked for deletion and is being reclaimed."));
+        return Err(ApiError::conflict(
+            "PoolBeingDeleted",
+            "The specified pool has been marked for deletion and is being reclaimed.",
+        ));
     }
     let obj = p.body.as_object_mut().unwrap();
-    for k in ["certificateReferences", "applicationPackageReferences", "metadata"] {
+    for k in [
+        "certificateReferences",
+        "applicationPackageReferences",
+        "metadata",
+    ] {
         obj.insert(k.into(), upd[k].clone());
     }
     match upd.get("startTask").filter(|v| !v.is_null()) {
@@ -394,12 +496,20 @@ pub fn pool_update_properties(_app: &App, st: &mut State, req: &Req, id: &str) -
     }
     obj.insert(
         "targetNodeCommunicationMode".into(),
-        upd.get("targetNodeCommunicationMode").cloned().unwrap_or(json!("default")),
+        upd.get("targetNodeCommunicationMode")
+            .cloned()
+            .unwrap_or(json!("default")),
     );
-    if obj.get("applicationPackageReferences").is_some_and(|v| v.as_array().is_some_and(Vec::is_empty)) {
+    if obj
+        .get("applicationPackageReferences")
+        .is_some_and(|v| v.as_array().is_some_and(Vec::is_empty))
+    {
         obj.remove("applicationPackageReferences");
     }
-    if obj.get("metadata").is_some_and(|v| v.as_array().is_some_and(Vec::is_empty)) {
+    if obj
+        .get("metadata")
+        .is_some_and(|v| v.as_array().is_some_and(Vec::is_empty))
+    {
         obj.remove("metadata");
     }
     touch(&mut p.body);
@@ -439,14 +549,27 @@ pub fn pool_resize(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
         ));
     }
     if s(&p.body, "allocationState") != "steady" {
-        return Err(ApiError::conflict("PoolBeingResized", "The specified pool is already being resized: wait until allocationState is steady."));
+        return Err(ApiError::conflict(
+            "PoolBeingResized",
+            "The specified pool is already being resized: wait until allocationState is steady.",
+        ));
     }
     for k in ["targetDedicatedNodes", "targetLowPriorityNodes"] {
         if i(&r, k) < 0 {
-            return Err(ApiError::invalid_property(k, Some(&i(&r, k).to_string()), "The value must not be negative."));
+            return Err(ApiError::invalid_property(
+                k,
+                Some(&i(&r, k).to_string()),
+                "The value must not be negative.",
+            ));
         }
     }
-    check_duration_min(&r, "resizeTimeout", 5 * 60_000, None, "The resize timeout must be at least 5 minutes.")?;
+    check_duration_min(
+        &r,
+        "resizeTimeout",
+        5 * 60_000,
+        None,
+        "The resize timeout must be at least 5 minutes.",
+    )?;
     p.body["targetDedicatedNodes"] = json!(i(&r, "targetDedicatedNodes"));
     p.body["targetLowPriorityNodes"] = json!(i(&r, "targetLowPriorityNodes"));
     p.body["resizeTimeout"] = r.get("resizeTimeout").cloned().unwrap_or(json!("PT15M"));
@@ -481,12 +604,17 @@ pub fn pool_stop_resize(_app: &App, st: &mut State, req: &Req, id: &str) -> Hand
 }
 
 pub fn pool_enable_autoscale(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
-    let r = req.json("PoolEnableAutoScaleParameter", true)?.unwrap_or_default();
+    let r = req
+        .json("PoolEnableAutoScaleParameter", true)?
+        .unwrap_or_default();
     let delay = alloc_delay(app, st, id);
     let p = writable_pool(st, req, id)?;
     check_conditions(req, &p.body, false)?;
     if s(&p.body, "allocationState") != "steady" {
-        return Err(ApiError::conflict("PoolBeingResized", "Auto scaling cannot be enabled while the pool is being resized."));
+        return Err(ApiError::conflict(
+            "PoolBeingResized",
+            "Auto scaling cannot be enabled while the pool is being resized.",
+        ));
     }
     if let Some(last) = p.last_enable_autoscale
         && now_ms() - last < 30_000
@@ -511,11 +639,22 @@ pub fn pool_enable_autoscale(app: &App, st: &mut State, req: &Req, id: &str) -> 
     if let Some(f) = r.get("autoScaleFormula") {
         p.body["autoScaleFormula"] = f.clone();
     }
-    p.body["autoScaleEvaluationInterval"] = r.get("autoScaleEvaluationInterval").cloned().unwrap_or(json!("PT15M"));
+    p.body["autoScaleEvaluationInterval"] = r
+        .get("autoScaleEvaluationInterval")
+        .cloned()
+        .unwrap_or(json!("PT15M"));
     p.last_enable_autoscale = Some(now_ms());
-    let before = (i(&p.body, "targetDedicatedNodes"), i(&p.body, "targetLowPriorityNodes"));
+    let before = (
+        i(&p.body, "targetDedicatedNodes"),
+        i(&p.body, "targetLowPriorityNodes"),
+    );
     crate::autoscale::apply(p);
-    if before != (i(&p.body, "targetDedicatedNodes"), i(&p.body, "targetLowPriorityNodes")) {
+    if before
+        != (
+            i(&p.body, "targetDedicatedNodes"),
+            i(&p.body, "targetLowPriorityNodes"),
+        )
+    {
         start_resize(p, delay);
     }
     touch(&mut p.body);
@@ -541,7 +680,9 @@ pub fn pool_disable_autoscale(_app: &App, st: &mut State, req: &Req, id: &str) -
 }
 
 pub fn pool_evaluate_autoscale(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
-    let r = req.json("PoolEvaluateAutoScaleParameter", true)?.unwrap_or_default();
+    let r = req
+        .json("PoolEvaluateAutoScaleParameter", true)?
+        .unwrap_or_default();
     let p = find_pool(st, id)?;
     if !b(&p.body, "enableAutoScale") {
         return Err(ApiError::conflict(
@@ -550,7 +691,10 @@ pub fn pool_evaluate_autoscale(_app: &App, st: &mut State, req: &Req, id: &str) 
         ));
     }
     let run = crate::autoscale::evaluate(s(&r, "autoScaleFormula"), &p.body);
-    Ok(Reply::json(StatusCode::OK, run.to_value()).header("DataServiceId", format!("{}/evaluateautoscale", s(&p.body, "url"))))
+    Ok(Reply::json(StatusCode::OK, run.to_value()).header(
+        "DataServiceId",
+        format!("{}/evaluateautoscale", s(&p.body, "url")),
+    ))
 }
 
 pub fn pool_remove_nodes(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
@@ -558,15 +702,31 @@ pub fn pool_remove_nodes(_app: &App, st: &mut State, req: &Req, id: &str) -> Han
     let p = writable_pool(st, req, id)?;
     check_conditions(req, &p.body, false)?;
     if s(&p.body, "allocationState") != "steady" {
-        return Err(ApiError::conflict("PoolBeingResized", "Nodes cannot be removed while the pool is being resized."));
+        return Err(ApiError::conflict(
+            "PoolBeingResized",
+            "Nodes cannot be removed while the pool is being resized.",
+        ));
     }
-    let ids: Vec<String> = r["nodeList"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+    let ids: Vec<String> = r["nodeList"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
     if ids.is_empty() || ids.len() > 100 {
-        return Err(ApiError::invalid_property("nodeList", None, "Specify between 1 and 100 node ids."));
+        return Err(ApiError::invalid_property(
+            "nodeList",
+            None,
+            "Specify between 1 and 100 node ids.",
+        ));
     }
     for nid in &ids {
         if !p.nodes.iter().any(|n| s(&n.body, "id") == nid) {
-            return Err(ApiError::invalid_property("nodeList", Some(nid), "The node does not exist in the pool."));
+            return Err(ApiError::invalid_property(
+                "nodeList",
+                Some(nid),
+                "The node does not exist in the pool.",
+            ));
         }
     }
     for n in p.nodes.iter_mut() {
@@ -575,8 +735,16 @@ pub fn pool_remove_nodes(_app: &App, st: &mut State, req: &Req, id: &str) -> Han
             n.body["stateTransitionTime"] = json!(now_iso());
         }
     }
-    let dedicated = p.nodes.iter().filter(|n| s(&n.body, "state") != "leavingpool" && b(&n.body, "isDedicated")).count();
-    let spot = p.nodes.iter().filter(|n| s(&n.body, "state") != "leavingpool" && !b(&n.body, "isDedicated")).count();
+    let dedicated = p
+        .nodes
+        .iter()
+        .filter(|n| s(&n.body, "state") != "leavingpool" && b(&n.body, "isDedicated"))
+        .count();
+    let spot = p
+        .nodes
+        .iter()
+        .filter(|n| s(&n.body, "state") != "leavingpool" && !b(&n.body, "isDedicated"))
+        .count();
     p.body["targetDedicatedNodes"] = json!(dedicated);
     p.body["targetLowPriorityNodes"] = json!(spot);
     p.body["allocationState"] = json!("resizing");
@@ -596,12 +764,22 @@ pub fn node_list(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResul
             items.push(n.body.clone());
         }
     }
-    page(app, req, &format!("/pools/{}/nodes", s(&p.body, "id")), items, "nodes")
+    page(
+        app,
+        req,
+        &format!("/pools/{}/nodes", s(&p.body, "id")),
+        items,
+        "nodes",
+    )
 }
 
 pub fn node_get(_app: &App, st: &mut State, req: &Req, id: &str, node: &str) -> HandlerResult {
     let p = find_pool(st, id)?;
-    let n = p.nodes.iter().find(|n| s(&n.body, "id") == node).ok_or_else(ApiError::node_not_found)?;
+    let n = p
+        .nodes
+        .iter()
+        .find(|n| s(&n.body, "id") == node)
+        .ok_or_else(ApiError::node_not_found)?;
     Ok(Reply::json(StatusCode::OK, select(req, n.body.clone())))
 }
 
@@ -631,7 +809,11 @@ pub fn node_counts(app: &App, st: &mut State, req: &Req) -> HandlerResult {
             for (_, name) in STATES {
                 c[name] = json!(0);
             }
-            for n in p.nodes.iter().filter(|n| b(&n.body, "isDedicated") == dedicated) {
+            for n in p
+                .nodes
+                .iter()
+                .filter(|n| b(&n.body, "isDedicated") == dedicated)
+            {
                 let state = s(&n.body, "state");
                 if let Some((_, name)) = STATES.iter().find(|(k, _)| *k == state) {
                     c[*name] = json!(i(&c, name) + 1);

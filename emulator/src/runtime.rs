@@ -16,10 +16,18 @@ pub struct Failure {
 
 impl Failure {
     pub fn user(code: &str, message: impl Into<String>) -> Self {
-        Failure { category: "UserError", code: code.into(), message: message.into() }
+        Failure {
+            category: "UserError",
+            code: code.into(),
+            message: message.into(),
+        }
     }
     pub fn server(code: &str, message: impl Into<String>) -> Self {
-        Failure { category: "ServerError", code: code.into(), message: message.into() }
+        Failure {
+            category: "ServerError",
+            code: code.into(),
+            message: message.into(),
+        }
     }
     pub fn to_value(&self) -> Value {
         json!({"category": self.category, "code": self.code, "message": self.message})
@@ -78,7 +86,9 @@ impl Runtime {
 
     /// Make sure the pool's images are available when a node starts (Batch pre-fetches them).
     pub async fn prefetch(&self, images: &[String]) -> Result<(), Failure> {
-        let Runtime::Docker(d) = self else { return Ok(()) };
+        let Runtime::Docker(d) = self else {
+            return Ok(());
+        };
         for img in images {
             ensure_image(d, img).await?;
         }
@@ -102,11 +112,17 @@ fn wall_clock(spec: &RunSpec) -> Duration {
 }
 
 fn wall_clock_failure() -> Failure {
-    Failure::user("MaxWallClockTimeExpiry", "The task ran longer than the maximum wall clock time allowed by its constraints.")
+    Failure::user(
+        "MaxWallClockTimeExpiry",
+        "The task ran longer than the maximum wall clock time allowed by its constraints.",
+    )
 }
 
 fn exit_failure(code: i64) -> Failure {
-    Failure::user("FailureExitCode", format!("The task exited with an exit code representing a failure ({code})."))
+    Failure::user(
+        "FailureExitCode",
+        format!("The task exited with an exit code representing a failure ({code})."),
+    )
 }
 
 async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
@@ -123,10 +139,21 @@ async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
     // Batch does not run the command line through a shell: split it like one and exec the program.
     let argv = match shell_words::split(&spec.command_line) {
         Ok(a) if !a.is_empty() => a,
-        Ok(_) => return Outcome { failure: Some(Failure::user("CommandProgramNotFound", "The command line is empty.")), ..Default::default() },
+        Ok(_) => {
+            return Outcome {
+                failure: Some(Failure::user(
+                    "CommandProgramNotFound",
+                    "The command line is empty.",
+                )),
+                ..Default::default()
+            };
+        }
         Err(e) => {
             return Outcome {
-                failure: Some(Failure::user("CommandLineInvalid", format!("The command line cannot be parsed: {e}."))),
+                failure: Some(Failure::user(
+                    "CommandLineInvalid",
+                    format!("The command line cannot be parsed: {e}."),
+                )),
                 ..Default::default()
             };
         }
@@ -135,7 +162,13 @@ async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
     let (out, err) = match (open("stdout.txt"), open("stderr.txt")) {
         (Ok(o), Ok(e)) => (o, e),
         (Err(e), _) | (_, Err(e)) => {
-            return Outcome { failure: Some(Failure::server("TaskDirectoryError", format!("Cannot create the task's output files: {e}"))), ..Default::default() };
+            return Outcome {
+                failure: Some(Failure::server(
+                    "TaskDirectoryError",
+                    format!("Cannot create the task's output files: {e}"),
+                )),
+                ..Default::default()
+            };
         }
     };
     let mut cmd = tokio::process::Command::new(&argv[0]);
@@ -150,13 +183,22 @@ async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Outcome {
-                failure: Some(Failure::user("CommandProgramNotFound", format!("The specified command program is not found: '{}'.", argv[0]))),
+                failure: Some(Failure::user(
+                    "CommandProgramNotFound",
+                    format!("The specified command program is not found: '{}'.", argv[0]),
+                )),
                 ..Default::default()
             };
         }
         Err(e) => {
             return Outcome {
-                failure: Some(Failure::user("CommandProgramStartFailed", format!("The command program '{}' could not be started: {e}.", argv[0]))),
+                failure: Some(Failure::user(
+                    "CommandProgramStartFailed",
+                    format!(
+                        "The command program '{}' could not be started: {e}.",
+                        argv[0]
+                    ),
+                )),
                 ..Default::default()
             };
         }
@@ -185,7 +227,9 @@ async fn ensure_image(d: &bollard::Docker, image: &str) -> Result<(), Failure> {
         return Ok(());
     }
     use futures::StreamExt;
-    let opts = bollard::query_parameters::CreateImageOptionsBuilder::new().from_image(image).build();
+    let opts = bollard::query_parameters::CreateImageOptionsBuilder::new()
+        .from_image(image)
+        .build();
     let mut stream = d.create_image(Some(opts), None, None);
     let pulled = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(item) = stream.next().await {
@@ -198,11 +242,15 @@ async fn ensure_image(d: &bollard::Docker, image: &str) -> Result<(), Failure> {
         Ok(Ok(())) if d.inspect_image(image).await.is_ok() => Ok(()),
         Ok(Err(e)) => Err(Failure::user(
             "ContainerImagePullFailed",
-            format!("The container image '{image}' is not present on the node and could not be pulled: {e}"),
+            format!(
+                "The container image '{image}' is not present on the node and could not be pulled: {e}"
+            ),
         )),
         _ => Err(Failure::user(
             "ContainerImagePullFailed",
-            format!("The container image '{image}' is not present on the node and could not be pulled."),
+            format!(
+                "The container image '{image}' is not present on the node and could not be pulled."
+            ),
         )),
     }
 }
@@ -222,7 +270,8 @@ pub struct RunOptions {
 }
 
 pub fn parse_run_options(s: &str) -> Result<RunOptions, String> {
-    let args = shell_words::split(s).map_err(|e| format!("containerRunOptions cannot be parsed: {e}"))?;
+    let args =
+        shell_words::split(s).map_err(|e| format!("containerRunOptions cannot be parsed: {e}"))?;
     let mut o = RunOptions::default();
     let mut it = args.into_iter().peekable();
     while let Some(a) = it.next() {
@@ -231,7 +280,10 @@ pub fn parse_run_options(s: &str) -> Result<RunOptions, String> {
             _ => (a.clone(), None),
         };
         let mut value = |name: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next()).ok_or_else(|| format!("containerRunOptions: '{name}' needs a value"))
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("containerRunOptions: '{name}' needs a value"))
         };
         match flag.as_str() {
             "--rm" => o.rm = true,
@@ -244,7 +296,8 @@ pub fn parse_run_options(s: &str) -> Result<RunOptions, String> {
             "--network" | "--net" => o.network = Some(value(&flag)?),
             "-v" | "--volume" => o.volumes.push(value(&flag)?),
             // Resource limits have no meaning for the local service: accepted and ignored.
-            "--cpus" | "-m" | "--memory" | "--shm-size" | "--memory-swap" | "--cpu-shares" | "--ulimit" | "--ipc" | "--pids-limit" => {
+            "--cpus" | "-m" | "--memory" | "--shm-size" | "--memory-swap" | "--cpu-shares"
+            | "--ulimit" | "--ipc" | "--pids-limit" => {
                 value(&flag)?;
             }
             other => {
@@ -264,32 +317,66 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
     use tokio::io::AsyncWriteExt;
 
     let cs = spec.container.clone().unwrap_or_default();
-    let image = cs.get("imageName").and_then(Value::as_str).unwrap_or("").to_string();
-    let opts = match parse_run_options(cs.get("containerRunOptions").and_then(Value::as_str).unwrap_or("")) {
+    let image = cs
+        .get("imageName")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let opts = match parse_run_options(
+        cs.get("containerRunOptions")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    ) {
         Ok(o) => o,
-        Err(e) => return Outcome { failure: Some(Failure::user("ContainerInvalidRunOptions", e)), ..Default::default() },
+        Err(e) => {
+            return Outcome {
+                failure: Some(Failure::user("ContainerInvalidRunOptions", e)),
+                ..Default::default()
+            };
+        }
     };
     if let Err(f) = ensure_image(d, &image).await {
-        return Outcome { failure: Some(f), ..Default::default() };
+        return Outcome {
+            failure: Some(f),
+            ..Default::default()
+        };
     }
     let argv = match shell_words::split(&spec.command_line) {
         Ok(a) => a,
         Err(e) => {
             return Outcome {
-                failure: Some(Failure::user("CommandLineInvalid", format!("The command line cannot be parsed: {e}."))),
+                failure: Some(Failure::user(
+                    "CommandLineInvalid",
+                    format!("The command line cannot be parsed: {e}."),
+                )),
                 ..Default::default()
             };
         }
     };
-    let image_default = cs.get("workingDirectory").and_then(Value::as_str).is_some_and(|w| w.eq_ignore_ascii_case("containerImageDefault"));
-    let working_dir = opts.workdir.clone().or_else(|| (!image_default).then(|| spec.working_dir.to_string_lossy().into_owned()));
+    let image_default = cs
+        .get("workingDirectory")
+        .and_then(Value::as_str)
+        .is_some_and(|w| w.eq_ignore_ascii_case("containerImageDefault"));
+    let working_dir = opts
+        .workdir
+        .clone()
+        .or_else(|| (!image_default).then(|| spec.working_dir.to_string_lossy().into_owned()));
     let mut binds: Vec<String> = vec![];
-    match cs.get("containerHostBatchBindMounts").and_then(Value::as_array) {
+    match cs
+        .get("containerHostBatchBindMounts")
+        .and_then(Value::as_array)
+    {
         None => binds.push(format!("{0}:{0}", spec.node_root.display())),
         Some(list) => {
             binds.push(format!("{0}:{0}", spec.task_dir.display()));
             for m in list {
-                let sub = match m.get("source").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase().as_str() {
+                let sub = match m
+                    .get("source")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
                     "shared" => "shared",
                     "startup" => "startup",
                     "vfsmounts" => "fsmounts",
@@ -297,7 +384,11 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
                     "jobprep" | "task" => continue,
                     _ => continue,
                 };
-                let ro = if m.get("isReadOnly").and_then(Value::as_bool) == Some(true) { ":ro" } else { "" };
+                let ro = if m.get("isReadOnly").and_then(Value::as_bool) == Some(true) {
+                    ":ro"
+                } else {
+                    ""
+                };
                 let p = spec.node_root.join(sub);
                 let _ = std::fs::create_dir_all(&p);
                 binds.push(format!("{0}:{0}{ro}", p.display()));
@@ -313,7 +404,11 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
             env.push(format!("{e}={v}"));
         }
     }
-    let name = format!("batchemu-{}-{}", spec.name, &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = format!(
+        "batchemu-{}-{}",
+        spec.name,
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let body = ContainerCreateBody {
         image: Some(image.clone()),
         cmd: (!argv.is_empty()).then_some(argv),
@@ -330,26 +425,44 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
         }),
         ..Default::default()
     };
-    let create_opts = bollard::query_parameters::CreateContainerOptionsBuilder::new().name(&name).build();
+    let create_opts = bollard::query_parameters::CreateContainerOptionsBuilder::new()
+        .name(&name)
+        .build();
     let created = match d.create_container(Some(create_opts), body).await {
         Ok(c) => c,
         Err(e) => {
             return Outcome {
-                failure: Some(Failure::user("ContainerCreateFailed", format!("The container for image '{image}' could not be created: {e}"))),
+                failure: Some(Failure::user(
+                    "ContainerCreateFailed",
+                    format!("The container for image '{image}' could not be created: {e}"),
+                )),
                 ..Default::default()
             };
         }
     };
     let id = created.id;
     let remove = |d: bollard::Docker, id: String| async move {
-        let o = bollard::query_parameters::RemoveContainerOptionsBuilder::new().force(true).build();
+        let o = bollard::query_parameters::RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .build();
         let _ = d.remove_container(&id, Some(o)).await;
     };
-    if let Err(e) = d.start_container(&id, None::<bollard::query_parameters::StartContainerOptions>).await {
+    if let Err(e) = d
+        .start_container(
+            &id,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+    {
         remove(d.clone(), id.clone()).await;
         return Outcome {
-            failure: Some(Failure::user("ContainerStartFailed", format!("The container could not be started: {e}"))),
-            container_info: Some(json!({"containerId": id, "state": "created", "error": e.to_string()})),
+            failure: Some(Failure::user(
+                "ContainerStartFailed",
+                format!("The container could not be started: {e}"),
+            )),
+            container_info: Some(
+                json!({"containerId": id, "state": "created", "error": e.to_string()}),
+            ),
             ..Default::default()
         };
     }
@@ -360,7 +473,11 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
         tokio::spawn(async move {
             let mut out = tokio::fs::File::create(dir.join("stdout.txt")).await.ok();
             let mut err = tokio::fs::File::create(dir.join("stderr.txt")).await.ok();
-            let o = bollard::query_parameters::LogsOptionsBuilder::new().follow(true).stdout(true).stderr(true).build();
+            let o = bollard::query_parameters::LogsOptionsBuilder::new()
+                .follow(true)
+                .stdout(true)
+                .stderr(true)
+                .build();
             let mut logs = d.logs(&id, Some(o));
             while let Some(Ok(chunk)) = logs.next().await {
                 use bollard::container::LogOutput;
@@ -416,7 +533,10 @@ mod tests {
 
     #[test]
     fn run_options() {
-        let o = parse_run_options("--rm -w /x -e A=1 --env=B=2 --entrypoint /bin/sh -u 1000 --net host --cpus 2").unwrap();
+        let o = parse_run_options(
+            "--rm -w /x -e A=1 --env=B=2 --entrypoint /bin/sh -u 1000 --net host --cpus 2",
+        )
+        .unwrap();
         assert!(o.rm);
         assert_eq!(o.workdir.as_deref(), Some("/x"));
         assert_eq!(o.env, vec!["A=1", "B=2"]);

@@ -7,7 +7,9 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use std::collections::HashMap;
 
-use crate::app::{API_VERSION, App, AppRef, HandlerResult, Reply, Req, into_response, invalid_query};
+use crate::app::{
+    API_VERSION, App, AppRef, HandlerResult, Reply, Req, into_response, invalid_query,
+};
 use crate::error::ApiError;
 use crate::state::State as St;
 use crate::{files, jobs, pools};
@@ -84,7 +86,9 @@ fn route(app: &App, st: &mut St, op: &str, req: &Req) -> HandlerResult {
         "ComputeNode_List" => pools::node_list(app, st, req, seg[1]),
         "ComputeNode_Get" => pools::node_get(app, st, req, seg[1], seg[3]),
         "File_ListFromComputeNode" => files::node_files(app, st, req, seg[1], seg[3]),
-        "File_GetFromComputeNode" | "File_GetPropertiesFromComputeNode" => files::node_file(app, st, req, seg[1], seg[3], &rest(5)),
+        "File_GetFromComputeNode" | "File_GetPropertiesFromComputeNode" => {
+            files::node_file(app, st, req, seg[1], seg[3], &rest(5))
+        }
         "Job_Add" => jobs::job_add(app, st, req),
         "Job_List" => jobs::job_list(app, st, req),
         "Job_Get" => jobs::job_get(app, st, req, seg[1]),
@@ -101,16 +105,23 @@ fn route(app: &App, st: &mut St, op: &str, req: &Req) -> HandlerResult {
         "Task_Delete" => jobs::task_delete(app, st, req, seg[1], seg[3]),
         "Task_Terminate" => jobs::task_terminate(app, st, req, seg[1], seg[3]),
         "File_ListFromTask" => files::task_files(app, st, req, seg[1], seg[3]),
-        "File_GetFromTask" | "File_GetPropertiesFromTask" => files::task_file(app, st, req, seg[1], seg[3], &rest(5)),
+        "File_GetFromTask" | "File_GetPropertiesFromTask" => {
+            files::task_file(app, st, req, seg[1], seg[3], &rest(5))
+        }
         "Account_ListSupportedImages" => pools::supported_images_list(app, req),
         "Account_ListPoolNodeCounts" => pools::node_counts(app, st, req),
-        _ => Err(ApiError::bad("InvalidUri", "The requested URI does not represent any resource on the server.")),
+        _ => Err(ApiError::bad(
+            "InvalidUri",
+            "The requested URI does not represent any resource on the server.",
+        )),
     }
 }
 
 /// A response whose body fails immediately: hyper closes the connection without a complete answer.
 fn dropped_response() -> Response {
-    let stream = futures::stream::once(async { Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("injected connection drop")) });
+    let stream = futures::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("injected connection drop"))
+    });
     Response::new(Body::from_stream(stream))
 }
 
@@ -131,7 +142,10 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
         h.insert("request-id", HeaderValue::from_str(&request_id).unwrap());
         h.insert("DataServiceVersion", HeaderValue::from_static("3.0"));
         h.insert("Server", HeaderValue::from_static("batch-emulator"));
-        h.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+        h.insert(
+            "X-Content-Type-Options",
+            HeaderValue::from_static("nosniff"),
+        );
         if let Ok(v) = HeaderValue::from_str(&crate::util::http_date(crate::util::now_ms())) {
             h.insert("Date", v);
         }
@@ -143,16 +157,33 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
     let err = |e: ApiError| finish(e.into_response_with(&app.base_url, &request_id, head));
 
     if let Some(admin) = path.strip_prefix("/_emulator") {
-        let bytes = axum::body::to_bytes(body, 4 * 1024 * 1024).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(body, 4 * 1024 * 1024)
+            .await
+            .unwrap_or_default();
         return finish(crate::admin::handle(&app, &parts.method, admin, &bytes).await);
     }
 
-    let segments: Vec<String> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(decode).collect();
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode)
+        .collect();
     let seg_refs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let Some(op) = operation(&parts.method, &seg_refs) else {
-        return err(ApiError::bad("InvalidUri", "The requested URI does not represent any resource on the server.").with("RequestUri", path));
+        return err(ApiError::bad(
+            "InvalidUri",
+            "The requested URI does not represent any resource on the server.",
+        )
+        .with("RequestUri", path));
     };
-    if let Err(e) = crate::auth::verify(&app.auth, &parts.method, &path, raw_query.as_deref(), &parts.headers) {
+    if let Err(e) = crate::auth::verify(
+        &app.auth,
+        &parts.method,
+        &path,
+        raw_query.as_deref(),
+        &parts.headers,
+    ) {
         tracing::info!(op, code = %e.code, "request rejected by authentication");
         return err(e);
     }
@@ -162,21 +193,34 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
     }
     match query.get("api-version") {
         None => {
-            return err(ApiError::bad("MissingRequiredQueryParameter", "A query parameter that's mandatory for this request is not specified.")
-                .with("QueryParameterName", "api-version"));
+            return err(ApiError::bad(
+                "MissingRequiredQueryParameter",
+                "A query parameter that's mandatory for this request is not specified.",
+            )
+            .with("QueryParameterName", "api-version"));
         }
         Some(v) if v != API_VERSION => {
-            return err(ApiError::bad("UnsupportedRequestVersion", format!("The specified api-version '{v}' is not supported; use {API_VERSION}."))
-                .with("QueryParameterName", "api-version")
-                .with("QueryParameterValue", v.clone())
-                .with("Reason", format!("The local Batch service implements only api-version {API_VERSION}.")));
+            return err(ApiError::bad(
+                "UnsupportedRequestVersion",
+                format!("The specified api-version '{v}' is not supported; use {API_VERSION}."),
+            )
+            .with("QueryParameterName", "api-version")
+            .with("QueryParameterValue", v.clone())
+            .with(
+                "Reason",
+                format!("The local Batch service implements only api-version {API_VERSION}."),
+            ));
         }
         _ => {}
     }
     if let Some(t) = query.get("timeout")
         && t.parse::<i64>().is_err()
     {
-        return err(invalid_query("timeout", t, "The value must be an integer number of seconds."));
+        return err(invalid_query(
+            "timeout",
+            t,
+            "The value must be an integer number of seconds.",
+        ));
     }
     let decision = app.faults.lock().unwrap().decide(op);
     if decision.latency_ms > 0 {
@@ -185,14 +229,31 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
     if let Some((status, retry_after)) = decision.error {
         tracing::info!(op, status, "injected fault");
         let (code, msg) = match status {
-            429 => ("TooManyRequests", "Request failed as server encountered too many requests. Please try again."),
-            503 => ("ServerBusy", "The server is currently unable to receive requests. Please retry your request."),
-            500 => ("InternalError", "The server encountered an internal error. Please retry the request."),
-            _ => ("InjectedFault", "Fault injected by the local Batch service."),
+            429 => (
+                "TooManyRequests",
+                "Request failed as server encountered too many requests. Please try again.",
+            ),
+            503 => (
+                "ServerBusy",
+                "The server is currently unable to receive requests. Please retry your request.",
+            ),
+            500 => (
+                "InternalError",
+                "The server encountered an internal error. Please retry the request.",
+            ),
+            _ => (
+                "InjectedFault",
+                "Fault injected by the local Batch service.",
+            ),
         };
-        let e = ApiError::new(StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE), code, msg);
+        let e = ApiError::new(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            code,
+            msg,
+        );
         let mut resp = e.into_response_with(&app.base_url, &request_id, head);
-        resp.headers_mut().insert("Retry-After", HeaderValue::from(retry_after));
+        resp.headers_mut()
+            .insert("Retry-After", HeaderValue::from(retry_after));
         return finish(resp);
     }
     let body = match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
@@ -205,7 +266,13 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
             ));
         }
     };
-    let req = Req { method: parts.method.clone(), segments, query, headers: parts.headers.clone(), body };
+    let req = Req {
+        method: parts.method.clone(),
+        segments,
+        query,
+        headers: parts.headers.clone(),
+        body,
+    };
     let result = {
         let mut st = app.state.lock().await;
         let r = route(&app, &mut st, op, &req);

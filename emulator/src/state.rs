@@ -24,7 +24,11 @@ pub struct State {
 #[derive(Serialize, Deserialize, Default, Clone)]
 pub struct PoolOverride {
     /// Reported in `resizeErrors` when a resize completes (the resize then adds no node).
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "resizeError")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "resizeError"
+    )]
     pub resize_error: Option<Value>,
     /// Force new nodes into this state after they start (`unusable`, `starttaskfailed`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "nodeState")]
@@ -33,7 +37,11 @@ pub struct PoolOverride {
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "maxNodes")]
     pub max_nodes: Option<u32>,
     /// Keep the pool `resizing` for this long instead of the configured allocation delay.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "allocationDelayMs")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "allocationDelayMs"
+    )]
     pub allocation_delay_ms: Option<u64>,
 }
 

@@ -11,7 +11,8 @@ pub fn now_ms() -> i64 {
 
 /// ISO 8601 / RFC 3339 UTC timestamp with 7 fractional digits like the service (`2024-01-01T00:00:00.1234567Z`).
 pub fn iso(ms: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let t = OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
         t.year(),
@@ -30,7 +31,9 @@ pub fn now_iso() -> String {
 
 /// Parse an RFC 3339 timestamp into epoch milliseconds.
 pub fn parse_iso(s: &str) -> Option<i64> {
-    OffsetDateTime::parse(s, &Rfc3339).ok().map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 /// RFC 1123 date for HTTP headers.
@@ -118,7 +121,11 @@ pub fn new_node_id(dedicated: bool) -> String {
 
 /// Ids of pools, jobs and tasks: letters, digits, hyphens and underscores, 1..=64 chars.
 pub fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 #[cfg(test)]
@@ -129,7 +136,10 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration_ms("PT15M"), Some(900_000));
         assert_eq!(parse_duration_ms("P7D"), Some(7 * 86_400_000));
-        assert_eq!(parse_duration_ms("P1DT1H1M1.5S"), Some(86_400_000 + 3_600_000 + 60_000 + 1500));
+        assert_eq!(
+            parse_duration_ms("P1DT1H1M1.5S"),
+            Some(86_400_000 + 3_600_000 + 60_000 + 1500)
+        );
         assert_eq!(parse_duration_ms("P2W"), Some(14 * 86_400_000));
         assert!(parse_duration_ms(MAX_DURATION).unwrap() > 900_000_000_000_000);
         assert_eq!(parse_duration_ms("15M"), None);

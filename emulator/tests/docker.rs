@@ -9,7 +9,9 @@ use serde_json::json;
 
 async fn docker_emu() -> Option<Emu> {
     if std::env::var("DOCKER_HOST").is_err() {
-        println!("SKIPPED docker runtime test: DOCKER_HOST is not set (run scripts/setup-podman.sh and export DOCKER_HOST)");
+        println!(
+            "SKIPPED docker runtime test: DOCKER_HOST is not set (run scripts/setup-podman.sh and export DOCKER_HOST)"
+        );
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -18,7 +20,11 @@ async fn docker_emu() -> Option<Emu> {
     match batch_emulator::start(cfg.clone()).await {
         Ok(h) => {
             let client = Client::new(&h.url(), &cfg.account, &cfg.key);
-            Some(Emu { handle: Some(h), client, dir })
+            Some(Emu {
+                handle: Some(h),
+                client,
+                dir,
+            })
         }
         Err(e) => {
             println!("SKIPPED docker runtime test: {e:#}");
@@ -29,13 +35,22 @@ async fn docker_emu() -> Option<Emu> {
 
 #[tokio::test]
 async fn container_tasks_run_in_containers() {
-    let Some(emu) = docker_emu().await else { return };
+    let Some(emu) = docker_emu().await else {
+        return;
+    };
     let c = &emu.client;
-    let r = c.post("/pools", &container_pool("cp", 1, &["busybox:latest"])).await;
+    let r = c
+        .post("/pools", &container_pool("cp", 1, &["busybox:latest"]))
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let nodes = c.wait_for("/pools/cp/nodes", "idle node", |b| b["value"][0]["state"] == "idle").await;
+    let nodes = c
+        .wait_for("/pools/cp/nodes", "idle node", |b| {
+            b["value"][0]["state"] == "idle"
+        })
+        .await;
     assert!(nodes["value"][0].get("errors").is_none(), "{nodes}");
-    c.post("/jobs", &json!({"id": "cj", "poolInfo": {"poolId": "cp"}})).await;
+    c.post("/jobs", &json!({"id": "cj", "poolInfo": {"poolId": "cp"}}))
+        .await;
     // Command line run in the container, in the task working directory, with AZ_BATCH_* variables.
     let r = c
         .post(
@@ -45,37 +60,95 @@ async fn container_tasks_run_in_containers() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let t = c.wait_for("/jobs/cj/tasks/echo", "completed", |b| b["state"] == "completed").await;
+    let t = c
+        .wait_for("/jobs/cj/tasks/echo", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
     assert_eq!(t["executionInfo"]["exitCode"], 0, "{t}");
-    assert!(t["executionInfo"]["containerInfo"]["containerId"].as_str().is_some_and(|s| !s.is_empty()), "{t}");
-    let out = String::from_utf8_lossy(&c.get("/jobs/cj/tasks/echo/files/stdout.txt").await.bytes).into_owned();
+    assert!(
+        t["executionInfo"]["containerInfo"]["containerId"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{t}"
+    );
+    let out = String::from_utf8_lossy(&c.get("/jobs/cj/tasks/echo/files/stdout.txt").await.bytes)
+        .into_owned();
     assert!(out.starts_with("hello from echo in /"), "{out}");
-    assert!(out.trim_end().ends_with("/workitems/cj/job-1/echo/wd"), "{out}");
-    assert_eq!(String::from_utf8_lossy(&c.get("/jobs/cj/tasks/echo/files/stderr.txt").await.bytes), "err\n");
+    assert!(
+        out.trim_end().ends_with("/workitems/cj/job-1/echo/wd"),
+        "{out}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/cj/tasks/echo/files/stderr.txt").await.bytes),
+        "err\n"
+    );
     // The task directory is bind-mounted: files written in the container are served.
-    assert_eq!(String::from_utf8_lossy(&c.get("/jobs/cj/tasks/echo/files/wd/out.txt").await.bytes), "x\n");
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/cj/tasks/echo/files/wd/out.txt").await.bytes),
+        "x\n"
+    );
 
     // Empty command line: the image's ENTRYPOINT runs.
     c.post("/jobs/cj/tasks", &json!({"id": "ep", "commandLine": "", "containerSettings": {"imageName": "hello-entrypoint:latest"}})).await;
-    let t = c.wait_for("/jobs/cj/tasks/ep", "completed", |b| b["state"] == "completed").await;
+    let t = c
+        .wait_for("/jobs/cj/tasks/ep", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
     assert_eq!(t["executionInfo"]["exitCode"], 0, "{t}");
-    assert_eq!(String::from_utf8_lossy(&c.get("/jobs/cj/tasks/ep/files/stdout.txt").await.bytes), "hello from the image entrypoint\n");
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/cj/tasks/ep/files/stdout.txt").await.bytes),
+        "hello from the image entrypoint\n"
+    );
 
     // Non-zero exit in a container; a missing image; unsupported run options.
     c.post("/jobs/cj/tasks", &json!({"id": "fail", "commandLine": "/bin/sh -c 'exit 5'", "containerSettings": {"imageName": "busybox:latest"}})).await;
     c.post("/jobs/cj/tasks", &json!({"id": "noimg", "commandLine": "true", "containerSettings": {"imageName": "localhost/definitely-missing-image:1"}})).await;
     c.post("/jobs/cj/tasks", &json!({"id": "opts", "commandLine": "true", "containerSettings": {"imageName": "busybox:latest", "containerRunOptions": "--gpus all"}})).await;
-    let t = c.wait_for("/jobs/cj/tasks/fail", "completed", |b| b["state"] == "completed").await;
+    let t = c
+        .wait_for("/jobs/cj/tasks/fail", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
     assert_eq!(t["executionInfo"]["exitCode"], 5);
     assert_eq!(t["executionInfo"]["failureInfo"]["code"], "FailureExitCode");
-    let t = c.wait_for("/jobs/cj/tasks/noimg", "completed", |b| b["state"] == "completed").await;
-    assert_eq!(t["executionInfo"]["failureInfo"]["code"], "ContainerImagePullFailed", "{t}");
-    let t = c.wait_for("/jobs/cj/tasks/opts", "completed", |b| b["state"] == "completed").await;
-    assert!(t["executionInfo"]["failureInfo"]["message"].as_str().unwrap().contains("--gpus"), "{t}");
+    let t = c
+        .wait_for("/jobs/cj/tasks/noimg", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(
+        t["executionInfo"]["failureInfo"]["code"], "ContainerImagePullFailed",
+        "{t}"
+    );
+    let t = c
+        .wait_for("/jobs/cj/tasks/opts", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert!(
+        t["executionInfo"]["failureInfo"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--gpus"),
+        "{t}"
+    );
 
     // A pool whose image cannot be prefetched: its node becomes unusable with the error.
-    c.post("/pools", &container_pool("badimg", 1, &["localhost/definitely-missing-image:1"])).await;
-    let nodes = c.wait_for("/pools/badimg/nodes", "unusable", |b| b["value"][0]["state"] == "unusable").await;
-    assert_eq!(nodes["value"][0]["errors"][0]["code"], "ContainerImagePullFailed");
+    c.post(
+        "/pools",
+        &container_pool("badimg", 1, &["localhost/definitely-missing-image:1"]),
+    )
+    .await;
+    let nodes = c
+        .wait_for("/pools/badimg/nodes", "unusable", |b| {
+            b["value"][0]["state"] == "unusable"
+        })
+        .await;
+    assert_eq!(
+        nodes["value"][0]["errors"][0]["code"],
+        "ContainerImagePullFailed"
+    );
     emu.stop().await;
 }

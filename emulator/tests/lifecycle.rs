@@ -11,19 +11,36 @@ async fn pool_job_task_run_with_process_runtime() {
     let r = c.post("/pools", &linux_pool("p1", 1)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(r.header("etag").unwrap().starts_with("0x"));
-    assert_eq!(r.header("location").unwrap(), format!("{}/pools/p1", emu.url()));
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!("{}/pools/p1", emu.url())
+    );
     let p = c.get("/pools/p1").await;
     assert_eq!(p.status, 200);
     assert_eq!(p.body["allocationState"], "resizing");
     assert_eq!(p.body["vmSize"], "standard_d2s_v3");
     assert_eq!(p.body["taskSlotsPerNode"], 1);
-    let p = c.wait_for("/pools/p1", "steady", |b| b["allocationState"] == "steady").await;
+    let p = c
+        .wait_for("/pools/p1", "steady", |b| b["allocationState"] == "steady")
+        .await;
     assert_eq!(p["currentDedicatedNodes"], 1);
-    let nodes = c.wait_for("/pools/p1/nodes", "idle node", |b| b["value"][0]["state"] == "idle").await;
+    let nodes = c
+        .wait_for("/pools/p1/nodes", "idle node", |b| {
+            b["value"][0]["state"] == "idle"
+        })
+        .await;
     let node_id = nodes["value"][0]["id"].as_str().unwrap().to_string();
-    assert!(node_id.starts_with("tvmps_") && node_id.ends_with("_d"), "{node_id}");
+    assert!(
+        node_id.starts_with("tvmps_") && node_id.ends_with("_d"),
+        "{node_id}"
+    );
 
-    assert_eq!(c.post("/jobs", &json!({"id": "j1", "poolInfo": {"poolId": "p1"}})).await.status, 201);
+    assert_eq!(
+        c.post("/jobs", &json!({"id": "j1", "poolInfo": {"poolId": "p1"}}))
+            .await
+            .status,
+        201
+    );
     let r = c
         .post(
             "/jobs/j1/tasks",
@@ -32,31 +49,67 @@ async fn pool_job_task_run_with_process_runtime() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let t = c.wait_for("/jobs/j1/tasks/t1", "task completed", |b| b["state"] == "completed").await;
+    let t = c
+        .wait_for("/jobs/j1/tasks/t1", "task completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
     assert_eq!(t["executionInfo"]["exitCode"], 0, "{t}");
     assert_eq!(t["executionInfo"]["result"], "success");
     assert_eq!(t["nodeInfo"]["nodeId"], node_id.as_str());
     let out = c.get("/jobs/j1/tasks/t1/files/stdout.txt").await;
     assert_eq!(out.status, 200);
     assert_eq!(String::from_utf8_lossy(&out.bytes), "hello t1 from j1\n");
-    assert_eq!(out.header("ocp-batch-file-isdirectory").as_deref(), Some("false"));
+    assert_eq!(
+        out.header("ocp-batch-file-isdirectory").as_deref(),
+        Some("false")
+    );
     assert_eq!(out.header("content-length").as_deref(), Some("17"));
     assert!(out.header("ocp-creation-time").is_some());
     let err = c.get("/jobs/j1/tasks/t1/files/stderr.txt").await;
     assert_eq!(String::from_utf8_lossy(&err.bytes), "oops\n");
-    let head = c.call("HEAD", "/jobs/j1/tasks/t1/files/stdout.txt", None).await;
-    assert_eq!((head.status, head.header("content-length").as_deref()), (200, Some("17")));
+    let head = c
+        .call("HEAD", "/jobs/j1/tasks/t1/files/stdout.txt", None)
+        .await;
+    assert_eq!(
+        (head.status, head.header("content-length").as_deref()),
+        (200, Some("17"))
+    );
     let wd = c.call("HEAD", "/jobs/j1/tasks/t1/files/wd", None).await;
-    assert_eq!(wd.header("ocp-batch-file-isdirectory").as_deref(), Some("true"));
+    assert_eq!(
+        wd.header("ocp-batch-file-isdirectory").as_deref(),
+        Some("true")
+    );
     let missing = c.get("/jobs/j1/tasks/t1/files/nope.txt").await;
     assert_eq!((missing.status, missing.code()), (404, "FileNotFound"));
-    let list = c.raw("GET", "/jobs/j1/tasks/t1/files", "recursive=true", None, &[]).await.unwrap();
-    let names: Vec<&str> = list.body["value"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"stdout.txt") && names.contains(&"wd"), "{names:?}");
+    let list = c
+        .raw(
+            "GET",
+            "/jobs/j1/tasks/t1/files",
+            "recursive=true",
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = list.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"stdout.txt") && names.contains(&"wd"),
+        "{names:?}"
+    );
 
     // A failing command: exit code and failureInfo; retries counted.
     c.post("/jobs/j1/tasks", &json!({"id": "bad", "commandLine": "/bin/sh -c 'exit 3'", "constraints": {"maxTaskRetryCount": 2}})).await;
-    let t = c.wait_for("/jobs/j1/tasks/bad", "failed task", |b| b["state"] == "completed").await;
+    let t = c
+        .wait_for("/jobs/j1/tasks/bad", "failed task", |b| {
+            b["state"] == "completed"
+        })
+        .await;
     assert_eq!(t["executionInfo"]["exitCode"], 3);
     assert_eq!(t["executionInfo"]["result"], "failure");
     assert_eq!(t["executionInfo"]["retryCount"], 2);
@@ -64,12 +117,31 @@ async fn pool_job_task_run_with_process_runtime() {
     assert_eq!(t["executionInfo"]["failureInfo"]["category"], "UserError");
 
     // Not run through a shell: `$HOME` stays literal and a missing program is reported.
-    c.post("/jobs/j1/tasks", &json!({"id": "lit", "commandLine": "echo $HOME"})).await;
-    c.post("/jobs/j1/tasks", &json!({"id": "missing", "commandLine": "no-such-program-xyz arg"})).await;
-    c.wait_for("/jobs/j1/tasks/lit", "done", |b| b["state"] == "completed").await;
-    assert_eq!(String::from_utf8_lossy(&c.get("/jobs/j1/tasks/lit/files/stdout.txt").await.bytes), "$HOME\n");
-    let t = c.wait_for("/jobs/j1/tasks/missing", "done", |b| b["state"] == "completed").await;
-    assert_eq!(t["executionInfo"]["failureInfo"]["code"], "CommandProgramNotFound");
+    c.post(
+        "/jobs/j1/tasks",
+        &json!({"id": "lit", "commandLine": "echo $HOME"}),
+    )
+    .await;
+    c.post(
+        "/jobs/j1/tasks",
+        &json!({"id": "missing", "commandLine": "no-such-program-xyz arg"}),
+    )
+    .await;
+    c.wait_for("/jobs/j1/tasks/lit", "done", |b| b["state"] == "completed")
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/j1/tasks/lit/files/stdout.txt").await.bytes),
+        "$HOME\n"
+    );
+    let t = c
+        .wait_for("/jobs/j1/tasks/missing", "done", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(
+        t["executionInfo"]["failureInfo"]["code"],
+        "CommandProgramNotFound"
+    );
 
     let counts = c.get("/jobs/j1/taskcounts").await;
     assert_eq!(counts.body["taskCounts"]["succeeded"], 2, "{}", counts.body);
@@ -77,10 +149,13 @@ async fn pool_job_task_run_with_process_runtime() {
 
     // Terminate the job, then delete pool: deleting, then 404.
     assert_eq!(c.call("POST", "/jobs/j1/terminate", None).await.status, 202);
-    c.wait_for("/jobs/j1", "job completed", |b| b["state"] == "completed").await;
+    c.wait_for("/jobs/j1", "job completed", |b| b["state"] == "completed")
+        .await;
     assert_eq!(c.call("DELETE", "/pools/p1", None).await.status, 202);
     assert_eq!(c.get("/pools/p1").await.body["state"], "deleting");
-    let gone = c.wait_for("/pools/p1", "pool gone", |b| b["code"] == "PoolNotFound").await;
+    let gone = c
+        .wait_for("/pools/p1", "pool gone", |b| b["code"] == "PoolNotFound")
+        .await;
     assert_eq!(gone["code"], "PoolNotFound");
     assert_eq!(c.call("HEAD", "/pools/p1", None).await.status, 404);
     emu.stop().await;
@@ -94,11 +169,20 @@ async fn start_task_dependencies_slots_and_terminatejob() {
     pool["taskSlotsPerNode"] = json!(2);
     pool["startTask"] = json!({"commandLine": "/bin/sh -c 'echo started > $AZ_BATCH_NODE_SHARED_DIR/marker'", "waitForSuccess": true});
     assert_eq!(c.post("/pools", &pool).await.status, 201);
-    let nodes = c.wait_for("/pools/p2/nodes", "idle", |b| b["value"][0]["state"] == "idle").await;
+    let nodes = c
+        .wait_for("/pools/p2/nodes", "idle", |b| {
+            b["value"][0]["state"] == "idle"
+        })
+        .await;
     let n = &nodes["value"][0];
     assert_eq!(n["startTaskInfo"]["state"], "completed");
     assert_eq!(n["startTaskInfo"]["exitCode"], 0);
-    let marker = c.get(&format!("/pools/p2/nodes/{}/files/shared/marker", n["id"].as_str().unwrap())).await;
+    let marker = c
+        .get(&format!(
+            "/pools/p2/nodes/{}/files/shared/marker",
+            n["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(String::from_utf8_lossy(&marker.bytes), "started\n");
 
     let r = c.post("/jobs", &json!({"id": "j2", "poolInfo": {"poolId": "p2"}, "usesTaskDependencies": true, "onAllTasksComplete": "terminatejob"})).await;
@@ -111,18 +195,46 @@ async fn start_task_dependencies_slots_and_terminatejob() {
     ]});
     let r = c.post("/jobs/j2/addtaskcollection", &coll).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body["value"].as_array().unwrap().iter().all(|v| v["status"] == "success"), "{}", r.body);
-    let job = c.wait_for("/jobs/j2", "job completed by terminatejob", |b| b["state"] == "completed").await;
+    assert!(
+        r.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["status"] == "success"),
+        "{}",
+        r.body
+    );
+    let job = c
+        .wait_for("/jobs/j2", "job completed by terminatejob", |b| {
+            b["state"] == "completed"
+        })
+        .await;
     assert_eq!(job["executionInfo"]["terminateReason"], "AllTasksComplete");
     let a = c.get("/jobs/j2/tasks/a").await.body;
     let b = c.get("/jobs/j2/tasks/b").await.body;
-    assert!(b["executionInfo"]["startTime"].as_str().unwrap() >= a["executionInfo"]["endTime"].as_str().unwrap(), "{a} {b}");
-    assert_eq!(c.get("/jobs/j2/tasks/big").await.body["executionInfo"]["result"], "success");
+    assert!(
+        b["executionInfo"]["startTime"].as_str().unwrap()
+            >= a["executionInfo"]["endTime"].as_str().unwrap(),
+        "{a} {b}"
+    );
+    assert_eq!(
+        c.get("/jobs/j2/tasks/big").await.body["executionInfo"]["result"],
+        "success"
+    );
 
     // Dependencies on a job without usesTaskDependencies are refused.
-    c.post("/jobs", &json!({"id": "j3", "poolInfo": {"poolId": "p2"}})).await;
-    let r = c.post("/jobs/j3/tasks", &json!({"id": "x", "commandLine": "/bin/true", "dependsOn": {"taskIds": ["y"]}})).await;
-    assert_eq!((r.status, r.code()), (409, "TaskDependenciesNotSpecifiedOnJob"));
+    c.post("/jobs", &json!({"id": "j3", "poolInfo": {"poolId": "p2"}}))
+        .await;
+    let r = c
+        .post(
+            "/jobs/j3/tasks",
+            &json!({"id": "x", "commandLine": "/bin/true", "dependsOn": {"taskIds": ["y"]}}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "TaskDependenciesNotSpecifiedOnJob")
+    );
     emu.stop().await;
 }
 
@@ -133,11 +245,19 @@ async fn failing_start_task_and_forced_states() {
     let mut pool = linux_pool("sf", 1);
     pool["startTask"] = json!({"commandLine": "/bin/sh -c 'exit 7'", "maxTaskRetryCount": 1});
     c.post("/pools", &pool).await;
-    let nodes = c.wait_for("/pools/sf/nodes", "starttaskfailed", |b| b["value"][0]["state"] == "starttaskfailed").await;
+    let nodes = c
+        .wait_for("/pools/sf/nodes", "starttaskfailed", |b| {
+            b["value"][0]["state"] == "starttaskfailed"
+        })
+        .await;
     assert_eq!(nodes["value"][0]["startTaskInfo"]["exitCode"], 7);
     assert_eq!(nodes["value"][0]["startTaskInfo"]["retryCount"], 1);
     let counts = c.get("/nodecounts").await;
-    assert_eq!(counts.body["value"][0]["dedicated"]["startTaskFailed"], 1, "{}", counts.body);
+    assert_eq!(
+        counts.body["value"][0]["dedicated"]["startTaskFailed"], 1,
+        "{}",
+        counts.body
+    );
 
     // Overrides set before the pool exists.
     let http = reqwest::Client::new();
@@ -157,11 +277,15 @@ async fn failing_start_task_and_forced_states() {
     c.post("/pools", &linux_pool("re", 2)).await;
     let nodes = c
         .wait_for("/pools/un/nodes", "unusable", |b| {
-            b["value"].as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|n| n["state"] == "unusable"))
+            b["value"]
+                .as_array()
+                .is_some_and(|a| a.len() == 2 && a.iter().all(|n| n["state"] == "unusable"))
         })
         .await;
     assert_eq!(nodes["value"].as_array().unwrap().len(), 2);
-    let p = c.wait_for("/pools/re", "steady", |b| b["allocationState"] == "steady").await;
+    let p = c
+        .wait_for("/pools/re", "steady", |b| b["allocationState"] == "steady")
+        .await;
     assert_eq!(p["resizeErrors"][0]["code"], "AccountCoreQuotaReached");
     assert_eq!(p["currentDedicatedNodes"], 0);
     emu.stop().await;
@@ -172,35 +296,96 @@ async fn resize_conflicts_autoscale_and_patch_rules() {
     let emu = Emu::start().await;
     let c = &emu.client;
     c.post("/pools", &linux_pool("r", 0)).await;
-    let r = c.post("/pools/r/resize", &json!({"targetDedicatedNodes": 2})).await;
+    let r = c
+        .post("/pools/r/resize", &json!({"targetDedicatedNodes": 2}))
+        .await;
     assert_eq!((r.status, r.code()), (409, "PoolBeingResized"));
-    c.wait_for("/pools/r", "steady", |b| b["allocationState"] == "steady").await;
+    c.wait_for("/pools/r", "steady", |b| b["allocationState"] == "steady")
+        .await;
     // Patch of an empty-pool-only property works while empty.
-    let r = c.call("PATCH", "/pools/r", Some(&json!({"taskSlotsPerNode": 3, "metadata": [{"name": "a", "value": "b"}]}))).await;
+    let r = c
+        .call(
+            "PATCH",
+            "/pools/r",
+            Some(&json!({"taskSlotsPerNode": 3, "metadata": [{"name": "a", "value": "b"}]})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(c.post("/pools/r/resize", &json!({"targetDedicatedNodes": 2})).await.status, 202);
-    let p = c.wait_for("/pools/r", "2 nodes", |b| b["allocationState"] == "steady" && b["currentDedicatedNodes"] == 2).await;
+    assert_eq!(
+        c.post("/pools/r/resize", &json!({"targetDedicatedNodes": 2}))
+            .await
+            .status,
+        202
+    );
+    let p = c
+        .wait_for("/pools/r", "2 nodes", |b| {
+            b["allocationState"] == "steady" && b["currentDedicatedNodes"] == 2
+        })
+        .await;
     assert_eq!(p["taskSlotsPerNode"], 3);
-    let r = c.call("PATCH", "/pools/r", Some(&json!({"vmSize": "standard_d4s_v3"}))).await;
+    let r = c
+        .call(
+            "PATCH",
+            "/pools/r",
+            Some(&json!({"vmSize": "standard_d4s_v3"})),
+        )
+        .await;
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.property(), "vmSize");
     // updateproperties replaces: no startTask => removed; metadata replaced.
     let r = c.post("/pools/r/updateproperties", &json!({"certificateReferences": [], "applicationPackageReferences": [], "metadata": [{"name": "x", "value": "y"}]})).await;
     assert_eq!(r.status, 204);
-    assert_eq!(c.get("/pools/r").await.body["metadata"], json!([{"name": "x", "value": "y"}]));
+    assert_eq!(
+        c.get("/pools/r").await.body["metadata"],
+        json!([{"name": "x", "value": "y"}])
+    );
     // Autoscale.
     let r = c.post("/pools/r/enableautoscale", &json!({"autoScaleFormula": "$TargetDedicatedNodes = 1;", "autoScaleEvaluationInterval": "PT5M"})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let p = c.wait_for("/pools/r", "autoscaled to 1", |b| b["allocationState"] == "steady" && b["currentDedicatedNodes"] == 1).await;
-    assert!(p["autoScaleRun"]["results"].as_str().unwrap().contains("$TargetDedicatedNodes=1"), "{p}");
-    let r = c.post("/pools/r/resize", &json!({"targetDedicatedNodes": 2})).await;
+    let p = c
+        .wait_for("/pools/r", "autoscaled to 1", |b| {
+            b["allocationState"] == "steady" && b["currentDedicatedNodes"] == 1
+        })
+        .await;
+    assert!(
+        p["autoScaleRun"]["results"]
+            .as_str()
+            .unwrap()
+            .contains("$TargetDedicatedNodes=1"),
+        "{p}"
+    );
+    let r = c
+        .post("/pools/r/resize", &json!({"targetDedicatedNodes": 2}))
+        .await;
     assert_eq!(r.status, 409);
-    let r = c.post("/pools/r/evaluateautoscale", &json!({"autoScaleFormula": "$TargetDedicatedNodes = = 2"})).await;
+    let r = c
+        .post(
+            "/pools/r/evaluateautoscale",
+            &json!({"autoScaleFormula": "$TargetDedicatedNodes = = 2"}),
+        )
+        .await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["error"]["code"], "AutoScalingFormulaSyntaxError", "{}", r.body);
-    let r = c.post("/pools/r/evaluateautoscale", &json!({"autoScaleFormula": "$TargetDedicatedNodes = 4;"})).await;
-    assert!(r.body["results"].as_str().unwrap().contains("$TargetDedicatedNodes=4"));
-    assert_eq!(c.post("/pools/r/disableautoscale", &json!({})).await.status, 200);
+    assert_eq!(
+        r.body["error"]["code"], "AutoScalingFormulaSyntaxError",
+        "{}",
+        r.body
+    );
+    let r = c
+        .post(
+            "/pools/r/evaluateautoscale",
+            &json!({"autoScaleFormula": "$TargetDedicatedNodes = 4;"}),
+        )
+        .await;
+    assert!(
+        r.body["results"]
+            .as_str()
+            .unwrap()
+            .contains("$TargetDedicatedNodes=4")
+    );
+    assert_eq!(
+        c.post("/pools/r/disableautoscale", &json!({})).await.status,
+        200
+    );
     assert_eq!(c.get("/pools/r").await.body["enableAutoScale"], false);
     // Unparseable formula at creation => autoScaleRun.error, no nodes.
     let mut bad = linux_pool("bad", 0);
@@ -209,7 +394,10 @@ async fn resize_conflicts_autoscale_and_patch_rules() {
     bad["autoScaleFormula"] = json!("this is not a formula");
     assert_eq!(c.post("/pools", &bad).await.status, 201);
     let p = c.get("/pools/bad").await.body;
-    assert_eq!(p["autoScaleRun"]["error"]["code"], "AutoScalingFormulaSyntaxError");
+    assert_eq!(
+        p["autoScaleRun"]["error"]["code"],
+        "AutoScalingFormulaSyntaxError"
+    );
     emu.stop().await;
 }
 
@@ -218,10 +406,16 @@ async fn terminate_running_task_and_wall_clock() {
     let emu = Emu::start().await;
     let c = &emu.client;
     c.post("/pools", &linux_pool("p", 1)).await;
-    c.post("/jobs", &json!({"id": "j", "poolInfo": {"poolId": "p"}})).await;
-    c.post("/jobs/j/tasks", &json!({"id": "long", "commandLine": "sleep 30"})).await;
+    c.post("/jobs", &json!({"id": "j", "poolInfo": {"poolId": "p"}}))
+        .await;
+    c.post(
+        "/jobs/j/tasks",
+        &json!({"id": "long", "commandLine": "sleep 30"}),
+    )
+    .await;
     c.post("/jobs/j/tasks", &json!({"id": "wall", "commandLine": "sleep 30", "constraints": {"maxWallClockTime": "PT0.3S"}})).await;
-    c.wait_for("/jobs/j/tasks/long", "running", |b| b["state"] == "running").await;
+    c.wait_for("/jobs/j/tasks/long", "running", |b| b["state"] == "running")
+        .await;
     let r = c.call("POST", "/jobs/j/tasks/long/terminate", None).await;
     assert_eq!(r.status, 204);
     let t = c.get("/jobs/j/tasks/long").await.body;
@@ -229,9 +423,19 @@ async fn terminate_running_task_and_wall_clock() {
     assert_eq!(t["executionInfo"]["failureInfo"]["code"], "TaskEnded");
     let r = c.call("POST", "/jobs/j/tasks/long/terminate", None).await;
     assert_eq!((r.status, r.code()), (409, "TaskCompleted"));
-    let t = c.wait_for("/jobs/j/tasks/wall", "wall clock", |b| b["state"] == "completed").await;
-    assert_eq!(t["executionInfo"]["failureInfo"]["code"], "MaxWallClockTimeExpiry");
-    assert_eq!(c.call("DELETE", "/jobs/j/tasks/wall", None).await.status, 200);
+    let t = c
+        .wait_for("/jobs/j/tasks/wall", "wall clock", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(
+        t["executionInfo"]["failureInfo"]["code"],
+        "MaxWallClockTimeExpiry"
+    );
+    assert_eq!(
+        c.call("DELETE", "/jobs/j/tasks/wall", None).await.status,
+        200
+    );
     assert_eq!(c.get("/jobs/j/tasks/wall").await.status, 404);
     emu.stop().await;
 }

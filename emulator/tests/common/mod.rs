@@ -35,9 +35,15 @@ impl Emu {
         Self::start_with(cfg, dir).await
     }
     pub async fn start_with(cfg: Config, dir: tempfile::TempDir) -> Emu {
-        let handle = batch_emulator::start(cfg.clone()).await.expect("emulator starts");
+        let handle = batch_emulator::start(cfg.clone())
+            .await
+            .expect("emulator starts");
         let client = Client::new(&handle.url(), &cfg.account, &cfg.key);
-        Emu { handle: Some(handle), client, dir }
+        Emu {
+            handle: Some(handle),
+            client,
+            dir,
+        }
     }
     pub fn url(&self) -> String {
         self.handle.as_ref().unwrap().url()
@@ -46,7 +52,9 @@ impl Emu {
     pub async fn restart(&mut self) {
         self.handle.take().unwrap().shutdown().await;
         let cfg = fast_config(self.dir.path());
-        let handle = batch_emulator::start(cfg.clone()).await.expect("emulator restarts");
+        let handle = batch_emulator::start(cfg.clone())
+            .await
+            .expect("emulator restarts");
         self.client = Client::new(&handle.url(), &cfg.account, &cfg.key);
         self.handle = Some(handle);
     }
@@ -75,7 +83,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, k: &str) -> Option<String> {
-        self.headers.get(k).and_then(|v| v.to_str().ok()).map(String::from)
+        self.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
     }
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
@@ -97,9 +108,19 @@ impl Resp {
 }
 
 /// String-to-sign per the Batch Shared Key documentation (written independently of the server).
-pub fn string_to_sign(method: &str, path: &str, query: &str, headers: &[(String, String)], account: &str) -> String {
+pub fn string_to_sign(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    account: &str,
+) -> String {
     let get = |name: &str| {
-        headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).unwrap_or_default()
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     };
     let mut lines = vec![method.to_string()];
     for h in [
@@ -118,15 +139,19 @@ pub fn string_to_sign(method: &str, path: &str, query: &str, headers: &[(String,
         lines.push(get(h));
     }
     let mut out = lines.join("\n") + "\n";
-    let mut ocp: Vec<(String, String)> =
-        headers.iter().filter(|(k, _)| k.to_lowercase().starts_with("ocp-")).map(|(k, v)| (k.to_lowercase(), v.clone())).collect();
+    let mut ocp: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(k, _)| k.to_lowercase().starts_with("ocp-"))
+        .map(|(k, v)| (k.to_lowercase(), v.clone()))
+        .collect();
     ocp.sort();
     for (k, v) in ocp {
         out += &format!("{k}:{v}\n");
     }
     out += &format!("/{account}{path}");
-    let mut q: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.to_lowercase(), v.into_owned())).collect();
+    let mut q: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.to_lowercase(), v.into_owned()))
+        .collect();
     q.sort();
     for (k, v) in q {
         out += &format!("\n{k}:{v}");
@@ -137,7 +162,10 @@ pub fn string_to_sign(method: &str, path: &str, query: &str, headers: &[(String,
 impl Client {
     pub fn new(base: &str, account: &str, key_b64: &str) -> Client {
         Client {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
             base: base.to_string(),
             account: account.to_string(),
             key: STANDARD.decode(key_b64).unwrap(),
@@ -145,7 +173,14 @@ impl Client {
     }
 
     /// Send a signed request. `path` has no query; `query` is added after `api-version` unless it already has one.
-    pub async fn raw(&self, method: &str, path: &str, query: &str, body: Option<&Value>, extra: &[(&str, &str)]) -> reqwest::Result<Resp> {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Result<Resp> {
         let query = if query.contains("api-version=") {
             query.to_string()
         } else if query.is_empty() {
@@ -153,10 +188,16 @@ impl Client {
         } else {
             format!("api-version={API}&{query}")
         };
-        let mut headers: Vec<(String, String)> = vec![("ocp-date".into(), httpdate::fmt_http_date(std::time::SystemTime::now()))];
+        let mut headers: Vec<(String, String)> = vec![(
+            "ocp-date".into(),
+            httpdate::fmt_http_date(std::time::SystemTime::now()),
+        )];
         let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap());
         if let Some(b) = &body_bytes {
-            headers.push(("content-type".into(), "application/json; odata=minimalmetadata".into()));
+            headers.push((
+                "content-type".into(),
+                "application/json; odata=minimalmetadata".into(),
+            ));
             headers.push(("content-length".into(), b.len().to_string()));
         }
         for (k, v) in extra {
@@ -166,7 +207,10 @@ impl Client {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).unwrap();
         mac.update(sts.as_bytes());
         let sig = STANDARD.encode(mac.finalize().into_bytes());
-        headers.push(("authorization".into(), format!("SharedKey {}:{sig}", self.account)));
+        headers.push((
+            "authorization".into(),
+            format!("SharedKey {}:{sig}", self.account),
+        ));
         let url = format!("{}{path}?{query}", self.base);
         let mut rb = self.http.request(method.parse().unwrap(), url);
         for (k, v) in &headers {
@@ -182,11 +226,18 @@ impl Client {
         let headers = r.headers().clone();
         let bytes = r.bytes().await?.to_vec();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Resp { status, headers, body, bytes })
+        Ok(Resp {
+            status,
+            headers,
+            body,
+            bytes,
+        })
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
-        self.raw(method, path, "", body, &[]).await.expect("request succeeds at HTTP level")
+        self.raw(method, path, "", body, &[])
+            .await
+            .expect("request succeeds at HTTP level")
     }
     pub async fn get(&self, path: &str) -> Resp {
         self.call("GET", path, None).await
@@ -204,7 +255,10 @@ impl Client {
                 return r.body;
             }
             if std::time::Instant::now() > deadline {
-                panic!("timed out waiting for {what} on {path}; last: {} {}", r.status, r.body);
+                panic!(
+                    "timed out waiting for {what} on {path}; last: {} {}",
+                    r.status, r.body
+                );
             }
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
