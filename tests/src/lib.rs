@@ -47,7 +47,7 @@ pub use docker::{
     docker_available, docker_host,
 };
 pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
-pub use output::{Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
+pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};
 pub use terraform::{Terraform, for_each_terraform, terraform_versions};
 pub use workdir::{Running, Workdir};

@@ -69,12 +69,14 @@ impl TfOutput {
             .collect()
     }
 
-    /// Diagnostics from the `-json` UI output (`"type": "diagnostic"` lines).
+    /// Diagnostics from the `-json` UI output (`"type": "diagnostic"` lines), without the
+    /// "Provider development overrides are in effect" warning that every dev_overrides run has.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         self.json_lines()
             .into_iter()
             .filter(|v| v["type"] == "diagnostic")
-            .filter_map(|v| serde_json::from_value(v["diagnostic"].clone()).ok())
+            .filter_map(|v| serde_json::from_value::<Diagnostic>(v["diagnostic"].clone()).ok())
+            .filter(|d| !d.is_dev_overrides_warning())
             .collect()
     }
 
@@ -130,7 +132,15 @@ pub struct Snippet {
     pub highlight_end_offset: usize,
 }
 
+/// Summary of the warning Terraform adds to every command run under `dev_overrides`.
+pub const DEV_OVERRIDES_WARNING: &str = "Provider development overrides are in effect";
+
 impl Diagnostic {
+    /// The warning Terraform prints for every command under `dev_overrides` (noise for tests).
+    pub fn is_dev_overrides_warning(&self) -> bool {
+        self.severity == "warning" && self.summary == DEV_OVERRIDES_WARNING
+    }
+
     /// The configuration text the diagnostic points at (e.g. `vm_size = "x"` or `"x"`).
     pub fn highlight(&self) -> Option<&str> {
         let s = self.snippet.as_ref()?;
@@ -143,7 +153,7 @@ impl Diagnostic {
     }
 }
 
-/// The result of `terraform validate -json`.
+/// The result of `terraform validate -json` (without the dev_overrides warning).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Validation {
     pub valid: bool,
@@ -153,6 +163,14 @@ pub struct Validation {
 }
 
 impl Validation {
+    /// Drops the dev_overrides warning (see [`DEV_OVERRIDES_WARNING`]) and adjusts the count.
+    pub(crate) fn without_dev_overrides_warning(mut self) -> Self {
+        let before = self.diagnostics.len();
+        self.diagnostics.retain(|d| !d.is_dev_overrides_warning());
+        self.warning_count -= (before - self.diagnostics.len()) as u64;
+        self
+    }
+
     pub fn errors(&self) -> Vec<&Diagnostic> {
         self.diagnostics
             .iter()

@@ -375,16 +375,18 @@ impl Workdir {
         self.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
     }
 
-    /// `terraform validate -json`, parsed.
+    /// `terraform validate -json`, parsed (the dev_overrides warning removed).
     #[track_caller]
     pub fn validate_json(&self) -> Validation {
         let out = self.run(&["validate", "-json", "-no-color"]);
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "validate -json output is not JSON ({e}):\n{}",
-                out.describe()
-            )
-        })
+        serde_json::from_str::<Validation>(&out.stdout)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "validate -json output is not JSON ({e}):\n{}",
+                    out.describe()
+                )
+            })
+            .without_dev_overrides_warning()
     }
 
     /// `terraform providers schema -json`.

@@ -221,3 +221,37 @@ resource "null_resource" "n" {
         assert!(wd.state_addresses().is_empty());
     });
 }
+
+#[test]
+fn dev_overrides_warning_is_not_reported_as_a_diagnostic() {
+    let fake_provider_dir = tempfile::tempdir().expect("temp dir");
+    for_each_terraform(|tf| {
+        let cli = e2e::dev_overrides_config(Some(fake_provider_dir.path()));
+        let wd = Workdir::with_cli_config(tf, &cli);
+        wd.write_main("resource \"terraform_data\" \"a\" {}\n");
+        // Terraform itself reports it...
+        let raw = wd.run(&["validate", "-json"]).assert_success();
+        assert!(
+            raw.stdout.contains(e2e::DEV_OVERRIDES_WARNING),
+            "{}",
+            raw.describe()
+        );
+        // ...the helpers drop it so tests can assert "no warnings".
+        let v = wd.validate_json();
+        assert!(v.valid);
+        assert_eq!(
+            (v.error_count, v.warning_count),
+            (0, 0),
+            "{:?}",
+            v.diagnostics
+        );
+        assert!(v.diagnostics.is_empty());
+        let plan = wd.plan_ui_json().assert_success();
+        assert!(
+            plan.json_lines()
+                .iter()
+                .any(|l| l["type"] == "planned_change")
+        );
+        assert!(plan.diagnostics().is_empty(), "{:?}", plan.diagnostics());
+    });
+}
