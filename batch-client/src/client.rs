@@ -388,15 +388,26 @@ impl BatchClient {
     async fn attempt(&self, req: &Req, crid: &str, attempt: u32, budget: Duration) -> Attempt {
         let started = Instant::now();
         let path = req.url.path().to_string();
-        let built = match self.build(req, crid).await {
-            Ok(r) => r,
-            Err(error) => {
+        // Building includes getting an Entra ID token, so it shares the attempt's time budget.
+        let built = match tokio::time::timeout(budget, self.build(req, crid)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(error)) => {
                 return Attempt::Failed {
                     error,
                     ambiguous: false,
                 };
             }
+            Err(_) => {
+                return Attempt::Failed {
+                    error: BatchError::Transport {
+                        message: format!("getting an access token timed out after {budget:?}"),
+                        source: None,
+                    },
+                    ambiguous: false,
+                };
+            }
         };
+        let budget = budget.saturating_sub(started.elapsed());
         let http = self.inner.http.clone();
         let exchange = async move {
             let rsp = http.execute(built).await?;

@@ -190,6 +190,15 @@ impl BatchError {
         matches!(self, BatchError::DeadlineExceeded { .. })
     }
 
+    /// A short description for logs: status and code only for service errors, since service
+    /// messages may echo request values.
+    pub(crate) fn log_summary(&self) -> String {
+        match self {
+            BatchError::Service(s) => format!("HTTP {} {}", s.status, s.code),
+            other => other.to_string(),
+        }
+    }
+
     pub(crate) fn service_error(e: ServiceError) -> Self {
         BatchError::Service(Box::new(e))
     }

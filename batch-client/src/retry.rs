@@ -117,6 +117,13 @@ impl RetryState {
         if now + delay >= self.deadline {
             return Err(self.deadline_error(Some(last)));
         }
+        tracing::debug!(
+            attempt = self.attempts,
+            delay_ms = delay.as_millis() as u64,
+            retry_after = hint.is_some(),
+            error = %last.log_summary(),
+            "retrying batch request"
+        );
         sleep_or_cancel(delay, cancel).await?;
         self.last = Some(last);
         Ok(())

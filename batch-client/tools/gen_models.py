@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate batch-client/src/models/*.rs from the official swagger file.
 
-Run from the repo root: python3 batch-client/tools/gen_models.py
+Run from the repo root: python3 batch-client/tools/gen_models.py && cargo fmt -p batch-client
 Every field is emitted with its exact wire name; optional properties are `Option`, required ones
 are plain values with `#[serde(default)]` so a response that omits them still parses. Enums stay
 `String` so an unknown value from a newer service never fails parsing. Write-only secret

@@ -55,6 +55,7 @@ fn batch_server() -> impl std::future::Future<Output = server::Server> {
 
 #[tokio::test]
 async fn client_secret_credential_gets_and_caches_a_token() {
+    let (logs, guard) = crate::transport::Captured::install();
     let (sts, pem) = token_server(|f| {
         let ok = field(f, "grant_type") == Some("client_credentials")
             && field(f, "client_id") == Some("app-id")
@@ -107,6 +108,17 @@ async fn client_secret_credential_gets_and_caches_a_token() {
     assert!(
         reqs.iter()
             .all(|r| r.header("authorization") == Some("Bearer token-from-loopback"))
+    );
+    drop(guard);
+    let text = logs.text();
+    assert!(text.contains("batch request"), "{text}");
+    assert!(
+        !text.contains("token-from-loopback"),
+        "token logged:\n{text}"
+    );
+    assert!(
+        !text.contains("app-secret"),
+        "client secret logged:\n{text}"
     );
 }
 

@@ -450,7 +450,7 @@ fn endpoints_must_be_https_except_loopback() {
 
 /// A writer that collects log output.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -462,16 +462,26 @@ impl std::io::Write for Captured {
     }
 }
 
+impl Captured {
+    /// Captures every log line (all crates, TRACE) on this thread until the guard drops.
+    pub fn install() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 #[tokio::test]
 async fn debug_logs_have_request_lines_but_no_secrets() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Captured::install();
 
     let signatures = Arc::new(Mutex::new(Vec::new()));
     let s2 = signatures.clone();
@@ -491,8 +501,9 @@ async fn debug_logs_have_request_lines_but_no_secrets() {
         .await
         .unwrap();
     drop(_guard);
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("batch request"), "{text}");
+    assert!(text.contains("retrying batch request"), "{text}");
     assert!(
         text.contains("status=503") && text.contains("status=201"),
         "{text}"
