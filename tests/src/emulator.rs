@@ -121,15 +121,24 @@ impl Emulator {
         self.opts.runtime
     }
 
-    /// Base URL of the emulator's admin/test API: the first `http://…` URL containing "admin"
-    /// in its startup output, else `<endpoint>/admin`.
+    /// Base URL of the emulator's admin API (`<endpoint>/_emulator`: fault injection, pool
+    /// behaviour overrides, health), unauthenticated.
     pub fn admin_url(&self) -> String {
-        let log = self.log.lock().unwrap();
-        log.split_whitespace()
-            .map(|w| w.trim_matches(|c: char| "\"'(),;<>".contains(c)))
-            .find(|w| w.starts_with("http://") && w.contains("admin"))
-            .map(|w| w.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("{}/admin", self.endpoint()))
+        format!("{}/_emulator", self.endpoint())
+    }
+
+    /// One request to the admin API, e.g. `admin("PUT", "/faults", Some(json))`:
+    /// `(status, body)`. Panics if the service does not answer.
+    pub fn admin(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        self.request(method, &format!("/_emulator{path}"), body)
+    }
+
+    /// One unauthenticated request to any path of the service (`(status, body)`); Batch paths
+    /// need Shared Key signatures, so this is mostly for the admin API and negative tests.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let addr = self.addr.to_string();
+        crate::http::request(crate::http::Target::Tcp(&addr), method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path} on batch-emulator: {e}\n{}", self.log()))
     }
 
     /// The emulator's data directory (kept across [`Emulator::restart`]).

@@ -32,6 +32,7 @@ mod binaries;
 mod cliconfig;
 mod docker;
 mod emulator;
+mod http;
 mod output;
 mod paths;
 mod terraform;

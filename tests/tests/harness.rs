@@ -255,3 +255,27 @@ fn dev_overrides_warning_is_not_reported_as_a_diagnostic() {
         assert!(plan.diagnostics().is_empty(), "{:?}", plan.diagnostics());
     });
 }
+
+#[test]
+fn emulator_starts_on_a_free_port_and_restarts_with_its_data() {
+    let mut a = e2e::Emulator::start(e2e::Runtime::Process);
+    let b = e2e::Emulator::start(e2e::Runtime::Process);
+    assert_ne!(a.endpoint(), b.endpoint(), "two services, two ports");
+    let (status, body) = a.admin("GET", "/health", None);
+    assert_eq!(status, 200, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).expect("health JSON");
+    assert_eq!(health["account"], json!(a.account()));
+    // Batch paths need a Shared Key signature: unsigned requests are refused.
+    let (status, _) = a.request("GET", "/jobs?api-version=2024-07-01.20.0", None);
+    assert!(
+        status == 401 || status == 403,
+        "unsigned request got {status}"
+    );
+
+    let endpoint = a.endpoint();
+    let data_dir = a.data_dir().to_path_buf();
+    a.restart();
+    assert_eq!(a.endpoint(), endpoint);
+    assert_eq!(a.data_dir(), data_dir);
+    assert_eq!(a.admin("GET", "/health", None).0, 200);
+}
