@@ -474,7 +474,7 @@ async fn node_setup(app: AppRef, pk: String, nid: String) {
     st.dirty = true;
 }
 
-fn job_transitions(app: &App, st: &mut State, now: i64) {
+fn job_transitions(app: &AppRef, st: &mut State, now: i64) {
     let keys: Vec<String> = st.jobs.keys().cloned().collect();
     for jk in keys {
         let job = st.jobs.get_mut(&jk).unwrap();
@@ -484,6 +484,7 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
             .any(|t| matches!(s(&t.body, "state"), "running" | "preparing"));
         match s(&job.body, "state") {
             "deleting" if !running && job.delete_done_at.is_none_or(|t| t <= now) => {
+                spawn_release_tasks(app, st, &jk);
                 let job = st.jobs.remove(&jk).unwrap();
                 for t in job.tasks.values() {
                     if let Some(d) = &t.dir {
@@ -493,6 +494,8 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
                 st.dirty = true;
             }
             "terminating" if !running => {
+                spawn_release_tasks(app, st, &jk);
+                let job = st.jobs.get_mut(&jk).unwrap();
                 set_job_state(&mut job.body, "completed");
                 job.body["executionInfo"]["endTime"] = json!(now_iso());
                 let auto_pool = job.body["poolInfo"]
@@ -555,6 +558,74 @@ fn job_transitions(app: &App, st: &mut State, now: i64) {
             }
         }
     }
+}
+
+/// Run the job release task on every node that ran the job's preparation task (once per node).
+fn spawn_release_tasks(app: &AppRef, st: &mut State, jk: &str) {
+    let Some(job) = st.jobs.get(jk) else { return };
+    let Some(rt) = job.body.get("jobReleaseTask").cloned() else {
+        return;
+    };
+    let job_body = job.body.clone();
+    let job_id = s(&job_body, "id").to_string();
+    let pk = crate::jobs::job_pool_key(&job_body);
+    let Some(pool) = st.pools.get_mut(&pk) else {
+        return;
+    };
+    let pool_id = s(&pool.body, "id").to_string();
+    for n in pool.nodes.iter_mut() {
+        if n.prep.remove(jk).is_none() {
+            continue;
+        }
+        let dir = n
+            .root
+            .join(format!("workitems/{job_id}/job-1/{}", s(&rt, "id")));
+        let prep_dir = n.root.join(format!(
+            "workitems/{job_id}/job-1/{}",
+            s(&job_body["jobPreparationTask"], "id")
+        ));
+        let _ = std::fs::create_dir_all(dir.join("wd"));
+        let mut env = base_env(app, &pool_id, n);
+        env.push(("AZ_BATCH_JOB_ID".into(), job_id.clone()));
+        env.push(("AZ_BATCH_TASK_ID".into(), s(&rt, "id").to_string()));
+        env.push(("AZ_BATCH_TASK_DIR".into(), dir.display().to_string()));
+        env.push((
+            "AZ_BATCH_TASK_WORKING_DIR".into(),
+            dir.join("wd").display().to_string(),
+        ));
+        env.push((
+            "AZ_BATCH_JOB_PREP_DIR".into(),
+            prep_dir.display().to_string(),
+        ));
+        env.push((
+            "AZ_BATCH_JOB_PREP_WORKING_DIR".into(),
+            prep_dir.join("wd").display().to_string(),
+        ));
+        settings_env(&job_body, "commonEnvironmentSettings", &mut env);
+        settings_env(&rt, "environmentSettings", &mut env);
+        let spec = RunSpec {
+            name: format!("{job_id}-{}", s(&rt, "id")),
+            command_line: s(&rt, "commandLine").to_string(),
+            env,
+            task_dir: dir.clone(),
+            working_dir: dir.join("wd"),
+            node_root: n.root.clone(),
+            container: rt.get("containerSettings").cloned(),
+            // Batch gives release tasks 15 minutes unless told otherwise.
+            max_wall_ms: rt
+                .get("maxWallClockTime")
+                .and_then(Value::as_str)
+                .and_then(parse_duration_ms)
+                .or(Some(15 * 60_000)),
+        };
+        let app2 = app.clone();
+        let job_id = job_id.clone();
+        tokio::spawn(async move {
+            let o = app2.runtime.run(spec, app2.shutdown.child_token()).await;
+            tracing::info!(job = %job_id, exit = ?o.exit_code, failure = ?o.failure.map(|f| f.code), "job release task finished");
+        });
+    }
+    st.dirty = true;
 }
 
 /// Move a job to terminating: running tasks are ended; the tick completes it.

@@ -71,8 +71,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -94,6 +96,12 @@ async fn main() -> anyhow::Result<()> {
         accept_bearer: cli.accept_bearer,
         faults,
     };
+    if !cfg.listen.ip().is_loopback() {
+        tracing::warn!(
+            "listening on a non-loopback address ({}): anyone who can reach it and knows the key can run commands on this machine",
+            cfg.listen
+        );
+    }
     let handle = batch_emulator::start(cfg).await?;
     println!(
         "batch-emulator listening on {} (account {})",

@@ -439,3 +439,92 @@ async fn terminate_running_task_and_wall_clock() {
     assert_eq!(c.get("/jobs/j/tasks/wall").await.status, 404);
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn preparation_release_and_retention() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    c.post("/pools", &linux_pool("pp", 1)).await;
+    let r = c
+        .post(
+            "/jobs",
+            &json!({"id": "pj", "poolInfo": {"poolId": "pp"},
+                "jobPreparationTask": {"commandLine": "/bin/sh -c 'echo prepared > $AZ_BATCH_NODE_SHARED_DIR/prep.txt'"},
+                "jobReleaseTask": {"commandLine": "/bin/sh -c 'echo released > $AZ_BATCH_NODE_SHARED_DIR/release.txt'"},
+                "commonEnvironmentSettings": [{"name": "COMMON", "value": "c1"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    c.post(
+        "/jobs/pj/tasks",
+        &json!({"id": "t", "commandLine": "/bin/sh -c 'cat $AZ_BATCH_NODE_SHARED_DIR/prep.txt; echo $COMMON; test -d $AZ_BATCH_JOB_PREP_WORKING_DIR'",
+                "constraints": {"retentionTime": "PT1S"}}),
+    )
+    .await;
+    let t = c
+        .wait_for("/jobs/pj/tasks/t", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(t["executionInfo"]["exitCode"], 0, "{t}");
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/pj/tasks/t/files/stdout.txt").await.bytes),
+        "prepared\nc1\n"
+    );
+    let node = t["nodeInfo"]["nodeId"].as_str().unwrap().to_string();
+    // Retention: the task directory goes away after retentionTime; the task stays.
+    c.wait_for("/jobs/pj/tasks/t/files/stdout.txt", "files removed", |b| {
+        b["code"] == "FileNotFound"
+    })
+    .await;
+    assert_eq!(c.get("/jobs/pj/tasks/t").await.status, 200);
+    // Terminating the job runs the release task on the node.
+    c.call("POST", "/jobs/pj/terminate", None).await;
+    c.wait_for(
+        &format!("/pools/pp/nodes/{node}/files/shared/release.txt"),
+        "release ran",
+        |b| b.is_null(),
+    )
+    .await;
+    let rel = c
+        .get(&format!("/pools/pp/nodes/{node}/files/shared/release.txt"))
+        .await;
+    assert_eq!(String::from_utf8_lossy(&rel.bytes), "released\n");
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn auto_pool_and_job_manager() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    let pool_spec = linux_pool("ignored", 1);
+    let mut spec = pool_spec.clone();
+    spec.as_object_mut().unwrap().remove("id");
+    let r = c
+        .post(
+            "/jobs",
+            &json!({"id": "aj", "poolInfo": {"autoPoolSpecification": {"autoPoolIdPrefix": "auto", "poolLifetimeOption": "job", "pool": spec}},
+                    "jobManagerTask": {"id": "jm", "commandLine": "/bin/sh -c 'echo manager'"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let job = c.get("/jobs/aj").await.body;
+    let pool_id = job["executionInfo"]["poolId"].as_str().unwrap().to_string();
+    assert!(pool_id.starts_with("auto_"), "{job}");
+    assert_eq!(c.get(&format!("/pools/{pool_id}")).await.status, 200);
+    let job = c
+        .wait_for("/jobs/aj", "completed by the job manager", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(job["executionInfo"]["terminateReason"], "JMComplete");
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/aj/tasks/jm/files/stdout.txt").await.bytes),
+        "manager\n"
+    );
+    c.wait_for(&format!("/pools/{pool_id}"), "auto pool deleted", |b| {
+        b["code"] == "PoolNotFound"
+    })
+    .await;
+    emu.stop().await;
+}
