@@ -23,7 +23,8 @@ pub fn required_providers_hcl() -> String {
 }
 
 /// CLI config text that loads `terraform-provider-batch` from `provider_dir` without `init`.
-/// Every other provider falls back to `direct` (unreachable offline, so only built-ins work).
+/// Other providers (for `terraform init`, e.g. of configurations with local modules) come from
+/// the `.tools/mirror` filesystem mirror when it exists, else from `direct` (offline: none).
 pub fn dev_overrides_config(provider_dir: Option<&Path>) -> String {
     let mut s = String::from("provider_installation {\n");
     if let Some(dir) = provider_dir {
@@ -36,7 +37,15 @@ pub fn dev_overrides_config(provider_dir: Option<&Path>) -> String {
         ));
         s.push_str("  }\n");
     }
-    s.push_str("  direct {}\n}\n");
+    let mirror = tools_dir().join("mirror");
+    if mirror.is_dir() {
+        s.push_str(&format!(
+            "  filesystem_mirror {{\n    path = \"{}\"\n  }}\n}}\n",
+            hcl_str(&mirror.to_string_lossy())
+        ));
+    } else {
+        s.push_str("  direct {}\n}\n");
+    }
     s
 }
 

@@ -51,7 +51,7 @@ pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
 pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};
 pub use terraform::{Terraform, for_each_terraform, terraform_versions};
-pub use workdir::{Running, Workdir};
+pub use workdir::{Running, Workdir, copy_tree};
 
 /// Writes a line straight to the process's stderr, bypassing libtest's output capture, for notes
 /// that must be seen even when tests pass (skipped cases, the Terraform versions in use).

@@ -48,6 +48,8 @@ fn default_timeout() -> Duration {
 /// A temporary directory with a `main.tf`, its own CLI config and local state.
 pub struct Workdir {
     dir: Option<TempDir>,
+    /// Holds the CLI config when the working directory is not ours ([`Workdir::in_dir`]).
+    _cli_dir: Option<TempDir>,
     path: PathBuf,
     tf: Terraform,
     cli_config: PathBuf,
@@ -97,7 +99,28 @@ impl Workdir {
             } else {
                 Some(dir)
             },
+            _cli_dir: None,
             path,
+            tf: tf.clone(),
+            cli_config: cli_path,
+            env: Vec::new(),
+            timeout: default_timeout(),
+        }
+    }
+
+    /// Runs Terraform in an existing directory (e.g. a copy of `examples/`), which is left in
+    /// place on drop; the CLI config goes to a temporary directory of its own.
+    pub fn in_dir(tf: &Terraform, dir: &Path, cli_config: &str) -> Workdir {
+        let cli_dir = tempfile::Builder::new()
+            .prefix("e2e-cliconfig-")
+            .tempdir()
+            .expect("create temp dir");
+        let cli_path = cli_dir.path().join("terraformrc");
+        std::fs::write(&cli_path, cli_config).expect("write CLI config");
+        Workdir {
+            dir: None,
+            _cli_dir: Some(cli_dir),
+            path: dir.to_path_buf(),
             tf: tf.clone(),
             cli_config: cli_path,
             env: Vec::new(),
@@ -407,6 +430,28 @@ impl Drop for Workdir {
             ));
         }
     }
+}
+
+/// Copies a directory tree (files and directories; symlinks are followed), skipping Terraform's
+/// working files (`.terraform`, `.terraform.lock.hcl`, `terraform.tfstate*`).
+pub fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let n = name.to_string_lossy();
+        if n == ".terraform" || n == ".terraform.lock.hcl" || n.starts_with("terraform.tfstate") {
+            continue;
+        }
+        let from = entry.path();
+        let to = dst.join(&name);
+        if from.is_dir() {
+            copy_tree(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
 }
 
 fn find_resource(module: &Value, address: &str) -> Option<Value> {
