@@ -1,28 +1,187 @@
-//! `batch_task_file` (being written).
+//! `batch_task_file`: the content of a file in a task's directory on its node (File_GetFromTask),
+//! e.g. `stdout.txt`, `stderr.txt` or `wd/output.txt` (the working directory is `wd/`).
+
+use std::time::Duration;
 
 use async_trait::async_trait;
+use batch_client::RequestOptions;
 use tfplugin::framework::{Ctx, DataSource};
 use tfplugin::schema::{Attribute, Block, Schema};
-use tfplugin::{Diagnostics, Value};
+use tfplugin::validators::{BatchId, IntBetween, NotEmpty};
+use tfplugin::{AttrPath, Diagnostics, Value};
 
-use crate::common::Batch;
+use crate::common::{Batch, batch_error};
 
 pub struct TaskFileDataSource;
+
+const DEFAULT_MAX_SIZE: i64 = 1024 * 1024;
+
+fn schema() -> Schema {
+    Schema::new(
+        Block::new("Reads a text file from a task's directory on the node that ran it (Batch's File_GetFromTask), e.g. the task's `stdout.txt` or a file it wrote to its working directory (`wd/output.txt`). The file exists only once the task has started and until Batch removes the task's files (its `retention_time`). Use `wait_for_completion = true` on the task so the file is complete when it is read.")
+            .attr(Attribute::string("job_id").required().validate(BatchId).description("The job of the task."))
+            .attr(Attribute::string("task_id").required().validate(BatchId).description("The task's name (its id in Batch)."))
+            .attr(
+                Attribute::string("path")
+                    .required()
+                    .validate(NotEmpty)
+                    .description("Path relative to the task's directory: `stdout.txt`, `stderr.txt`, or `wd/<file>` for files the task wrote to its working directory (`$AZ_BATCH_TASK_WORKING_DIR`)."),
+            )
+            .attr(
+                Attribute::number("max_size")
+                    .optional()
+                    .validate(IntBetween(0, 64 * 1024 * 1024))
+                    .description("The largest file (in bytes) to read; a larger file is an error rather than a huge value in the state. Default `1048576` (1 MiB), at most 64 MiB."),
+            )
+            .attr(Attribute::string("content").computed().description("The file's content (UTF-8 text)."))
+            .attr(Attribute::number("size").computed().description("The file's size in bytes.")),
+    )
+}
 
 #[async_trait]
 impl DataSource<Batch> for TaskFileDataSource {
     fn type_name(&self) -> &'static str {
         "batch_task_file"
     }
+
     fn schema(&self) -> Schema {
-        Schema::new(
-            Block::new("batch_task_file")
-                .attr(Attribute::string("id").computed().description("Id.")),
-        )
+        schema()
     }
-    async fn read(&self, _ctx: &Ctx<Batch>, config: Value) -> (Value, Diagnostics) {
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(p) = config.get_str("path")
+            && (p.starts_with('/') || p.split('/').any(|s| s == ".."))
+        {
+            diags.attr_error(
+                &AttrPath::root().child("path"),
+                "Invalid task file path",
+                format!("{p:?} must be relative to the task's directory and must not contain \"..\": use e.g. \"stdout.txt\" or \"wd/output.txt\"."),
+            );
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx<Batch>, config: Value) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::new();
-        diags.error("not implemented", "");
-        (config, diags)
+        let job = config.get_str("job_id").unwrap_or_default().to_string();
+        let task = config.get_str("task_id").unwrap_or_default().to_string();
+        let path = config.get_str("path").unwrap_or_default().to_string();
+        let max = config
+            .get_i64("max_size")
+            .unwrap_or(DEFAULT_MAX_SIZE)
+            .max(0) as u64;
+        let api = &ctx.client.api;
+        let o = RequestOptions::new()
+            .timeout(Duration::from_secs(300))
+            .cancel(ctx.cancel.clone());
+        let doing = format!("read {path:?} of task {task:?} in job {job:?}");
+
+        let info = match api.get_task_file_properties(&job, &task, &path, &o).await {
+            Ok(Some(i)) => i,
+            Ok(None) => {
+                not_found(ctx, &job, &task, &path, &o, &mut diags).await;
+                return (config, diags);
+            }
+            Err(e) => {
+                batch_error(
+                    &mut diags,
+                    &doing,
+                    &e,
+                    Some(&AttrPath::root().child("path")),
+                );
+                return (config, diags);
+            }
+        };
+        if info.is_directory {
+            diags.attr_error(
+                &AttrPath::root().child("path"),
+                format!("{path:?} is a directory"),
+                format!("{path:?} of task {task:?} in job {job:?} is a directory, not a file: name a file in it, e.g. \"{}/output.txt\".", path.trim_end_matches('/')),
+            );
+            return (config, diags);
+        }
+        if info.content_length > max {
+            diags.attr_error(
+                &AttrPath::root().child("max_size"),
+                format!("{path:?} is larger than max_size"),
+                format!("{path:?} of task {task:?} in job {job:?} has {} bytes, more than max_size ({max}). Raise max_size (at most 64 MiB) or have the task write a smaller file; large outputs belong in blob storage (output_file).", info.content_length),
+            );
+            return (config, diags);
+        }
+        let content = match api.get_task_file(&job, &task, &path, None, &o).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                not_found(ctx, &job, &task, &path, &o, &mut diags).await;
+                return (config, diags);
+            }
+            Err(e) => {
+                batch_error(
+                    &mut diags,
+                    &doing,
+                    &e,
+                    Some(&AttrPath::root().child("path")),
+                );
+                return (config, diags);
+            }
+        };
+        // The file may have grown between the two calls.
+        if content.data.len() as u64 > max {
+            diags.attr_error(
+                &AttrPath::root().child("max_size"),
+                format!("{path:?} is larger than max_size"),
+                format!(
+                    "{path:?} of task {task:?} has {} bytes, more than max_size ({max}).",
+                    content.data.len()
+                ),
+            );
+            return (config, diags);
+        }
+        let text = match String::from_utf8(content.data.to_vec()) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.attr_error(
+                    &AttrPath::root().child("path"),
+                    format!("{path:?} is not UTF-8 text"),
+                    format!("{path:?} of task {task:?} in job {job:?} holds binary data (invalid UTF-8 at byte {}). batch_task_file reads text only; have the task base64-encode the file, or upload it with output_file.", e.utf8_error().valid_up_to()),
+                );
+                return (config, diags);
+            }
+        };
+        let mut out = config.clone();
+        out.set("size", Value::int(text.len() as i64));
+        out.set("content", Value::string(text));
+        (out, diags)
+    }
+}
+
+/// Explains a 404: no job, no task, or a task without that file (yet).
+async fn not_found(
+    ctx: &Ctx<Batch>,
+    job: &str,
+    task: &str,
+    path: &str,
+    o: &RequestOptions,
+    diags: &mut Diagnostics,
+) {
+    let at = AttrPath::root().child("path");
+    match ctx.client.api.get_task(job, task, o).await {
+        Ok(Some(t)) => {
+            let state = t.value.state.clone().unwrap_or_default();
+            let hint = if path.starts_with("wd/") || path == "stdout.txt" || path == "stderr.txt" {
+                String::new()
+            } else {
+                format!(" Files the task writes to its working directory are under wd/, e.g. \"wd/{path}\".")
+            };
+            diags.attr_error(
+                &at,
+                format!("Task file {path:?} not found"),
+                format!("Task {task:?} in job {job:?} (state: {state}) has no file {path:?}. The task may not have run yet (wait for it with wait_for_completion = true on the task), it did not write the file, or Batch already removed its files (retention_time).{hint}"),
+            );
+        }
+        Ok(None) => diags.attr_error(
+            &AttrPath::root().child("task_id"),
+            format!("Task {task:?} not found"),
+            format!("Job {job:?} has no task {task:?} (or the job does not exist), so there is no file {path:?} to read."),
+        ),
+        Err(e) => batch_error(diags, &format!("read task {task:?} in job {job:?}"), &e, None),
     }
 }
