@@ -1,4 +1,5 @@
-use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
+use super::to_value;
+use crate::client::{BatchClient, ListQuery, Recovery, RequestOptions, Versioned, WriteInfo};
 use crate::error::{Result, ServiceError};
 use crate::models::*;
 use reqwest::Method;
@@ -52,7 +53,7 @@ impl BatchClient {
             Some(patch),
             true,
             opts,
-            super::never,
+            Recovery::shows(self.url(&["jobs", job_id]), to_value(patch)?),
         )
         .await
     }
@@ -70,7 +71,7 @@ impl BatchClient {
             Some(update),
             true,
             opts,
-            super::never,
+            Recovery::shows(self.url(&["jobs", job_id]), to_value(update)?),
         )
         .await
     }
@@ -83,7 +84,11 @@ impl BatchClient {
             None,
             true,
             opts,
-            super::delete_done,
+            Recovery::deleted(
+                self.url(&["jobs", job_id]),
+                super::delete_done,
+                Some(serde_json::json!({"state": "deleting"})),
+            ),
         )
         .await
     }
@@ -105,7 +110,7 @@ impl BatchClient {
             Some(&body),
             true,
             opts,
-            terminate_done,
+            Recovery::codes(terminate_done),
         )
         .await
     }

@@ -16,7 +16,8 @@ pub(crate) fn delete_done(e: &ServiceError) -> bool {
     e.status == 404 || (e.status == 409 && e.code.to_ascii_lowercase().ends_with("beingdeleted"))
 }
 
-/// Nothing can be inferred from an error after an ambiguous attempt.
-pub(crate) fn never(_: &ServiceError) -> bool {
-    false
+/// A request body as JSON, for read-back comparison.
+pub(crate) fn to_value<B: serde::Serialize>(b: &B) -> crate::Result<serde_json::Value> {
+    serde_json::to_value(b)
+        .map_err(|e| crate::BatchError::Decode(format!("cannot serialize request body: {e}")))
 }

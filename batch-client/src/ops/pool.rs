@@ -1,4 +1,5 @@
-use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
+use super::to_value;
+use crate::client::{BatchClient, ListQuery, Recovery, RequestOptions, Versioned, WriteInfo};
 use crate::error::Result;
 use crate::models::*;
 use reqwest::Method;
@@ -63,7 +64,7 @@ impl BatchClient {
             Some(patch),
             true,
             opts,
-            super::never,
+            Recovery::shows(self.url(&["pools", pool_id]), to_value(patch)?),
         )
         .await
     }
@@ -81,7 +82,7 @@ impl BatchClient {
             Some(props),
             false,
             opts,
-            super::never,
+            Recovery::shows(self.url(&["pools", pool_id]), to_value(props)?),
         )
         .await
     }
@@ -93,13 +94,22 @@ impl BatchClient {
         resize: &PoolResizeParameter,
         opts: &RequestOptions,
     ) -> Result<WriteInfo> {
+        // A retry of a resize that took effect meets 409 (pool is resizing): check the targets.
+        let mut expect = serde_json::Map::new();
+        if let Some(n) = resize.target_dedicated_nodes {
+            expect.insert("targetDedicatedNodes".into(), n.into());
+        }
+        if let Some(n) = resize.target_low_priority_nodes {
+            expect.insert("targetLowPriorityNodes".into(), n.into());
+        }
+        let expect = serde_json::Value::Object(expect);
         self.write(
             Method::POST,
             self.url(&["pools", pool_id, "resize"]),
             Some(resize),
             true,
             opts,
-            super::never,
+            Recovery::shows(self.url(&["pools", pool_id]), expect),
         )
         .await
     }
@@ -116,7 +126,7 @@ impl BatchClient {
             None,
             true,
             opts,
-            super::never,
+            Recovery::none(),
         )
         .await
     }
@@ -128,13 +138,16 @@ impl BatchClient {
         params: &PoolEnableAutoScaleParameter,
         opts: &RequestOptions,
     ) -> Result<WriteInfo> {
+        // A retry within 30 s of a successful enable meets 409 TooManyEnableAutoScaleRequests.
+        let mut expect = to_value(params)?;
+        expect["enableAutoScale"] = true.into();
         self.write(
             Method::POST,
             self.url(&["pools", pool_id, "enableautoscale"]),
             Some(params),
             true,
             opts,
-            super::never,
+            Recovery::shows(self.url(&["pools", pool_id]), expect),
         )
         .await
     }
@@ -151,7 +164,10 @@ impl BatchClient {
             None,
             false,
             opts,
-            super::never,
+            Recovery::shows(
+                self.url(&["pools", pool_id]),
+                serde_json::json!({"enableAutoScale": false}),
+            ),
         )
         .await
     }
@@ -187,7 +203,11 @@ impl BatchClient {
             None,
             true,
             opts,
-            super::delete_done,
+            Recovery::deleted(
+                self.url(&["pools", pool_id]),
+                super::delete_done,
+                Some(serde_json::json!({"state": "deleting"})),
+            ),
         )
         .await
     }

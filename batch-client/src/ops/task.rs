@@ -1,4 +1,5 @@
-use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
+use super::to_value;
+use crate::client::{BatchClient, ListQuery, Recovery, RequestOptions, Versioned, WriteInfo};
 use crate::error::{BatchError, Result, ServiceError};
 use crate::idempotent::is_exists;
 use crate::models::*;
@@ -208,7 +209,10 @@ impl BatchClient {
             Some(update),
             true,
             opts,
-            super::never,
+            Recovery::shows(
+                self.url(&["jobs", job_id, "tasks", task_id]),
+                to_value(update)?,
+            ),
         )
         .await
     }
@@ -226,7 +230,11 @@ impl BatchClient {
             None,
             true,
             opts,
-            super::delete_done,
+            Recovery::deleted(
+                self.url(&["jobs", job_id, "tasks", task_id]),
+                super::delete_done,
+                None,
+            ),
         )
         .await
     }
@@ -244,7 +252,7 @@ impl BatchClient {
             None,
             true,
             opts,
-            terminate_done,
+            Recovery::codes(terminate_done),
         )
         .await
     }

@@ -364,3 +364,122 @@ async fn add_collection_chunks_by_100() {
         .collect();
     assert_eq!(sizes, [100, 100, 50]);
 }
+
+#[tokio::test]
+async fn ambiguous_patch_with_if_match_meets_412_and_reads_back() {
+    // The first PATCH is applied (ETag changes) but its answer is lost; the retry's If-Match
+    // no longer matches. The read-back shows the patched values, so the write succeeded.
+    let applied: Arc<Mutex<Option<Value>>> = Arc::default();
+    let a2 = applied.clone();
+    let srv = server::start(move |req, i| match (req.method.as_str(), i) {
+        ("PATCH", 0) => {
+            assert_eq!(req.header("if-match"), Some("0xOLD"));
+            *a2.lock().unwrap() = Some(req.json());
+            Reply::Drop
+        }
+        ("PATCH", _) => Reply::error(
+            412,
+            "ConditionNotMet",
+            "The condition specified using HTTP conditional header(s) is not met.",
+        ),
+        _ => {
+            let mut v =
+                serde_json::json!({"id": "p", "vmSize": "standard_d2s_v3", "eTag": "0xNEW"});
+            for (k, val) in a2.lock().unwrap().clone().unwrap().as_object().unwrap() {
+                v[k] = val.clone();
+            }
+            Reply::json(200, v).header("ETag", "0xNEW")
+        }
+    })
+    .await;
+    let c = client(&srv.url());
+    let patch = PoolPatchParameter {
+        display_name: Some("renamed".into()),
+        metadata: Some(vec![MetadataItem {
+            name: "team".into(),
+            value: "render".into(),
+        }]),
+        ..Default::default()
+    };
+    let w = c
+        .patch_pool("p", &patch, &RequestOptions::new().if_match("0xOLD"))
+        .await
+        .unwrap();
+    assert!(w.adopted);
+    assert_eq!(w.etag.as_deref(), Some("0xNEW"));
+    let methods: Vec<_> = srv.requests().iter().map(|r| r.method.clone()).collect();
+    assert_eq!(methods, ["PATCH", "PATCH", "GET"]);
+    let get = &srv.requests()[2];
+    assert_eq!(get.header("if-match"), None, "read-back is unconditional");
+}
+
+#[tokio::test]
+async fn ambiguous_patch_412_with_other_values_stays_an_error() {
+    let srv = server::start(|req, i| match (req.method.as_str(), i) {
+        ("PATCH", 0) => Reply::Drop,
+        ("PATCH", _) => Reply::error(412, "ConditionNotMet", "not met"),
+        _ => Reply::json(
+            200,
+            serde_json::json!({"id": "p", "displayName": "someone else's name"}),
+        ),
+    })
+    .await;
+    let c = client(&srv.url());
+    let patch = PoolPatchParameter {
+        display_name: Some("renamed".into()),
+        ..Default::default()
+    };
+    let err = c
+        .patch_pool("p", &patch, &RequestOptions::new().if_match("0xOLD"))
+        .await
+        .unwrap_err();
+    assert!(err.is_precondition_failed(), "{err:?}");
+    // Without ambiguity there is no read-back at all.
+    let srv = server::start(|_, _| Reply::error(412, "ConditionNotMet", "not met")).await;
+    let err = client(&srv.url())
+        .patch_pool("p", &patch, &RequestOptions::new().if_match("0xOLD"))
+        .await
+        .unwrap_err();
+    assert!(err.is_precondition_failed());
+    assert_eq!(srv.count(), 1);
+}
+
+#[tokio::test]
+async fn ambiguous_resize_meets_409_and_checks_targets() {
+    let srv = server::start(|req, i| match (req.method.as_str(), i) {
+        ("POST", 0) => Reply::error(503, "ServerBusy", "busy"),
+        ("POST", _) => Reply::error(409, "PoolBeingResized", "The pool is being resized."),
+        _ => Reply::json(200, serde_json::json!({"id": "p", "allocationState": "resizing", "targetDedicatedNodes": 3, "targetLowPriorityNodes": 0})),
+    })
+    .await;
+    let c = client(&srv.url());
+    let resize = PoolResizeParameter {
+        target_dedicated_nodes: Some(3),
+        target_low_priority_nodes: Some(0),
+        node_deallocation_option: Some("taskcompletion".into()),
+        ..Default::default()
+    };
+    let w = c
+        .resize_pool("p", &resize, &RequestOptions::new())
+        .await
+        .unwrap();
+    assert!(w.adopted);
+    let other = PoolResizeParameter {
+        target_dedicated_nodes: Some(5),
+        ..resize
+    };
+    let srv2 = server::start(|req, i| match (req.method.as_str(), i) {
+        ("POST", 0) => Reply::error(503, "ServerBusy", "busy"),
+        ("POST", _) => Reply::error(409, "PoolBeingResized", "The pool is being resized."),
+        _ => Reply::json(
+            200,
+            serde_json::json!({"id": "p", "targetDedicatedNodes": 3}),
+        ),
+    })
+    .await;
+    let err = client(&srv2.url())
+        .resize_pool("p", &other, &RequestOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_code("PoolBeingResized"), "{err:?}");
+}
