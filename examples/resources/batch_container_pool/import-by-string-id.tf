@@ -1,0 +1,4 @@
+import {
+  to = batch_container_pool.example
+  id = "containers"
+}

@@ -1,0 +1,4 @@
+import {
+  to = batch_container_task.hello
+  id = "hello/hello"
+}

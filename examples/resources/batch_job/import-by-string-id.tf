@@ -1,0 +1,4 @@
+import {
+  to = batch_job.example
+  id = "render"
+}
