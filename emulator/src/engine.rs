@@ -331,6 +331,13 @@ fn settings_env(v: &Value, key: &str, env: &mut Vec<(String, String)>) {
     }
 }
 
+fn resource_files(task: &Value) -> Vec<Value> {
+    task.get("resourceFiles")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn max_wall(constraints: &Value) -> Option<i64> {
     constraints
         .get("maxWallClockTime")
@@ -427,6 +434,7 @@ async fn node_setup(app: AppRef, pk: String, nid: String) {
             node_root: node_root.clone(),
             container: stt.get("containerSettings").cloned(),
             max_wall_ms: None,
+            resource_files: resource_files(&stt),
         };
         let o = app.runtime.run(spec, app.shutdown.child_token()).await;
         if o.failure.is_none()
@@ -611,6 +619,7 @@ fn spawn_release_tasks(app: &AppRef, st: &mut State, jk: &str) {
             working_dir: dir.join("wd"),
             node_root: n.root.clone(),
             container: rt.get("containerSettings").cloned(),
+            resource_files: resource_files(&rt),
             // Batch gives release tasks 15 minutes unless told otherwise.
             max_wall_ms: rt
                 .get("maxWallClockTime")
@@ -973,6 +982,7 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
             working_dir: prep_dir.join("wd"),
             node_root: node_root.clone(),
             container: pt.get("containerSettings").cloned(),
+            resource_files: resource_files(pt),
             max_wall_ms: max_wall(&pt["constraints"]),
         });
     }
@@ -991,6 +1001,7 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
         working_dir: node_root.join(&rel).join("wd"),
         node_root,
         container: task_body.get("containerSettings").cloned(),
+        resource_files: resource_files(&task_body),
         max_wall_ms: max_wall(&task_body["constraints"]),
     };
     let node = st

@@ -52,6 +52,8 @@ pub struct RunSpec {
     /// The task's `containerSettings`, if any.
     pub container: Option<Value>,
     pub max_wall_ms: Option<i64>,
+    /// `resourceFiles` to download into the working directory before the command runs.
+    pub resource_files: Vec<Value>,
 }
 
 #[derive(Clone)]
@@ -97,10 +99,91 @@ impl Runtime {
 
     pub async fn run(&self, spec: RunSpec, cancel: CancellationToken) -> Outcome {
         let _ = std::fs::create_dir_all(&spec.working_dir);
+        for rf in &spec.resource_files {
+            if let Err(f) = download_resource_file(rf, &spec.working_dir).await {
+                return Outcome {
+                    failure: Some(f),
+                    ..Default::default()
+                };
+            }
+        }
         match (self, spec.container.is_some()) {
             (Runtime::Docker(d), true) => run_container(d, spec, cancel).await,
             _ => run_process(spec, cancel).await,
         }
+    }
+}
+
+/// Download one `resourceFile` (`httpUrl` only: storage containers need Azure Storage) into `wd`.
+async fn download_resource_file(rf: &Value, wd: &std::path::Path) -> Result<(), Failure> {
+    let fail = |msg: String| Failure::user("ResourceFileDownloadFailed", msg);
+    let Some(url) = rf.get("httpUrl").and_then(Value::as_str) else {
+        let kind = if rf.get("autoStorageContainerName").is_some() {
+            "autoStorageContainerName"
+        } else {
+            "storageContainerUrl"
+        };
+        return Err(fail(format!(
+            "Resource files from {kind} need Azure Storage, which the local Batch service cannot reach; use httpUrl."
+        )));
+    };
+    let rel = match rf.get("filePath").and_then(Value::as_str) {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => {
+            return Err(fail(format!(
+                "The resource file from '{url}' has no filePath."
+            )));
+        }
+    };
+    if std::path::Path::new(&rel).components().any(|c| {
+        !matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    }) {
+        return Err(fail(format!(
+            "The resource file path '{rel}' must be relative and stay inside the working directory."
+        )));
+    }
+    let dest = wd.join(&rel);
+    if let Some(parent) = dest.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| fail(format!("Downloading '{}' failed: {e}", redact(url))))?;
+    if !resp.status().is_success() {
+        return Err(fail(format!(
+            "Downloading '{}' failed with HTTP status {}.",
+            redact(url),
+            resp.status().as_u16()
+        )));
+    }
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| fail(format!("Downloading '{}' failed: {e}", redact(url))))?;
+    std::fs::write(&dest, &bytes).map_err(|e| fail(format!("Cannot write '{rel}': {e}")))?;
+    if let Some(mode) = rf.get("fileMode").and_then(Value::as_str) {
+        use std::os::unix::fs::PermissionsExt;
+        let m = u32::from_str_radix(mode, 8)
+            .map_err(|_| fail(format!("fileMode '{mode}' is not an octal mode.")))?;
+        let _ = std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(m));
+    }
+    Ok(())
+}
+
+/// URLs may carry SAS tokens: never show their query.
+fn redact(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?<redacted>"),
+        None => url.to_string(),
     }
 }
 

@@ -528,3 +528,69 @@ async fn auto_pool_and_job_manager() {
     .await;
     emu.stop().await;
 }
+
+/// A one-file HTTP server on loopback for resource-file downloads.
+async fn serve_file(body: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let resp = if req.starts_with("GET /input.csv") {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_string()
+            };
+            let _ = s.write_all(resp.as_bytes()).await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn resource_files_are_downloaded() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    let base = serve_file("a,b\n1,2\n").await;
+    c.post("/pools", &linux_pool("rf", 1)).await;
+    c.post("/jobs", &json!({"id": "j", "poolInfo": {"poolId": "rf"}}))
+        .await;
+    c.post(
+        "/jobs/j/tasks",
+        &json!({"id": "ok", "commandLine": "cat data/input.csv",
+                "resourceFiles": [{"httpUrl": format!("{base}/input.csv?sig=secret"), "filePath": "data/input.csv", "fileMode": "0755"}]}),
+    )
+    .await;
+    c.post(
+        "/jobs/j/tasks",
+        &json!({"id": "missing", "commandLine": "true", "resourceFiles": [{"httpUrl": format!("{base}/nope?sig=secret"), "filePath": "x"}]}),
+    )
+    .await;
+    let t = c
+        .wait_for("/jobs/j/tasks/ok", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(t["executionInfo"]["exitCode"], 0, "{t}");
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/j/tasks/ok/files/stdout.txt").await.bytes),
+        "a,b\n1,2\n"
+    );
+    let t = c
+        .wait_for("/jobs/j/tasks/missing", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    let f = &t["executionInfo"]["failureInfo"];
+    assert_eq!(f["code"], "ResourceFileDownloadFailed");
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("404") && !msg.contains("secret"), "{msg}");
+    emu.stop().await;
+}
