@@ -33,6 +33,6 @@ pub use client::{
 };
 pub use error::{BatchError, Result, ServiceError};
 pub use models::Secret;
-pub use ops::{ByteRange, FileContent, FileInfo};
+pub use ops::{ByteRange, FileContent, FileInfo, MAX_TASKS_PER_COLLECTION};
 pub use retry::RetryPolicy;
 pub use tokio_util::sync::CancellationToken;

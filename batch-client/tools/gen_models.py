@@ -122,6 +122,7 @@ def doc(text, indent):
     if len(first) > 220:
         first = first[:217].rsplit(" ", 1)[0] + "..."
     first = first.replace("[", "\\[").replace("]", "\\]").replace("<", "&lt;").replace(">", "&gt;")
+    first = re.sub(r"(https?://[^\s()<>&]*[^\s()<>&.,;])", r"<\1>", first)
     return f"{indent}/// {first}\n" if first else ""
 
 def gen_struct(name):

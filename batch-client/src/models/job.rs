@@ -670,7 +670,7 @@ pub struct PoolSpecification {
         skip_serializing_if = "Option::is_none"
     )]
     pub display_name: Option<String>,
-    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes).
+    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (<https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes>).
     #[serde(rename = "vmSize", default)]
     pub vm_size: String,
     /// This property must be specified.

@@ -59,7 +59,7 @@ pub struct ComputeNode {
         skip_serializing_if = "Option::is_none"
     )]
     pub affinity_id: Option<String>,
-    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes).
+    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (<https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes>).
     #[serde(rename = "vmSize", default, skip_serializing_if = "Option::is_none")]
     pub vm_size: Option<String>,
     /// The total number of Job Tasks completed on the Compute Node.
@@ -243,7 +243,7 @@ pub struct InboundEndpoint {
 /// The Batch Compute Node agent is a program that runs on each Compute Node in the Pool and provides Batch capability on the Compute Node.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct NodeAgentInformation {
-    /// This version number can be checked against the Compute Node agent release notes located at https://github.com/Azure/Batch/blob/master/changelogs/nodeagent/CHANGELOG.md.
+    /// This version number can be checked against the Compute Node agent release notes located at <https://github.com/Azure/Batch/blob/master/changelogs/nodeagent/CHANGELOG.md>.
     #[serde(rename = "version", default)]
     pub version: String,
     /// This is the most recent time that the Compute Node agent was updated to a new version.

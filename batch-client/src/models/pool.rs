@@ -20,7 +20,7 @@ pub struct PoolAddParameter {
         skip_serializing_if = "Option::is_none"
     )]
     pub display_name: Option<String>,
-    /// For information about available VM sizes, see Sizes for Virtual Machines (Linux) (https://azure.microsoft.com/documentation/articles/virtual-machines-linux-sizes/) or Sizes for Virtual Machines (Windows)...
+    /// For information about available VM sizes, see Sizes for Virtual Machines (Linux) (<https://azure.microsoft.com/documentation/articles/virtual-machines-linux-sizes/>) or Sizes for Virtual Machines (Windows)...
     #[serde(rename = "vmSize", default)]
     pub vm_size: String,
     /// This property must be specified.
@@ -217,7 +217,7 @@ pub struct CloudPool {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocation_state_transition_time: Option<String>,
-    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes).
+    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (<https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes>).
     #[serde(rename = "vmSize", default, skip_serializing_if = "Option::is_none")]
     pub vm_size: Option<String>,
     /// This property must be specified.
@@ -451,7 +451,7 @@ pub struct PoolPatchParameter {
         skip_serializing_if = "Option::is_none"
     )]
     pub display_name: Option<String>,
-    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes).&lt;br /&gt;&lt;br /&gt;This field...
+    /// For information about available sizes of virtual machines in Pools, see Choose a VM size for Compute Nodes in an Azure Batch Pool (<https://docs.microsoft.com/azure/batch/batch-pool-vm-sizes>).&lt;br /&gt;&lt;br /&gt;This field...
     #[serde(rename = "vmSize", default, skip_serializing_if = "Option::is_none")]
     pub vm_size: Option<String>,
     /// The default value is 1.
@@ -1350,7 +1350,7 @@ pub struct AzureFileShareConfiguration {
     /// The Azure Storage account name.
     #[serde(rename = "accountName", default)]
     pub account_name: String,
-    /// This is of the form 'https://{account}.file.core.windows.net/'.
+    /// This is of the form '<https://{account}.file.core.windows.net/'>.
     #[serde(rename = "azureFileUrl", default)]
     pub azure_file_url: String,
     /// The Azure Storage account key.

@@ -8,6 +8,7 @@ mod pool;
 mod task;
 
 pub use file::{ByteRange, FileContent, FileInfo};
+pub use task::MAX_TASKS_PER_COLLECTION;
 
 use crate::error::ServiceError;
 
