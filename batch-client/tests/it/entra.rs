@@ -251,3 +251,35 @@ fn http_authority_hosts_are_rejected() {
         BatchClient::new(ClientConfig::new("http://127.0.0.1:1", Auth::Entra(entra))).unwrap_err();
     assert!(err.to_string().contains("must use https"), "{err}");
 }
+
+/// Every credential kind builds over our transport (azure_core has no HTTP client of its own
+/// here, so a missing transport would panic).
+#[test]
+fn every_credential_kind_builds() {
+    let kinds = [
+        EntraCredentialKind::ManagedIdentity { client_id: None },
+        EntraCredentialKind::ManagedIdentity {
+            client_id: Some("00000000-0000-0000-0000-000000000001".into()),
+        },
+        EntraCredentialKind::AzureCli,
+        EntraCredentialKind::Default,
+        EntraCredentialKind::ClientSecret {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: Secret::new("s".into()),
+        },
+    ];
+    for kind in kinds {
+        let what = format!("{kind:?}");
+        let cfg = EntraConfig {
+            kind,
+            authority_host: None,
+            scope: BATCH_SCOPE.into(),
+        };
+        BatchClient::new(ClientConfig::new(
+            "https://acct.region.batch.azure.com",
+            Auth::Entra(cfg),
+        ))
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+}
