@@ -715,7 +715,7 @@ pub fn end_running_task(app: &App, st: &mut State, jk: &str, tk: &str, failure: 
     st.dirty = true;
 }
 
-fn requeue_task(app: &App, st: &mut State, jk: &str, tk: &str) {
+pub fn requeue_task(app: &App, st: &mut State, jk: &str, tk: &str) {
     app.cancel_task(jk, tk);
     let Some(t) = st.jobs.get_mut(jk).and_then(|j| j.tasks.get_mut(tk)) else {
         return;
@@ -772,13 +772,57 @@ pub fn complete_task_body(
     }
 }
 
+/// The exit options that apply to a completed task: (jobAction, dependencyAction), from its
+/// `exitConditions` and the spec's defaults (none/satisfy on exit code 0, terminate/block otherwise).
+pub fn exit_options(task: &Value) -> (String, String) {
+    let ei = &task["executionInfo"];
+    let success = s(ei, "result") == "success";
+    let code = ei.get("exitCode").and_then(Value::as_i64);
+    let ec = &task["exitConditions"];
+    let mut chosen: Option<&Value> = None;
+    if let Some(code) = code {
+        chosen = ec["exitCodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| i(e, "code") == code)
+            .map(|e| &e["exitOptions"]);
+        if chosen.is_none() {
+            chosen = ec["exitCodeRanges"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| (i(r, "start")..=i(r, "end")).contains(&code))
+                .map(|r| &r["exitOptions"]);
+        }
+    } else if !success && ec.get("preProcessingError").is_some() {
+        chosen = ec.get("preProcessingError");
+    }
+    if chosen.is_none() && !success {
+        chosen = ec.get("default");
+    }
+    let (dj, dd) = if success {
+        ("none", "satisfy")
+    } else {
+        ("terminate", "block")
+    };
+    let pick = |k: &str, d: &str| {
+        chosen
+            .and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or(d)
+            .to_string()
+    };
+    (pick("jobAction", dj), pick("dependencyAction", dd))
+}
+
 fn deps_satisfied(job: &crate::state::Job, t: &Value) -> bool {
     let Some(dep) = t.get("dependsOn") else {
         return true;
     };
     let done = |id: &str| {
         job.tasks.get(&id.to_ascii_lowercase()).is_some_and(|d| {
-            s(&d.body, "state") == "completed" && s(&d.body["executionInfo"], "result") == "success"
+            s(&d.body, "state") == "completed" && exit_options(&d.body).1 == "satisfy"
         })
     };
     for id in dep
@@ -1121,6 +1165,19 @@ async fn finish(app: &AppRef, jk: &str, tk: &str, attempt: u64, o: Outcome) {
             o.failure.as_ref(),
             o.container_info.as_ref(),
         );
+        let (job_action, _) = exit_options(&t.body);
+        let performs = st.jobs.get(jk).is_some_and(|j| {
+            s(&j.body, "onTaskFailure").eq_ignore_ascii_case("performexitoptionsjobaction")
+        });
+        if performs && job_action.eq_ignore_ascii_case("terminate") {
+            terminate_job(app, &mut st, jk, "TaskFailed");
+        } else if performs && job_action.eq_ignore_ascii_case("disable") {
+            if let Some(j) = st.jobs.get_mut(jk)
+                && s(&j.body, "state") == "active"
+            {
+                set_job_state(&mut j.body, "disabled");
+            }
+        }
     }
     release_node(&mut st, node, jk, tk, slots, Some(ok));
     st.dirty = true;

@@ -345,6 +345,73 @@ pub fn job_terminate(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerR
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
 }
 
+pub fn job_disable(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
+    let d = req.json("JobDisableParameter", true)?.unwrap_or_default();
+    let j = writable_job(st, req, id)?;
+    if s(&j.body, "state") != "active" {
+        return Err(ApiError::conflict(
+            "JobNotActive",
+            "The specified job is not in the active state.",
+        ));
+    }
+    set_job_state(&mut j.body, "disabled");
+    touch(&mut j.body);
+    let jk = id.to_ascii_lowercase();
+    let running: Vec<String> = j
+        .tasks
+        .iter()
+        .filter(|(_, t)| matches!(s(&t.body, "state"), "running" | "preparing"))
+        .map(|(k, _)| k.clone())
+        .collect();
+    // requeue: running tasks go back to active; terminate: they end; wait: they finish.
+    match s(&d, "disableTasks").to_ascii_lowercase().as_str() {
+        "requeue" => {
+            for tk in running {
+                crate::engine::requeue_task(app, st, &jk, &tk);
+            }
+        }
+        "terminate" => {
+            for tk in running {
+                crate::engine::end_running_task(
+                    app,
+                    st,
+                    &jk,
+                    &tk,
+                    Some(crate::runtime::Failure::user(
+                        "TaskEnded",
+                        "The job was disabled.",
+                    )),
+                );
+            }
+        }
+        _ => {}
+    }
+    st.dirty = true;
+    let j = find_job(st, id)?;
+    Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
+}
+
+pub fn job_enable(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
+    let j = find_job(st, id)?;
+    check_conditions(req, &j.body, false)?;
+    match s(&j.body, "state") {
+        "disabled" | "disabling" => {
+            set_job_state(&mut j.body, "active");
+            touch(&mut j.body);
+            st.dirty = true;
+        }
+        "active" | "enabling" => {}
+        _ => {
+            return Err(ApiError::conflict(
+                "JobNotDisabled",
+                "The specified job is not disabled.",
+            ));
+        }
+    }
+    let j = find_job(st, id)?;
+    Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
+}
+
 pub fn task_counts(_app: &App, st: &mut State, _req: &Req, id: &str) -> HandlerResult {
     let j = find_job(st, id)?;
     let (mut a, mut r, mut c, mut ok, mut f) = (0, 0, 0, 0, 0);
@@ -391,6 +458,31 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
             "TaskDependenciesNotSpecifiedOnJob",
             "The task has dependencies but the job does not have usesTaskDependencies set to true.",
         ));
+    }
+    if !s(&job.body, "onTaskFailure").eq_ignore_ascii_case("performexitoptionsjobaction") {
+        let ec = &t["exitConditions"];
+        let mut opts: Vec<(String, &Value)> = vec![];
+        for (k, list) in [
+            ("exitCodes", &ec["exitCodes"]),
+            ("exitCodeRanges", &ec["exitCodeRanges"]),
+        ] {
+            for (n, e) in list.as_array().into_iter().flatten().enumerate() {
+                opts.push((
+                    format!("exitConditions.{k}[{n}].exitOptions"),
+                    &e["exitOptions"],
+                ));
+            }
+        }
+        for k in ["preProcessingError", "fileUploadError", "default"] {
+            opts.push((format!("exitConditions.{k}"), &ec[k]));
+        }
+        if let Some((path, _)) = opts.iter().find(|(_, o)| o.get("jobAction").is_some()) {
+            return Err(ApiError::invalid_property(
+                &format!("{path}.jobAction"),
+                None,
+                "jobAction can be specified only when the job's onTaskFailure is performexitoptionsjobaction.",
+            ));
+        }
     }
     if t.get("multiInstanceSettings").is_some() {
         return Err(ApiError::invalid_property(

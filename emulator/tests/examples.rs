@@ -159,10 +159,16 @@ async fn prepare(c: &Client, ex: &mut Example) {
             linux_pool("poolId", 1)
         };
         steady_pool(c, pool).await;
+        // A task with exit conditions that name a jobAction needs a job that performs them.
+        let on_failure = if body.get("exitConditions").is_some() {
+            "performexitoptionsjobaction"
+        } else {
+            "noaction"
+        };
         let r = c
             .post(
                 "/jobs",
-                &json!({"id": job, "poolInfo": {"poolId": "poolId"}}),
+                &json!({"id": job, "poolInfo": {"poolId": "poolId"}, "onTaskFailure": on_failure}),
             )
             .await;
         assert_eq!(r.status, 201, "setup job: {}", r.body);

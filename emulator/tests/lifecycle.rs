@@ -594,3 +594,103 @@ async fn resource_files_are_downloaded() {
     assert!(msg.contains("404") && !msg.contains("secret"), "{msg}");
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn exit_conditions_and_job_disable() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    c.post("/pools", &linux_pool("ec", 1)).await;
+    c.post(
+        "/jobs",
+        &json!({"id": "deps", "poolInfo": {"poolId": "ec"}, "usesTaskDependencies": true}),
+    )
+    .await;
+    // Exit code 3 satisfies dependents by its exit conditions; exit code 4 blocks them (default).
+    c.post(
+        "/jobs/deps/tasks",
+        &json!({"id": "three", "commandLine": "/bin/sh -c 'exit 3'", "exitConditions": {"exitCodes": [{"code": 3, "exitOptions": {"dependencyAction": "satisfy"}}]}}),
+    )
+    .await;
+    c.post(
+        "/jobs/deps/tasks",
+        &json!({"id": "four", "commandLine": "/bin/sh -c 'exit 4'"}),
+    )
+    .await;
+    c.post(
+        "/jobs/deps/tasks",
+        &json!({"id": "after3", "commandLine": "/bin/true", "dependsOn": {"taskIds": ["three"]}}),
+    )
+    .await;
+    c.post(
+        "/jobs/deps/tasks",
+        &json!({"id": "after4", "commandLine": "/bin/true", "dependsOn": {"taskIds": ["four"]}}),
+    )
+    .await;
+    c.wait_for("/jobs/deps/tasks/after3", "after3 ran", |b| {
+        b["state"] == "completed"
+    })
+    .await;
+    assert_eq!(
+        c.get("/jobs/deps/tasks/four").await.body["state"],
+        "completed"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        c.get("/jobs/deps/tasks/after4").await.body["state"],
+        "active"
+    );
+
+    // jobAction needs onTaskFailure=performexitoptionsjobaction.
+    let ec = json!({"exitCodeRanges": [{"start": 2, "end": 4, "exitOptions": {"jobAction": "terminate"}}]});
+    let r = c
+        .post(
+            "/jobs/deps/tasks",
+            &json!({"id": "x", "commandLine": "/bin/true", "exitConditions": ec}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.property().as_str()),
+        (
+            400,
+            "exitConditions.exitCodeRanges[0].exitOptions.jobAction"
+        )
+    );
+    c.post("/jobs", &json!({"id": "act", "poolInfo": {"poolId": "ec"}, "onTaskFailure": "performexitoptionsjobaction"})).await;
+    let r = c
+        .post(
+            "/jobs/act/tasks",
+            &json!({"id": "x", "commandLine": "/bin/sh -c 'exit 3'", "exitConditions": ec}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let job = c
+        .wait_for("/jobs/act", "terminated by the task's exit", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(job["executionInfo"]["terminateReason"], "TaskFailed");
+
+    // Disable: no task is scheduled until the job is enabled again.
+    c.post("/jobs", &json!({"id": "dis", "poolInfo": {"poolId": "ec"}}))
+        .await;
+    assert_eq!(
+        c.post("/jobs/dis/disable", &json!({"disableTasks": "requeue"}))
+            .await
+            .status,
+        202
+    );
+    assert_eq!(c.get("/jobs/dis").await.body["state"], "disabled");
+    c.post(
+        "/jobs/dis/tasks",
+        &json!({"id": "t", "commandLine": "/bin/true"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(c.get("/jobs/dis/tasks/t").await.body["state"], "active");
+    assert_eq!(c.call("POST", "/jobs/dis/enable", None).await.status, 202);
+    c.wait_for("/jobs/dis/tasks/t", "runs after enable", |b| {
+        b["state"] == "completed"
+    })
+    .await;
+    emu.stop().await;
+}
