@@ -1171,12 +1171,12 @@ async fn finish(app: &AppRef, jk: &str, tk: &str, attempt: u64, o: Outcome) {
         });
         if performs && job_action.eq_ignore_ascii_case("terminate") {
             terminate_job(app, &mut st, jk, "TaskFailed");
-        } else if performs && job_action.eq_ignore_ascii_case("disable") {
-            if let Some(j) = st.jobs.get_mut(jk)
-                && s(&j.body, "state") == "active"
-            {
-                set_job_state(&mut j.body, "disabled");
-            }
+        } else if performs
+            && job_action.eq_ignore_ascii_case("disable")
+            && let Some(j) = st.jobs.get_mut(jk)
+            && s(&j.body, "state") == "active"
+        {
+            set_job_state(&mut j.body, "disabled");
         }
     }
     release_node(&mut st, node, jk, tk, slots, Some(ok));
