@@ -331,7 +331,9 @@ fn schema() -> Schema {
             .attr(Attribute::string("start_time").computed().description("When the task started running (RFC 3339), else null."))
             .attr(Attribute::string("end_time").computed().description("When the task completed (RFC 3339), else null."))
             .attr(Attribute::number("retry_count").computed().description("How often Batch retried the task after a nonzero exit code."))
-            .block(NestedBlock::single("container", task_container_block("task")).min_items(1).requires_replace())
+            // Required, but checked in validate(): tfplugin emits min_items=1 on a SINGLE block
+            // with max_items=0, which Terraform rejects as an invalid schema.
+            .block(NestedBlock::single("container", task_container_block("task")).requires_replace())
             .block(NestedBlock::list("resource_file", resource_file_block()).requires_replace())
             .block(NestedBlock::list("output_file", output_file_block()).requires_replace())
             .block(NestedBlock::single("constraints", constraints_block()))
@@ -805,6 +807,22 @@ async fn report_failure(
     diags.error(summary, detail);
 }
 
+/// A create that stopped waiting leaves a tainted task: say what that means and how to keep it.
+fn create_wait_error(diags: &mut Diagnostics, job: &str, name: &str, e: WaitError) {
+    let keep = "The task keeps running in Batch, but Terraform marks it tainted: the next apply deletes it and runs it again. To keep this run instead, run `terraform untaint` on the resource (and raise timeouts.create for next time).";
+    match e {
+        WaitError::Failed(d) => diags.extend(d),
+        WaitError::TimedOut => diags.error(
+            format!("Timed out waiting for task {name:?} in job {job:?} to complete"),
+            format!("The task did not complete within timeouts.create. {keep}"),
+        ),
+        WaitError::Cancelled => diags.error(
+            format!("Interrupted while waiting for task {name:?} in job {job:?}"),
+            format!("Terraform asked the provider to stop. {keep}"),
+        ),
+    }
+}
+
 /// Polls the task until it completed. Ok(task) or a wait error.
 async fn wait_completed(
     ctx: &Ctx<Batch>,
@@ -860,8 +878,13 @@ impl Resource<Batch> for ContainerTaskResource {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let root = AttrPath::root();
-        if let Some(c) = config.get_block("container") {
-            validate_task_container(c, &root.child("container"), diags);
+        match config.get("container") {
+            Value::Null => diags.error(
+                "Missing container block",
+                "batch_container_task needs a `container { image_name = \"...\" }` block: the image the task runs in.",
+            ),
+            Value::Unknown => {}
+            c => validate_task_container(c, &root.child("container"), diags),
         }
         if let Some(u) = config.get_block("user_identity") {
             validate_user_identity(u, &root.child("user_identity"), diags);
@@ -964,12 +987,7 @@ impl Resource<Batch> for ContainerTaskResource {
             match wait_completed(ctx, &job, &name, dl).await {
                 Ok(t) => t,
                 Err(e) => {
-                    wait_error(
-                        &mut diags,
-                        &format!("task {name:?} in job {job:?} to complete"),
-                        e,
-                        "create",
-                    );
+                    create_wait_error(&mut diags, &job, &name, e);
                     // The task exists: keep it (tainted) so nothing is orphaned.
                     let last = ctx
                         .client

@@ -1,0 +1,540 @@
+//! `batch_job` and `batch_container_task` end to end: the seed scenario (a container task whose
+//! output reaches a Terraform output through `batch_task_file`), in-place updates and
+//! replacements, failed tasks (error report, taint, re-run), vanished tasks, import, many tasks
+//! with injected faults (each created exactly once), the image ENTRYPOINT on both runtimes, and
+//! plan-time validation. Each scenario runs on every Terraform version under test.
+
+mod batch_api;
+
+use std::time::Duration;
+
+use batch_api::{actions, api, get, is_tainted, list_tasks, pool, start, wait_until};
+use e2e::{
+    Emulator, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, Runtime, Workdir, for_each_terraform,
+};
+use serde_json::{Value, json};
+
+const SEED_TASK: &str = r#"
+resource "batch_container_task" "hello" {
+  job_id       = batch_job.job.id
+  name         = "hello"
+  command_line = "/bin/sh -c \"echo 'hello world' > $AZ_BATCH_TASK_WORKING_DIR/output.txt\""
+  container {
+    image_name  = "IMAGE"
+    run_options = "--rm --workdir /"
+  }
+  CONSTRAINTS
+  wait_for_completion = true
+}
+
+data "batch_task_file" "output" {
+  job_id  = batch_job.job.id
+  task_id = batch_container_task.hello.name
+  path    = "wd/output.txt"
+}
+
+output "hello" {
+  value = data.batch_task_file.output.content
+}
+"#;
+
+fn job_hcl(pool_ref: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "batch_job" "job" {{
+  name    = "render"
+  pool_id = {pool_ref}
+  {extra}
+}}
+"#
+    )
+}
+
+fn seed_task(image: &str, constraints: &str) -> String {
+    SEED_TASK
+        .replace("IMAGE", image)
+        .replace("CONSTRAINTS", constraints)
+}
+
+/// The task as the service reports it.
+fn task(emu: &Emulator, job: &str, name: &str) -> Value {
+    get(emu, &format!("/jobs/{job}/tasks/{name}"))
+}
+
+#[test]
+fn seed_scenario_updates_failures_and_import() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 4);
+        let base = format!("{}{pool_hcl}", emu.provider_hcl());
+
+        // 1. The seed scenario: the task's file reaches the user as an output.
+        wd.write_main(&format!(
+            "{base}{}{}",
+            job_hcl(&pool_ref, ""),
+            seed_task("busybox", "")
+        ));
+        wd.apply();
+        assert_eq!(wd.output("hello"), json!("hello world\n"));
+        let hello = wd.resource("batch_container_task.hello").unwrap();
+        assert_eq!(hello["id"], "render/hello");
+        assert_eq!(hello["state"], "completed");
+        assert_eq!(hello["exit_code"], 0);
+        assert_eq!(hello["result"], "success");
+        assert_eq!(hello["retry_count"], 0);
+        assert!(
+            hello["node_id"].as_str().is_some_and(|n| !n.is_empty()),
+            "{hello}"
+        );
+        let started = hello["start_time"]
+            .as_str()
+            .expect("start_time")
+            .to_string();
+        assert!(hello["end_time"].as_str().is_some(), "{hello}");
+        let job = wd.resource("batch_job.job").unwrap();
+        assert_eq!(job["id"], "render");
+        assert_eq!(job["state"], "active");
+        assert_eq!(job["priority"], 0);
+        assert_eq!(job["max_parallel_tasks"], -1);
+        wd.assert_plan_empty();
+        let remote = task(&emu, "render", "hello");
+        assert_eq!(
+            remote["containerSettings"]["containerRunOptions"],
+            "--rm --workdir /"
+        );
+        assert_eq!(
+            remote["commandLine"],
+            "/bin/sh -c \"echo 'hello world' > $AZ_BATCH_TASK_WORKING_DIR/output.txt\""
+        );
+
+        // 2. Task constraints change in place (Task_Update); the finished task is not re-run.
+        let constraints =
+            "constraints {\n    max_wall_clock_time = \"PT1H\"\n    retention_time = \"P2D\"\n  }";
+        wd.write_main(&format!(
+            "{base}{}{}",
+            job_hcl(&pool_ref, ""),
+            seed_task("busybox", constraints)
+        ));
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_task.hello"), ["update"]);
+        assert_eq!(actions(&plan, "batch_job.job"), ["no-op"]);
+        wd.apply();
+        let remote = task(&emu, "render", "hello");
+        assert_eq!(remote["constraints"]["retentionTime"], "P2D", "{remote}");
+        assert_eq!(
+            remote["constraints"]["maxWallClockTime"], "PT1H",
+            "{remote}"
+        );
+        let hello = wd.resource("batch_container_task.hello").unwrap();
+        assert_eq!(
+            hello["start_time"],
+            started.as_str(),
+            "an update must not re-run the task"
+        );
+        wd.assert_plan_empty();
+
+        // 3. An image change replaces the task (and runs it again).
+        wd.write_main(&format!(
+            "{base}{}{}",
+            job_hcl(&pool_ref, ""),
+            seed_task("busybox:latest", constraints)
+        ));
+        let plan = wd.plan_json();
+        assert_eq!(
+            actions(&plan, "batch_container_task.hello"),
+            ["delete", "create"]
+        );
+        wd.apply();
+        assert_eq!(
+            task(&emu, "render", "hello")["containerSettings"]["imageName"],
+            "busybox:latest"
+        );
+        assert_eq!(wd.output("hello"), json!("hello world\n"));
+        wd.assert_plan_empty();
+
+        // 4. Job updates in place: priority, max_parallel_tasks, metadata, constraints (Job_Patch) ...
+        let tasks = seed_task("busybox:latest", constraints);
+        let job_extra = "priority = 100\n  max_parallel_tasks = 2\n  metadata = { team = \"render\" }\n  constraints {\n    max_task_retry_count = 1\n    max_wall_clock_time = \"PT2H\"\n  }";
+        wd.write_main(&format!("{base}{}{tasks}", job_hcl(&pool_ref, job_extra)));
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_job.job"), ["update"]);
+        assert_eq!(actions(&plan, "batch_container_task.hello"), ["no-op"]);
+        wd.apply();
+        let rj = get(&emu, "/jobs/render");
+        assert_eq!(rj["priority"], 100);
+        assert_eq!(rj["maxParallelTasks"], 2);
+        assert_eq!(rj["metadata"], json!([{"name": "team", "value": "render"}]));
+        assert_eq!(rj["constraints"]["maxTaskRetryCount"], 1);
+        assert_eq!(rj["constraints"]["maxWallClockTime"], "PT2H");
+        wd.assert_plan_empty();
+        // ... and removing them resets the job to Batch's defaults (Job_Update for the constraints).
+        wd.write_main(&format!("{base}{}{tasks}", job_hcl(&pool_ref, "")));
+        assert_eq!(actions(&wd.plan_json(), "batch_job.job"), ["update"]);
+        wd.apply();
+        let rj = get(&emu, "/jobs/render");
+        assert_eq!(rj["priority"], 0);
+        assert_eq!(rj["maxParallelTasks"], -1);
+        assert!(
+            rj["metadata"].as_array().is_none_or(|m| m.is_empty()),
+            "{rj}"
+        );
+        assert_eq!(rj["constraints"]["maxTaskRetryCount"], 0, "{rj}");
+        assert_ne!(rj["constraints"]["maxWallClockTime"], "PT2H", "{rj}");
+        wd.assert_plan_empty();
+
+        // 5. A failing task fails the apply with its exit code and stderr, stays tainted, and
+        //    the next apply runs it again (this one succeeds the second time).
+        let failing = r#"
+resource "batch_container_task" "flaky" {
+  job_id       = batch_job.job.id
+  name         = "flaky"
+  command_line = "/bin/sh -c 'if [ -f $AZ_BATCH_NODE_SHARED_DIR/flaky-ran ]; then echo recovered; else touch $AZ_BATCH_NODE_SHARED_DIR/flaky-ran; echo first line >&2; echo boom: the input is missing >&2; exit 3; fi'"
+  container {
+    image_name = "busybox"
+  }
+  wait_for_completion = true
+}
+"#;
+        wd.write_main(&format!("{base}{}{tasks}{failing}", job_hcl(&pool_ref, "")));
+        let out = wd.try_apply().assert_failure();
+        let text = out.combined();
+        assert!(
+            text.contains("failed with exit code 3"),
+            "{}",
+            out.describe()
+        );
+        assert!(
+            text.contains("boom: the input is missing"),
+            "{}",
+            out.describe()
+        );
+        assert!(text.contains("tainted"), "{}", out.describe());
+        assert!(
+            is_tainted(&wd, "batch_container_task", "flaky"),
+            "the failed task must be tainted"
+        );
+        let plan = wd.plan_json();
+        assert_eq!(
+            actions(&plan, "batch_container_task.flaky"),
+            ["delete", "create"]
+        );
+        wd.apply();
+        let flaky = wd.resource("batch_container_task.flaky").unwrap();
+        assert_eq!(flaky["exit_code"], 0);
+        assert_eq!(flaky["result"], "success");
+        assert!(!is_tainted(&wd, "batch_container_task", "flaky"));
+        wd.assert_plan_empty();
+
+        // 6. A task that vanished (deleted outside Terraform) leaves state with a warning, and
+        //    Terraform plans to create it again.
+        let (st, v) = api(&emu, "DELETE", "/jobs/render/tasks/flaky", None);
+        assert_eq!(st, 200, "{v}");
+        let out = wd.run(&["plan", "-input=false", "-no-color"]);
+        assert!(out.success(), "{}", out.describe());
+        assert!(
+            out.combined().contains("no longer exists"),
+            "{}",
+            out.describe()
+        );
+        assert!(
+            out.stdout
+                .contains("batch_container_task.flaky will be created"),
+            "{}",
+            out.describe()
+        );
+        wd.run_ok(&[
+            "apply",
+            "-refresh-only",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        assert!(wd.resource("batch_container_task.flaky").is_none());
+
+        // 7. Import of a job and tasks made outside Terraform (CLI and `import` block): the first
+        //    plan is empty.
+        let (st, v) = api(
+            &emu,
+            "POST",
+            "/jobs",
+            Some(&json!({"id": "ext", "poolInfo": {"poolId": batch_api::POOL}, "priority": 5})),
+        );
+        assert_eq!(st, 201, "{v}");
+        for name in ["imported", "imported2"] {
+            let body = json!({"id": name, "commandLine": "/bin/true", "containerSettings": {"imageName": "busybox"}});
+            let (st, v) = api(&emu, "POST", "/jobs/ext/tasks", Some(&body));
+            assert_eq!(st, 201, "{v}");
+        }
+        let imported = format!(
+            r#"
+resource "batch_job" "ext" {{
+  name     = "ext"
+  pool_id  = {pool_ref}
+  priority = 5
+}}
+resource "batch_container_task" "imported" {{
+  job_id       = batch_job.ext.id
+  name         = "imported"
+  command_line = "/bin/true"
+  container {{
+    image_name = "busybox"
+  }}
+}}
+"#
+        );
+        // `flaky` is dropped from the configuration: its re-creation is not the point here.
+        wd.write_main(&format!(
+            "{base}{}{tasks}{imported}",
+            job_hcl(&pool_ref, "")
+        ));
+        wd.import("batch_job.ext", "ext");
+        wd.import("batch_container_task.imported", "ext/imported");
+        let bad = wd.try_import("batch_container_task.imported", "ext-imported");
+        assert!(!bad.success());
+        wd.assert_plan_empty();
+        let block = r#"
+import {
+  to = batch_container_task.imported2
+  id = "ext/imported2"
+}
+resource "batch_container_task" "imported2" {
+  job_id       = batch_job.ext.id
+  name         = "imported2"
+  command_line = "/bin/true"
+  container {
+    image_name = "busybox"
+  }
+}
+"#;
+        wd.write_main(&format!(
+            "{base}{}{tasks}{imported}{block}",
+            job_hcl(&pool_ref, "")
+        ));
+        let plan = wd.plan_json();
+        assert_eq!(
+            actions(&plan, "batch_container_task.imported2"),
+            ["no-op"],
+            "{plan}"
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+
+        // 8. Destroy removes every job (and with them their tasks).
+        wd.destroy();
+        for job in ["render", "ext"] {
+            let (st, _) = api(&emu, "GET", &format!("/jobs/{job}"), None);
+            assert_eq!(st, 404, "job {job} must be gone after destroy");
+        }
+    });
+}
+
+#[test]
+fn two_hundred_tasks_are_each_created_once() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 8);
+        // Some adds commit but lose their answer, some are throttled: the provider must retry
+        // without ever adding a task twice.
+        let (st, v) = emu.admin(
+            "PUT",
+            "/faults",
+            Some(r#"{"rules":[{"operation":"Task_Add","dropAfterCommit":true,"rate":0.1,"count":12},{"operation":"Task_Add","status":503,"rate":0.05,"count":8,"retryAfter":0}]}"#),
+        );
+        assert_eq!(st, 200, "{v}");
+        let hcl = format!(
+            r#"{}{pool_hcl}{}
+resource "batch_container_task" "many" {{
+  count        = 200
+  job_id       = batch_job.job.id
+  name         = "t${{count.index}}"
+  command_line = "/bin/sh -c 'echo ${{count.index}}'"
+  container {{
+    image_name = "busybox"
+  }}
+}}
+"#,
+            emu.provider_hcl(),
+            job_hcl(&pool_ref, "")
+        );
+        wd.write_main(&hcl);
+        wd.apply();
+        let (_, faults) = emu.admin("GET", "/faults", None);
+        let faults: Value = serde_json::from_str(&faults).unwrap();
+        let fired: u64 = faults["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["fired"].as_u64().unwrap())
+            .sum();
+        e2e::note(&format!("{}: {fired} Task_Add faults injected", tf.label()));
+        let tasks = list_tasks(&emu, "render");
+        assert_eq!(tasks.len(), 200, "exactly one task per resource");
+        let mut ids: Vec<&str> = tasks.iter().map(|t| t["id"].as_str().unwrap()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 200);
+        wait_until(
+            "all 200 tasks to complete",
+            Duration::from_secs(120),
+            || {
+                list_tasks(&emu, "render")
+                    .iter()
+                    .all(|t| t["state"] == "completed")
+                    .then_some(())
+            },
+        );
+        assert!(
+            list_tasks(&emu, "render")
+                .iter()
+                .all(|t| t["executionInfo"]["exitCode"] == 0)
+        );
+        // The tasks completed after apply: only computed values changed, so the plan is empty.
+        wd.assert_plan_empty();
+        let t7 = wd.resource("batch_container_task.many[7]").unwrap();
+        assert_eq!(t7["state"], "completed");
+        wd.destroy();
+    });
+}
+
+/// `command_line = ""` (the default) runs the image's ENTRYPOINT; the process runtime cannot,
+/// and says so.
+#[test]
+fn empty_command_line_fails_clearly_on_the_process_runtime() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        wd.write_main(&format!(
+            r#"{}{pool_hcl}{}
+resource "batch_container_task" "entry" {{
+  job_id = batch_job.job.id
+  name   = "entry"
+  container {{
+    image_name = "{HELLO_ENTRYPOINT_IMAGE}"
+  }}
+  wait_for_completion = true
+}}
+"#,
+            emu.provider_hcl(),
+            job_hcl(&pool_ref, "")
+        ));
+        let out = wd.try_apply().assert_failure();
+        assert!(
+            out.combined().contains("ContainerEntrypointNotSupported"),
+            "{}",
+            out.describe()
+        );
+        // The empty command line was sent as "" (Batch's "use the ENTRYPOINT").
+        assert_eq!(task(&emu, "render", "entry")["commandLine"], json!(""));
+    });
+}
+
+#[test]
+fn docker_runtime_runs_the_seed_and_the_image_entrypoint() {
+    e2e::require_docker!();
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Docker);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        wd.write_main(&format!(
+            r#"{}{pool_hcl}{}{}
+resource "batch_container_task" "entry" {{
+  job_id = batch_job.job.id
+  name   = "entry"
+  container {{
+    image_name = "{HELLO_ENTRYPOINT_IMAGE}"
+  }}
+  wait_for_completion = true
+}}
+
+data "batch_task_file" "entry_stdout" {{
+  job_id  = batch_job.job.id
+  task_id = batch_container_task.entry.name
+  path    = "stdout.txt"
+}}
+
+output "entry" {{
+  value = data.batch_task_file.entry_stdout.content
+}}
+"#,
+            emu.provider_hcl(),
+            job_hcl(&pool_ref, ""),
+            seed_task("busybox", "")
+        ));
+        wd.apply();
+        assert_eq!(wd.output("hello"), json!("hello world\n"));
+        let entry = wd.output("entry");
+        assert!(
+            entry.as_str().unwrap().contains(HELLO_ENTRYPOINT_LINE),
+            "{entry}"
+        );
+        wd.assert_plan_empty();
+        wd.destroy();
+    });
+}
+
+#[test]
+fn plan_time_validation_names_the_attribute() {
+    for_each_terraform(|tf| {
+        let wd = Workdir::new(tf);
+        wd.write_main(&format!(
+            r#"{}
+resource "batch_job" "job" {{
+  name    = "render"
+  pool_id = "p"
+  constraints {{
+    max_wall_clock_time = "2h"
+  }}
+}}
+resource "batch_container_task" "t" {{
+  job_id = batch_job.job.id
+  name   = "bad name!"
+  container {{
+    image_name = "busybox"
+    registry {{
+      server      = "myregistry.azurecr.io"
+      username    = "u"
+      password    = "p1"
+      password_wo = "p2"
+    }}
+  }}
+  constraints {{
+    retention_time = "7 days"
+  }}
+}}
+"#,
+            e2e::required_providers_hcl()
+        ));
+        let v = wd.validate_json();
+        assert!(!v.valid);
+        let find = |needle: &str| {
+            v.diagnostics
+                .iter()
+                .find(|d| {
+                    d.severity == "error"
+                        && (d.summary.contains(needle) || d.detail.contains(needle))
+                })
+                .unwrap_or_else(|| panic!("no error mentioning {needle:?}: {:#?}", v.diagnostics))
+                .clone()
+        };
+        let name = find("not a valid Batch id");
+        assert_eq!(name.highlight(), Some("\"bad name!\""), "{}", name.text());
+        let wall = find("constraints.max_wall_clock_time");
+        assert_eq!(wall.highlight(), Some("\"2h\""), "{}", wall.text());
+        let retention = find("constraints.retention_time");
+        assert_eq!(
+            retention.highlight(),
+            Some("\"7 days\""),
+            "{}",
+            retention.text()
+        );
+        let pw = find("password_wo");
+        assert!(
+            pw.detail.contains("container.registry.password"),
+            "{}",
+            pw.text()
+        );
+    });
+}
