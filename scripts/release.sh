@@ -27,6 +27,7 @@
 # .tools/bin/terraform-1.15.5 from scripts/install-terraform.sh), CARGO_TARGET_DIR.
 set -euo pipefail
 
+CALLER_DIR="$PWD"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
@@ -50,6 +51,10 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
+
+# Relative paths are relative to where the script was started.
+[[ "$DIST" == /* ]] || DIST="$CALLER_DIR/$DIST"
+[ -z "$BINARY" ] || [[ "$BINARY" == /* ]] || BINARY="$CALLER_DIR/$BINARY"
 
 if [ -z "$VERSION" ]; then
   # The `version = "..."` line of [workspace.package] in the root Cargo.toml.
@@ -92,8 +97,12 @@ host_platform() {
   echo "${os}_${arch}"
 }
 
+case "$(cd "$(dirname "$DIST")" 2>/dev/null && pwd)/$(basename "$DIST")" in
+  / | /. | "$REPO" | "$REPO/." | "${HOME:-/}" | "${HOME:-/}/.") die "refusing to use $DIST as the output directory (it is emptied first)" ;;
+esac
 rm -rf "$DIST"
 mkdir -p "$DIST"
+DIST="$(cd "$DIST" && pwd)"
 
 declare -a BUILT=() SKIPPED=()
 declare -A BIN_OF=()
@@ -166,7 +175,8 @@ PY
 
 manifest='{"version":1,"metadata":{"protocol_versions":["6.0"]}}'
 printf '%s\n' "$manifest" >"$DIST/${NAME}_${VERSION}_manifest.json"
-printf '%s\n' "$manifest" >"$REPO/terraform-registry-manifest.json"
+# The repository's copy, read by the Registry when publishing (only for releases into dist/).
+[ "$DIST" = "$REPO/dist" ] && printf '%s\n' "$manifest" >"$REPO/terraform-registry-manifest.json"
 
 for plat in $(printf '%s\n' "${!BIN_OF[@]}" | sort); do
   exe=""

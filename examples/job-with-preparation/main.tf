@@ -115,10 +115,12 @@ resource "batch_container_task" "report" {
   wait_for_completion = true # apply returns when the whole chain has run
 }
 
-output "task_states" {
+# The last task waited for the whole chain; the other tasks' states are as of their creation
+# (`terraform refresh` updates them).
+output "report" {
   value = {
-    download = batch_container_task.download.state
-    process  = batch_container_task.process[*].state
-    report   = batch_container_task.report.state
+    state     = batch_container_task.report.state
+    exit_code = batch_container_task.report.exit_code
+    result    = batch_container_task.report.result
   }
 }

@@ -1,6 +1,6 @@
 output "task_output" {
   description = "What the hello task wrote to output.txt."
-  value       = data.batch_task_file.output.content
+  value       = chomp(data.batch_task_file.output.content)
 }
 
 output "task_exit_code" {
