@@ -211,6 +211,23 @@ fn is_loopback_host(host: &str) -> bool {
     h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Appends `name=value` with the value percent-encoded (space as `%20`, not `+`: servers differ
+/// on whether `+` in a query means a space, and the signature covers the decoded value).
+pub(crate) fn append_query(url: &mut Url, name: &str, value: &str) {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    // byte_serialize writes a space as '+' and a literal '+' as %2B, so this swap is exact.
+    let pair = format!(
+        "{}={}",
+        enc(name).replace("%24", "$"),
+        enc(value).replace('+', "%20")
+    );
+    let query = match url.query() {
+        Some(q) if !q.is_empty() => format!("{q}&{pair}"),
+        _ => pair,
+    };
+    url.set_query(Some(&query));
+}
+
 /// A request before signing.
 pub(crate) struct Req {
     pub(crate) method: Method,
@@ -381,8 +398,7 @@ impl BatchClient {
                 p.push(s);
             }
         }
-        url.query_pairs_mut()
-            .append_pair("api-version", API_VERSION);
+        append_query(&mut url, "api-version", API_VERSION);
         url
     }
 
@@ -703,20 +719,17 @@ impl BatchClient {
         query: &ListQuery,
         opts: &RequestOptions,
     ) -> Result<Vec<T>> {
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(f) = &query.filter {
-                q.append_pair("$filter", f);
-            }
-            if let Some(s) = &query.select {
-                q.append_pair("$select", s);
-            }
-            if let Some(e) = &query.expand {
-                q.append_pair("$expand", e);
-            }
-            if let Some(m) = query.max_results {
-                q.append_pair("maxresults", &m.to_string());
-            }
+        if let Some(f) = &query.filter {
+            append_query(&mut url, "$filter", f);
+        }
+        if let Some(s) = &query.select {
+            append_query(&mut url, "$select", s);
+        }
+        if let Some(e) = &query.expand {
+            append_query(&mut url, "$expand", e);
+        }
+        if let Some(m) = query.max_results {
+            append_query(&mut url, "maxresults", &m.to_string());
         }
         #[derive(serde::Deserialize)]
         struct Page<T> {

@@ -137,7 +137,7 @@ impl BatchClient {
     ) -> Result<Vec<NodeFile>> {
         let mut url = self.url(&["jobs", job_id, "tasks", task_id, "files"]);
         if recursive {
-            url.query_pairs_mut().append_pair("recursive", "true");
+            crate::client::append_query(&mut url, "recursive", "true");
         }
         self.list_all(url, query, opts).await
     }
