@@ -35,6 +35,7 @@ pub fn recover(st: &mut State) {
             if matches!(s(&t.body, "state"), "running" | "preparing") {
                 requeue_body(&mut t.body, &now);
                 t.node = None;
+                t.sub_nodes.clear();
                 st.dirty = true;
             }
         }
@@ -707,11 +708,15 @@ pub fn end_running_task(app: &App, st: &mut State, jk: &str, tk: &str, failure: 
     }
     app.cancel_task(jk, tk);
     let node = t.node.take();
+    let subs = std::mem::take(&mut t.sub_nodes);
     let slots = t.slots;
     if let Some(f) = &failure {
         complete_task_body(&mut t.body, None, Some(f), None);
     }
     release_node(st, node, jk, tk, slots, Some(false));
+    for sn in subs {
+        release_node(st, Some(sn), jk, tk, slots, None);
+    }
     st.dirty = true;
 }
 
@@ -723,8 +728,12 @@ pub fn requeue_task(app: &App, st: &mut State, jk: &str, tk: &str) {
     if matches!(s(&t.body, "state"), "running" | "preparing") {
         requeue_body(&mut t.body, &now_iso());
         let node = t.node.take();
+        let subs = std::mem::take(&mut t.sub_nodes);
         let slots = t.slots;
         release_node(st, node, jk, tk, slots, None);
+        for sn in subs {
+            release_node(st, Some(sn), jk, tk, slots, None);
+        }
         st.dirty = true;
     }
 }
@@ -855,6 +864,8 @@ struct Assignment {
     tk: String,
     pk: String,
     nid: String,
+    /// Nodes of the subtasks of a multi-instance task.
+    subs: Vec<String>,
 }
 
 fn schedule(app: &AppRef, st: &mut State) {
@@ -898,6 +909,45 @@ fn schedule(app: &AppRef, st: &mut State) {
                 continue;
             }
             let need = i(&t.body, "requiredSlots").max(1);
+            let instances = t.body["multiInstanceSettings"]
+                .get("numberOfInstances")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+                .max(1) as usize;
+            if instances > 1 {
+                // A multi-instance task needs that many distinct nodes at once.
+                let mut cands: Vec<(usize, i64)> = vec![];
+                for (k, n) in pool.nodes.iter().enumerate() {
+                    if !matches!(s(&n.body, "state"), "idle" | "running")
+                        || s(&n.body, "schedulingState") == "disabled"
+                    {
+                        continue;
+                    }
+                    let used = n.slots_used + extra.get(&(pk.clone(), k)).copied().unwrap_or(0);
+                    if used + need <= slots_per_node {
+                        cands.push((k, used));
+                    }
+                }
+                cands.sort_by_key(|(_, u)| *u);
+                if cands.len() >= instances {
+                    let picked: Vec<usize> = cands[..instances].iter().map(|(k, _)| *k).collect();
+                    for k in &picked {
+                        *extra.entry((pk.clone(), *k)).or_default() += need;
+                    }
+                    running += 1;
+                    plan.push(Assignment {
+                        jk: jk.clone(),
+                        tk: tk.clone(),
+                        pk: pk.clone(),
+                        nid: s(&pool.nodes[picked[0]].body, "id").to_string(),
+                        subs: picked[1..]
+                            .iter()
+                            .map(|k| s(&pool.nodes[*k].body, "id").to_string())
+                            .collect(),
+                    });
+                }
+                continue;
+            }
             let mut best: Option<(usize, i64)> = None;
             for (k, n) in pool.nodes.iter().enumerate() {
                 if !matches!(s(&n.body, "state"), "idle" | "running")
@@ -930,6 +980,7 @@ fn schedule(app: &AppRef, st: &mut State) {
                     tk: tk.clone(),
                     pk: pk.clone(),
                     nid: s(&pool.nodes[k].body, "id").to_string(),
+                    subs: vec![],
                 });
             }
         }
@@ -1037,6 +1088,81 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
         task_dir.join("wd").display().to_string(),
     ));
     settings_env(&task_body, "environmentSettings", &mut env);
+    // Multi-instance: the coordination command runs on every node first (subtasks on the others).
+    let mut coord: Vec<(String, RunSpec)> = vec![];
+    if let Some(mi) = task_body.get("multiInstanceSettings") {
+        let pool = &st.pools[&a.pk];
+        let nodes: Vec<&Node> = std::iter::once(&a.nid)
+            .chain(a.subs.iter())
+            .filter_map(|id| pool.nodes.iter().find(|n| s(&n.body, "id") == id))
+            .collect();
+        let ips: Vec<String> = nodes
+            .iter()
+            .map(|n| s(&n.body, "ipAddress").to_string())
+            .collect();
+        let mut ccp = vec![ips.len().to_string()];
+        for ip in &ips {
+            ccp.push(ip.clone());
+            ccp.push("1".into());
+        }
+        let shared = task_dir.display().to_string();
+        let common = vec![
+            ("AZ_BATCH_HOST_LIST".to_string(), ips.join(",")),
+            ("AZ_BATCH_NODE_LIST".to_string(), ips.join(";")),
+            (
+                "AZ_BATCH_MASTER_NODE".to_string(),
+                format!("{}:6000", ips[0]),
+            ),
+            ("AZ_BATCH_TASK_SHARED_DIR".to_string(), shared),
+            ("CCP_NODES".to_string(), ccp.join(" ")),
+        ];
+        env.extend(common.iter().cloned());
+        env.push(("AZ_BATCH_IS_CURRENT_NODE_MASTER".into(), "true".into()));
+        let coord_cmd = s(mi, "coordinationCommandLine").to_string();
+        let common_files = mi
+            .get("commonResourceFiles")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (k, n) in nodes.iter().enumerate() {
+            let dir = n.root.join(&rel);
+            let _ = std::fs::create_dir_all(dir.join("wd"));
+            let cenv = if k == 0 {
+                env.clone()
+            } else {
+                let mut e = base_env(app, &pool_id, n);
+                e.push(("AZ_BATCH_JOB_ID".into(), job_id.clone()));
+                settings_env(&job_body, "commonEnvironmentSettings", &mut e);
+                e.push(("AZ_BATCH_TASK_ID".into(), task_id.clone()));
+                e.push(("AZ_BATCH_TASK_DIR".into(), dir.display().to_string()));
+                e.push((
+                    "AZ_BATCH_TASK_WORKING_DIR".into(),
+                    dir.join("wd").display().to_string(),
+                ));
+                settings_env(&task_body, "environmentSettings", &mut e);
+                e.extend(common.iter().cloned());
+                e.push(("AZ_BATCH_IS_CURRENT_NODE_MASTER".into(), "false".into()));
+                e
+            };
+            // The coordination command's output is kept apart from the application command's.
+            let out_dir = dir.join("coordination");
+            let _ = std::fs::create_dir_all(&out_dir);
+            coord.push((
+                s(&n.body, "id").to_string(),
+                RunSpec {
+                    name: format!("{job_id}-{task_id}-coord{k}"),
+                    command_line: coord_cmd.clone(),
+                    env: cenv,
+                    task_dir: out_dir,
+                    working_dir: dir.join("wd"),
+                    node_root: n.root.clone(),
+                    container: task_body.get("containerSettings").cloned(),
+                    resource_files: common_files.clone(),
+                    max_wall_ms: max_wall(&task_body["constraints"]),
+                },
+            ));
+        }
+    }
     let spec = RunSpec {
         name: format!("{job_id}-{task_id}"),
         command_line: s(&task_body, "commandLine").to_string(),
@@ -1061,6 +1187,20 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
     node.body["runningTasksCount"] = json!(node.running.len());
     node.body["runningTaskSlotsCount"] = json!(node.slots_used);
     set_node_state(node, "running");
+    let pool = st.pools.get_mut(&a.pk).unwrap();
+    for sub in &a.subs {
+        if let Some(n) = pool.nodes.iter_mut().find(|n| s(&n.body, "id") == *sub) {
+            n.running.push((a.jk.clone(), a.tk.clone()));
+            n.slots_used += slots;
+            n.body["runningTasksCount"] = json!(n.running.len());
+            n.body["runningTaskSlotsCount"] = json!(n.slots_used);
+            set_node_state(n, "running");
+        }
+    }
+    if let Some(t) = st.jobs.get_mut(&a.jk).and_then(|j| j.tasks.get_mut(&a.tk)) {
+        t.sub_nodes = a.subs.iter().map(|n| (a.pk.clone(), n.clone())).collect();
+        t.subtasks.clear();
+    }
     st.dirty = true;
     let cancel = CancellationToken::new();
     app.cancels
@@ -1112,6 +1252,69 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
                 return;
             }
         }
+        if !coord.is_empty() {
+            let runs = coord.into_iter().map(|(nid, cs)| {
+                let app3 = app2.clone();
+                let c = cancel.clone();
+                async move {
+                    let start = now_iso();
+                    let o = app3.runtime.run(cs, c).await;
+                    (nid, start, now_iso(), o)
+                }
+            });
+            let results = futures::future::join_all(runs).await;
+            if cancel.is_cancelled() {
+                return;
+            }
+            let failed = results
+                .iter()
+                .find_map(|(nid, _, _, o)| o.failure.clone().map(|f| (nid.clone(), f)));
+            {
+                let mut st = app2.state.lock().await;
+                let pool_id = st
+                    .pools
+                    .get(&a.pk)
+                    .map(|p| s(&p.body, "id").to_string())
+                    .unwrap_or_default();
+                if let Some(t) = st.jobs.get_mut(&a.jk).and_then(|j| j.tasks.get_mut(&a.tk))
+                    && t.attempt == attempt
+                {
+                    t.subtasks = results
+                        .iter()
+                        .skip(1)
+                        .enumerate()
+                        .map(|(k, (nid, start, end, o))| {
+                            let mut v = json!({"id": k + 1, "startTime": start, "endTime": end, "state": "completed",
+                                "nodeInfo": {"nodeId": nid, "poolId": pool_id, "affinityId": format!("TVM:{nid}")},
+                                "result": if o.failure.is_none() { "success" } else { "failure" }});
+                            if let Some(c) = o.exit_code {
+                                v["exitCode"] = json!(c);
+                            }
+                            if let Some(f) = &o.failure {
+                                v["failureInfo"] = f.to_value();
+                            }
+                            v
+                        })
+                        .collect();
+                    st.dirty = true;
+                }
+            }
+            if let Some((nid, f)) = failed {
+                let out = Outcome {
+                    exit_code: None,
+                    failure: Some(Failure::user(
+                        "CoordinationCommandFailed",
+                        format!(
+                            "The coordination command failed on node {nid}: {} ({})",
+                            f.message, f.code
+                        ),
+                    )),
+                    container_info: None,
+                };
+                finish(&app2, &a.jk, &a.tk, attempt, out).await;
+                return;
+            }
+        }
         let o = app2.runtime.run(spec, cancel.clone()).await;
         if cancel.is_cancelled() {
             return;
@@ -1134,6 +1337,7 @@ async fn finish(app: &AppRef, jk: &str, tk: &str, attempt: u64, o: Outcome) {
         return;
     }
     let node = t.node.take();
+    let subs = std::mem::take(&mut t.sub_nodes);
     let slots = t.slots;
     let ok = o.failure.is_none();
     let max_retries = i(&t.body["constraints"], "maxTaskRetryCount");
@@ -1180,6 +1384,9 @@ async fn finish(app: &AppRef, jk: &str, tk: &str, attempt: u64, o: Outcome) {
         }
     }
     release_node(&mut st, node, jk, tk, slots, Some(ok));
+    for sn in subs {
+        release_node(&mut st, Some(sn), jk, tk, slots, None);
+    }
     st.dirty = true;
     let path = app.state_path.clone();
     st.save_if_dirty(&path);

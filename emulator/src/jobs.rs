@@ -412,6 +412,17 @@ pub fn job_enable(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
 }
 
+pub fn task_subtasks(
+    _app: &App,
+    st: &mut State,
+    _req: &Req,
+    job: &str,
+    task: &str,
+) -> HandlerResult {
+    let t = find_task(st, job, task)?;
+    Ok(Reply::json(StatusCode::OK, json!({"value": t.subtasks})))
+}
+
 pub fn task_counts(_app: &App, st: &mut State, _req: &Req, id: &str) -> HandlerResult {
     let j = find_job(st, id)?;
     let (mut a, mut r, mut c, mut ok, mut f) = (0, 0, 0, 0, 0);
@@ -484,12 +495,18 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
             ));
         }
     }
-    if t.get("multiInstanceSettings").is_some() {
-        return Err(ApiError::invalid_property(
-            "multiInstanceSettings",
-            None,
-            "Multi-instance tasks are not supported by the local Batch service.",
-        ));
+    if let Some(mi) = t.get("multiInstanceSettings") {
+        let n = mi
+            .get("numberOfInstances")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        if !(1..=100).contains(&n) {
+            return Err(ApiError::invalid_property(
+                "multiInstanceSettings.numberOfInstances",
+                Some(&n.to_string()),
+                "The number of instances must be between 1 and 100.",
+            ));
+        }
     }
     if let Some(n) = t.get("requiredSlots").and_then(Value::as_i64)
         && n < 1
@@ -553,6 +570,11 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
         cs["workingDirectory"] = json!("taskWorkingDirectory");
     }
     body["executionInfo"] = json!({"retryCount": 0, "requeueCount": 0});
+    if let Some(mi) = body.get_mut("multiInstanceSettings")
+        && mi.get("numberOfInstances").is_none()
+    {
+        mi["numberOfInstances"] = json!(1);
+    }
     touch(&mut body);
     Ok(Task {
         body,
@@ -563,6 +585,8 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
         slots: 0,
         retry_at: None,
         files_deleted: false,
+        sub_nodes: vec![],
+        subtasks: vec![],
     })
 }
 

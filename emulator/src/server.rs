@@ -60,6 +60,7 @@ fn operation(method: &Method, seg: &[&str]) -> Option<&'static str> {
         ("PUT", ["jobs", _, "tasks", _]) => "Task_Update",
         ("DELETE", ["jobs", _, "tasks", _]) => "Task_Delete",
         ("POST", ["jobs", _, "tasks", _, "terminate"]) => "Task_Terminate",
+        ("GET", ["jobs", _, "tasks", _, "subtasksinfo"]) => "Task_ListSubtasks",
         ("GET", ["jobs", _, "tasks", _, "files"]) => "File_ListFromTask",
         ("GET", ["jobs", _, "tasks", _, "files", ..]) => "File_GetFromTask",
         ("HEAD", ["jobs", _, "tasks", _, "files", ..]) => "File_GetPropertiesFromTask",
@@ -108,6 +109,7 @@ fn route(app: &App, st: &mut St, op: &str, req: &Req) -> HandlerResult {
         "Task_Update" => jobs::task_update(app, st, req, seg[1], seg[3]),
         "Task_Delete" => jobs::task_delete(app, st, req, seg[1], seg[3]),
         "Task_Terminate" => jobs::task_terminate(app, st, req, seg[1], seg[3]),
+        "Task_ListSubtasks" => jobs::task_subtasks(app, st, req, seg[1], seg[3]),
         "File_ListFromTask" => files::task_files(app, st, req, seg[1], seg[3]),
         "File_GetFromTask" | "File_GetPropertiesFromTask" => {
             files::task_file(app, st, req, seg[1], seg[3], &rest(5))

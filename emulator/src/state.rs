@@ -95,6 +95,12 @@ pub struct Task {
     pub retry_at: Option<i64>,
     #[serde(default)]
     pub files_deleted: bool,
+    /// Multi-instance tasks: the nodes of the subtasks while running (pool key, node id).
+    #[serde(default)]
+    pub sub_nodes: Vec<(String, String)>,
+    /// Multi-instance tasks: `SubtaskInformation` of the last run.
+    #[serde(default)]
+    pub subtasks: Vec<Value>,
 }
 
 impl State {

@@ -694,3 +694,69 @@ async fn exit_conditions_and_job_disable() {
     .await;
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn multi_instance_task_uses_several_nodes() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    let mut pool = linux_pool("mi", 2);
+    pool["enableInterNodeCommunication"] = json!(true);
+    c.post("/pools", &pool).await;
+    c.wait_for("/pools/mi/nodes", "2 idle nodes", |b| {
+        b["value"]
+            .as_array()
+            .is_some_and(|a| a.len() == 2 && a.iter().all(|n| n["state"] == "idle"))
+    })
+    .await;
+    c.post("/jobs", &json!({"id": "mj", "poolInfo": {"poolId": "mi"}}))
+        .await;
+    let r = c
+        .post(
+            "/jobs/mj/tasks",
+            &json!({"id": "mpi",
+                "commandLine": "/bin/sh -c 'ls $AZ_BATCH_TASK_SHARED_DIR/wd | sort; echo $AZ_BATCH_IS_CURRENT_NODE_MASTER'",
+                "multiInstanceSettings": {"numberOfInstances": 2,
+                    "coordinationCommandLine": "/bin/sh -c 'touch $AZ_BATCH_TASK_SHARED_DIR/wd/$AZ_BATCH_IS_CURRENT_NODE_MASTER-$AZ_BATCH_NODE_ID; echo $AZ_BATCH_HOST_LIST'"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let t = c
+        .wait_for("/jobs/mj/tasks/mpi", "completed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(t["executionInfo"]["exitCode"], 0, "{t}");
+    let out = String::from_utf8_lossy(&c.get("/jobs/mj/tasks/mpi/files/stdout.txt").await.bytes)
+        .into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("false-tvmps_") && lines[1].starts_with("true-tvmps_"),
+        "{out}"
+    );
+    assert_eq!(lines[2], "true");
+    let subs = c.get("/jobs/mj/tasks/mpi/subtasksinfo").await.body;
+    assert_eq!(subs["value"].as_array().unwrap().len(), 1, "{subs}");
+    assert_ne!(
+        subs["value"][0]["nodeInfo"]["nodeId"],
+        t["nodeInfo"]["nodeId"]
+    );
+    // Both nodes are free again.
+    let nodes = c
+        .wait_for("/pools/mi/nodes", "idle", |b| {
+            b["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n["state"] == "idle")
+        })
+        .await;
+    assert!(
+        nodes["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["runningTasksCount"] == 0)
+    );
+    emu.stop().await;
+}
