@@ -49,6 +49,10 @@ CLI_CONFIG="$REPO/.tools/quickstart.tfrc"
 MIRROR="$REPO/.tools/quickstart-mirror"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 export TF_VAR_batch_endpoint="$ENDPOINT"
+# Our CLI configuration for every terraform command (never a user's ~/.terraformrc).
+export TF_CLI_CONFIG_FILE="$CLI_CONFIG"
+mkdir -p "$(dirname "$CLI_CONFIG")"
+[ -f "$CLI_CONFIG" ] || : >"$CLI_CONFIG"
 
 healthy() { curl -fsS --max-time 2 "$ENDPOINT/_emulator/health" >/dev/null 2>&1; }
 our_pid() {
@@ -190,7 +194,7 @@ EOF
 # A rebuilt provider has a new checksum under the same version: forget the old lock entry.
 rm -f "$EXAMPLE/.terraform.lock.hcl"
 say "terraform init (examples/quickstart)"
-(cd "$EXAMPLE" && TF_CLI_CONFIG_FILE="$CLI_CONFIG" "$TF" init -input=false -no-color >"$DATA_DIR/quickstart-init.log" 2>&1) ||
+(cd "$EXAMPLE" && "$TF" init -input=false -no-color >"$DATA_DIR/quickstart-init.log" 2>&1) ||
   { cat "$DATA_DIR/quickstart-init.log" >&2; die "terraform init failed"; }
 
 say "terraform apply (examples/quickstart): pool, job and the hello task"
