@@ -9,6 +9,9 @@ use crate::paths::{target_dir, tools_dir};
 /// Source address of our provider in test configurations. It is not published anywhere: tests
 /// load it through `dev_overrides` (no `terraform init` needed) or from a filesystem mirror.
 pub const PROVIDER_SOURCE: &str = "registry.terraform.io/local/batch";
+/// The address Terraform implies for `batch_*` resources when a configuration has no
+/// `required_providers` entry for `batch` (the test CLI configs serve the provider there too).
+pub const IMPLIED_SOURCE: &str = "registry.terraform.io/hashicorp/batch";
 /// The same address as written in `required_providers` (`source = "local/batch"`).
 pub const PROVIDER_SOURCE_SHORT: &str = "local/batch";
 
@@ -32,9 +35,7 @@ pub fn dev_overrides_config(provider_dir: Option<&Path>) -> String {
         s.push_str("  dev_overrides {\n");
         s.push_str(&format!("    \"{PROVIDER_SOURCE}\" = \"{dir}\"\n"));
         // Configurations without required_providers imply hashicorp/batch; serve it too.
-        s.push_str(&format!(
-            "    \"registry.terraform.io/hashicorp/batch\" = \"{dir}\"\n"
-        ));
+        s.push_str(&format!("    \"{IMPLIED_SOURCE}\" = \"{dir}\"\n"));
         s.push_str("  }\n");
     }
     let mirror = tools_dir().join("mirror");
@@ -57,12 +58,12 @@ pub fn mirror_config(with_batch: bool) -> String {
     if with_batch {
         let mirror = batch_mirror();
         s.push_str(&format!(
-            "  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{PROVIDER_SOURCE}\"]\n  }}\n",
+            "  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{PROVIDER_SOURCE}\", \"{IMPLIED_SOURCE}\"]\n  }}\n",
             hcl_str(&mirror.to_string_lossy())
         ));
     }
     s.push_str(&format!(
-        "  filesystem_mirror {{\n    path    = \"{}\"\n    exclude = [\"{PROVIDER_SOURCE}\"]\n  }}\n}}\n",
+        "  filesystem_mirror {{\n    path    = \"{}\"\n    exclude = [\"{PROVIDER_SOURCE}\", \"{IMPLIED_SOURCE}\"]\n  }}\n}}\n",
         hcl_str(&tools_dir().join("mirror").to_string_lossy())
     ));
     s
@@ -74,19 +75,36 @@ pub fn provider_version() -> &'static str {
 }
 
 /// Lays out the built provider as an unpacked filesystem mirror (once per process):
-/// `<target>/e2e-mirror/registry.terraform.io/local/batch/<version>/linux_amd64/`.
+/// `<target>/e2e-mirror/registry.terraform.io/{local,hashicorp}/batch/<version>/linux_amd64/`.
 fn batch_mirror() -> PathBuf {
     static CELL: OnceLock<PathBuf> = OnceLock::new();
     CELL.get_or_init(|| {
         let root = target_dir().join("e2e-mirror");
         let version = provider_version();
-        let dir = root.join(PROVIDER_SOURCE).join(version).join(platform());
-        std::fs::create_dir_all(&dir).expect("create mirror dir");
-        let dest = dir.join(format!("terraform-provider-batch_v{version}"));
-        // Copy to a unique name, then rename: concurrent test processes never see a partial file.
-        let tmp = dir.join(format!(".tmp-{}", std::process::id()));
-        std::fs::copy(provider_binary(), &tmp).expect("copy provider into mirror");
-        std::fs::rename(&tmp, &dest).expect("rename provider into mirror");
+        let name = format!("terraform-provider-batch_v{version}");
+        let mut first: Option<PathBuf> = None;
+        // local/batch, and hashicorp/batch for configurations without required_providers.
+        for source in [PROVIDER_SOURCE, IMPLIED_SOURCE] {
+            let dir = root.join(source).join(version).join(platform());
+            std::fs::create_dir_all(&dir).expect("create mirror dir");
+            let dest = dir.join(&name);
+            // Write a unique name, then rename: concurrent test processes never see a partial
+            // file. The second address gets a hard link to the first copy.
+            let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            match &first {
+                None => {
+                    std::fs::copy(provider_binary(), &tmp).expect("copy provider into mirror");
+                }
+                Some(f) => {
+                    if std::fs::hard_link(f, &tmp).is_err() {
+                        std::fs::copy(f, &tmp).expect("copy provider into mirror");
+                    }
+                }
+            }
+            std::fs::rename(&tmp, &dest).expect("rename provider into mirror");
+            first.get_or_insert(dest);
+        }
         root
     })
     .clone()

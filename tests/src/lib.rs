@@ -40,7 +40,7 @@ mod workdir;
 
 pub use binaries::{emulator_binary, provider_binary, provider_dir};
 pub use cliconfig::{
-    PROVIDER_SOURCE, PROVIDER_SOURCE_SHORT, dev_overrides_config, mirror_config,
+    IMPLIED_SOURCE, PROVIDER_SOURCE, PROVIDER_SOURCE_SHORT, dev_overrides_config, mirror_config,
     required_providers_hcl,
 };
 pub use docker::{

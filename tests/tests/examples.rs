@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::{Workdir, copy_tree, dev_overrides_config, for_each_terraform, provider_dir, repo_root};
+use e2e::{Workdir, copy_tree, dev_overrides_config, for_each_terraform, repo_root};
 
 /// Directories under `root` that hold at least one `.tf` file.
 fn config_dirs(root: &Path) -> Vec<PathBuf> {
@@ -63,15 +63,16 @@ fn examples_validate() {
         e2e::note("SKIPPED examples_validate: no examples/ directory");
         return;
     }
-    let cli = dev_overrides_config(Some(&provider_dir()));
+    // Installed by `init` from a filesystem mirror, as users install it: some examples pin a
+    // version, which Terraform 1.11 cannot resolve under dev_overrides.
+    let cli = e2e::mirror_config(true);
     for_each_terraform(|tf| {
         let copy = examples_copy();
         let mut failures = Vec::new();
         for dir in config_dirs(copy.path()) {
             let rel = dir.strip_prefix(copy.path()).unwrap().display().to_string();
             let wd = Workdir::in_dir(tf, &dir, &cli);
-            // Local modules must be installed before validate; providers come from the
-            // dev_overrides (batch) or the .tools/mirror filesystem mirror.
+            // Local modules and providers must be installed before validate.
             let init = wd.run(&["init", "-backend=false", "-input=false", "-no-color"]);
             if !init.success() {
                 failures.push(format!("examples/{rel}: init failed:\n{}", init.stderr));

@@ -1,0 +1,611 @@
+//! `batch_container_pool` and the `batch_pool` data source end to end: real Terraform against the
+//! provider and the local Batch service (process runtime), on every Terraform version under test.
+//! Few scenario tests, each checking many things, to keep the suite fast.
+
+use std::time::Duration;
+
+use e2e::{Emulator, Runtime, Workdir, for_each_terraform};
+use serde_json::{Value, json};
+
+/// Pool settings a scenario varies.
+#[derive(Clone)]
+struct Pool {
+    name: String,
+    vm_size: &'static str,
+    sku: &'static str,
+    scale: String,
+    metadata: &'static str,
+    start_cmd: &'static str,
+    wait_for: &'static str,
+    /// Registry password block lines (write-only by default).
+    registry_secret: &'static str,
+}
+
+impl Pool {
+    fn new(name: &str) -> Pool {
+        Pool {
+            name: name.to_string(),
+            vm_size: "STANDARD_D2S_V3",
+            sku: "20-04-lts",
+            scale: fixed(1),
+            metadata: r#"{ team = "render" }"#,
+            start_cmd: "/bin/sh -c 'echo ready'",
+            wait_for: "nodes_ready",
+            registry_secret: "password_wo = \"s3cret-one\"\n      password_wo_version = 1",
+        }
+    }
+
+    fn hcl(&self, address: &str) -> String {
+        format!(
+            r#"
+resource "batch_container_pool" "{address}" {{
+  name              = "{name}"
+  display_name      = "Container pool"
+  vm_size           = "{vm_size}"
+  node_agent_sku_id = "batch.node.ubuntu 20.04"
+
+  image {{
+    publisher = "microsoft-azure-batch"
+    offer     = "ubuntu-server-container"
+    sku       = "{sku}"
+  }}
+
+  container {{
+    type        = "dockerCompatible"
+    image_names = ["busybox:latest"]
+    registry {{
+      server   = "myregistry.azurecr.io"
+      username = "puller"
+      {secret}
+    }}
+  }}
+
+  {scale}
+
+  start_task {{
+    command_line     = "{cmd}"
+    wait_for_success = true
+    environment      = {{ STAGE = "prod" }}
+    container {{
+      image_name        = "busybox:latest"
+      run_options       = "--rm"
+      working_directory = "taskWorkingDirectory"
+    }}
+  }}
+
+  task_scheduling_policy = "pack"
+  metadata               = {metadata}
+  wait_for               = "{wait_for}"
+  timeouts {{
+    create = "3m"
+    update = "3m"
+    delete = "3m"
+  }}
+}}
+"#,
+            name = self.name,
+            vm_size = self.vm_size,
+            sku = self.sku,
+            secret = self.registry_secret,
+            scale = self.scale,
+            cmd = self.start_cmd,
+            metadata = self.metadata,
+            wait_for = self.wait_for,
+        )
+    }
+}
+
+fn fixed(n: i64) -> String {
+    format!(
+        "fixed_scale {{\n    target_dedicated_nodes = {n}\n    resize_timeout = \"PT15M\"\n  }}"
+    )
+}
+
+fn auto(n: i64) -> String {
+    format!(
+        "auto_scale {{\n    formula = \"$TargetDedicatedNodes = {n};\"\n    evaluation_interval = \"PT5M\"\n  }}"
+    )
+}
+
+/// The plan's change for one resource address.
+fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|rc| rc.iter().find(|c| c["address"] == address))
+        .map(|c| &c["change"])
+        .unwrap_or_else(|| panic!("no change for {address} in plan: {plan}"))
+}
+
+fn actions(plan: &Value, address: &str) -> Value {
+    change(plan, address)["actions"].clone()
+}
+
+fn fast_emulator() -> Emulator {
+    Emulator::start_with(e2e::EmulatorOptions {
+        runtime: Runtime::Process,
+        extra_args: vec![
+            "--allocation-delay".into(),
+            "300ms".into(),
+            "--node-start-delay".into(),
+            "100ms".into(),
+            "--delete-delay".into(),
+            "200ms".into(),
+        ],
+        ..Default::default()
+    })
+}
+
+fn pool_name(prefix: &str, tf: &e2e::Terraform) -> String {
+    format!("{prefix}-{}", tf.version.replace('.', "-"))
+}
+
+#[test]
+fn pool_create_update_in_place_replace_and_destroy() {
+    for_each_terraform(|tf| {
+        let emu = fast_emulator();
+        let wd = Workdir::new(tf);
+        let mut p = Pool::new(&pool_name("life", tf));
+        let data = r#"
+data "batch_pool" "d" {
+  name = batch_container_pool.p.name
+}
+output "ds" {
+  value = data.batch_pool.d
+}
+"#;
+        let write =
+            |p: &Pool| wd.write_main(&format!("{}{}{data}", emu.provider_hcl(), p.hcl("p")));
+        write(&p);
+
+        // Create: container configuration, registry, fixed scale, containerised start task.
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["create"]));
+        wd.apply();
+        let s = wd
+            .resource("batch_container_pool.p")
+            .expect("pool in state");
+        assert_eq!(s["id"], json!(p.name));
+        assert_eq!(s["state"], json!("active"));
+        assert_eq!(s["allocation_state"], json!("steady"));
+        assert_eq!(s["current_dedicated_nodes"], json!(1));
+        assert_eq!(
+            s["vm_size"],
+            json!("STANDARD_D2S_V3"),
+            "the user's spelling is kept"
+        );
+        assert_eq!(s["task_scheduling_policy"], json!("pack"));
+        assert_eq!(s["container"]["registry"][0]["password_wo"], Value::Null);
+        assert_eq!(
+            s["container"]["registry"][0]["password_wo_version"],
+            json!(1)
+        );
+        assert!(
+            !wd.read_file("terraform.tfstate").contains("s3cret-one"),
+            "write-only password in state"
+        );
+        wd.assert_plan_empty();
+        // The data source reads the same pool (Batch's own spelling of the VM size).
+        let ds = wd.output("ds");
+        assert_eq!(ds["id"], json!(p.name));
+        assert_eq!(ds["vm_size"], json!("standard_d2s_v3"));
+        assert_eq!(ds["fixed_scale"]["target_dedicated_nodes"], json!(1));
+        assert_eq!(ds["container"]["registry"][0]["username"], json!("puller"));
+        assert!(ds["container"]["registry"][0].get("password").is_none());
+        assert_eq!(
+            ds["start_task"]["container"]["image_name"],
+            json!("busybox:latest")
+        );
+
+        // Resize 1 -> 3 in place.
+        p.scale = fixed(3);
+        write(&p);
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["update"]));
+        // Unrelated computed values stay known.
+        assert_eq!(
+            change(&plan, "batch_container_pool.p")["after"]["state"],
+            json!("active")
+        );
+        wd.apply();
+        assert_eq!(
+            wd.resource("batch_container_pool.p").unwrap()["current_dedicated_nodes"],
+            json!(3)
+        );
+        wd.assert_plan_empty();
+
+        // Fixed -> auto scale in place.
+        p.scale = auto(2);
+        write(&p);
+        assert_eq!(
+            actions(&wd.plan_json(), "batch_container_pool.p"),
+            json!(["update"])
+        );
+        wd.apply();
+        let s = wd.resource("batch_container_pool.p").unwrap();
+        assert_eq!(s["current_dedicated_nodes"], json!(2));
+        assert_eq!(s["fixed_scale"], Value::Null);
+        assert_eq!(
+            s["auto_scale"]["formula"],
+            json!("$TargetDedicatedNodes = 2;")
+        );
+        wd.assert_plan_empty();
+
+        // Auto -> fixed scale in place.
+        p.scale = fixed(1);
+        write(&p);
+        assert_eq!(
+            actions(&wd.plan_json(), "batch_container_pool.p"),
+            json!(["update"])
+        );
+        wd.apply();
+        let s = wd.resource("batch_container_pool.p").unwrap();
+        assert_eq!(s["current_dedicated_nodes"], json!(1));
+        assert_eq!(s["auto_scale"], Value::Null);
+        wd.assert_plan_empty();
+
+        // Metadata in place; computed node counts stay known (no "known after apply" noise).
+        p.metadata = r#"{ team = "render", tier = "gold" }"#;
+        write(&p);
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["update"]));
+        assert_eq!(
+            change(&plan, "batch_container_pool.p")["after"]["current_dedicated_nodes"],
+            json!(1)
+        );
+        wd.apply();
+        assert_eq!(
+            wd.resource("batch_container_pool.p").unwrap()["metadata"]["tier"],
+            json!("gold")
+        );
+        wd.assert_plan_empty();
+
+        // Start task in place.
+        p.start_cmd = "/bin/sh -c 'echo changed'";
+        write(&p);
+        assert_eq!(
+            actions(&wd.plan_json(), "batch_container_pool.p"),
+            json!(["update"])
+        );
+        wd.apply();
+        assert_eq!(
+            wd.resource("batch_container_pool.p").unwrap()["start_task"]["command_line"],
+            json!("/bin/sh -c 'echo changed'")
+        );
+        wd.assert_plan_empty();
+
+        // A new write-only registry password on a pool with nodes: in place (no replacement), with a warning.
+        p.registry_secret = "password_wo = \"s3cret-two\"\n      password_wo_version = 2";
+        write(&p);
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["update"]));
+        let out = wd.run(&["plan", "-input=false", "-no-color"]);
+        assert!(
+            out.stdout
+                .contains("Registry password not sent until the pool is empty"),
+            "{}",
+            out.describe()
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+
+        // VM size or image on a pool with nodes: replacement, and the plan names the attribute.
+        let mut q = p.clone();
+        q.vm_size = "STANDARD_D4S_V3";
+        write(&q);
+        let plan = wd.plan_json();
+        let c = change(&plan, "batch_container_pool.p");
+        assert_eq!(c["actions"], json!(["delete", "create"]), "{c}");
+        assert_eq!(c["replace_paths"], json!([["vm_size"]]));
+        let mut q = p.clone();
+        q.sku = "20-04-lts-gen2";
+        write(&q);
+        let c = change(&wd.plan_json(), "batch_container_pool.p").clone();
+        assert_eq!(c["actions"], json!(["delete", "create"]), "{c}");
+        assert_eq!(c["replace_paths"], json!([["image", "sku"]]));
+        // Only case differs: nothing to do.
+        let mut q = p.clone();
+        q.vm_size = "standard_d2s_v3";
+        write(&q);
+        assert!(
+            wd.plan_is_empty(true),
+            "a vm_size differing only in case must not plan a change"
+        );
+
+        // Scaling to 0 in the same apply lets Batch change the VM size in place (empty pool), and
+        // sends the pending registry password.
+        let mut q = p.clone();
+        q.vm_size = "STANDARD_D4S_V3";
+        q.scale = fixed(0);
+        write(&q);
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["update"]));
+        wd.apply();
+        let s = wd.resource("batch_container_pool.p").unwrap();
+        assert_eq!(s["vm_size"], json!("STANDARD_D4S_V3"));
+        assert_eq!(s["current_dedicated_nodes"], json!(0));
+        wd.assert_plan_empty();
+        assert_eq!(wd.output("ds")["vm_size"], json!("standard_d4s_v3"));
+
+        // Destroy leaves no pool: the data source no longer finds it.
+        wd.destroy();
+        assert!(wd.state_addresses().is_empty());
+        let check = Workdir::new(tf);
+        check.write_main(&format!(
+            "{}\ndata \"batch_pool\" \"gone\" {{\n  name = \"{}\"\n}}\n",
+            emu.provider_hcl(),
+            p.name
+        ));
+        let out = check.plan_ui_json().assert_failure();
+        assert!(
+            out.errors().iter().any(|d| d.summary.contains("not found")),
+            "{}",
+            out.describe()
+        );
+    });
+}
+
+#[test]
+fn pool_drift_import_and_generated_config() {
+    for_each_terraform(|tf| {
+        let emu = fast_emulator();
+        let name = pool_name("drift", tf);
+        let mut p = Pool::new(&name);
+        p.wait_for = "steady";
+        // A sensitive password kept in state (Batch never returns it).
+        p.registry_secret = "password = \"kept-in-state\"";
+        let wd = Workdir::new(tf);
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        wd.apply();
+        wd.assert_plan_empty();
+
+        // Another configuration imports the same pool (first plan: only the never-returned
+        // password differs, in place) and changes its target out of band.
+        let other = Workdir::new(tf);
+        let mut o = p.clone();
+        o.scale = fixed(2);
+        other.write_main(&format!("{}{}", emu.provider_hcl(), o.hcl("p")));
+        other.import("batch_container_pool.p", &name);
+        let plan = other.plan_json();
+        let c = change(&plan, "batch_container_pool.p");
+        assert_eq!(c["actions"], json!(["update"]), "{c}");
+        assert!(
+            c["replace_paths"].is_null() || c["replace_paths"] == json!([]),
+            "{c}"
+        );
+        other.apply();
+        assert_eq!(
+            other.resource("batch_container_pool.p").unwrap()["current_dedicated_nodes"],
+            json!(2)
+        );
+
+        // Drift: the first configuration notices and restores 1 node.
+        let plan = wd.plan_json();
+        let c = change(&plan, "batch_container_pool.p");
+        assert_eq!(c["actions"], json!(["update"]), "{c}");
+        assert_eq!(
+            c["before"]["fixed_scale"]["target_dedicated_nodes"],
+            json!(2)
+        );
+        assert_eq!(
+            c["after"]["fixed_scale"]["target_dedicated_nodes"],
+            json!(1)
+        );
+        wd.apply();
+        assert_eq!(
+            wd.resource("batch_container_pool.p").unwrap()["current_dedicated_nodes"],
+            json!(1)
+        );
+        wd.assert_plan_empty();
+
+        // Import with a matching configuration: the first plan is empty but for the password.
+        let imp = Workdir::new(tf);
+        imp.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        imp.import("batch_container_pool.p", &name);
+        let plan = imp.plan_json();
+        let c = change(&plan, "batch_container_pool.p");
+        assert_eq!(c["actions"], json!(["update"]), "{c}");
+        let mut before = c["before"].clone();
+        let mut after = c["after"].clone();
+        before["container"]["registry"][0]["password"] = Value::Null;
+        after["container"]["registry"][0]["password"] = Value::Null;
+        // `timeouts` is configuration only (never on the service), like the password.
+        before["timeouts"] = Value::Null;
+        after["timeouts"] = Value::Null;
+        assert_eq!(
+            before, after,
+            "only the password (and timeouts) may differ after import"
+        );
+        assert!(c["replace_paths"].is_null(), "{c}");
+        // A configuration without them plans nothing at all.
+        let mut np = p.clone();
+        np.registry_secret = "";
+        let no_timeouts = np.hcl("p").replace(
+            "  timeouts {\n    create = \"3m\"\n    update = \"3m\"\n    delete = \"3m\"\n  }\n",
+            "",
+        );
+        assert!(!no_timeouts.contains("timeouts"));
+        imp.write_main(&format!("{}{no_timeouts}", emu.provider_hcl()));
+        imp.assert_plan_empty();
+
+        // import {} with -generate-config-out writes a configuration that plans clean.
+        let generated = Workdir::new(tf);
+        generated.write_main(&format!(
+            "{}\nimport {{\n  to = batch_container_pool.g\n  id = \"{name}\"\n}}\n",
+            emu.provider_hcl()
+        ));
+        generated.run_ok(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-generate-config-out=gen.tf",
+        ]);
+        let gen_tf = generated.read_file("gen.tf");
+        assert!(gen_tf.contains("fixed_scale {"), "{gen_tf}");
+        assert!(!gen_tf.contains("auto_scale {"), "{gen_tf}");
+        assert!(
+            !gen_tf.contains("virtual_machine_image_id = \""),
+            "{gen_tf}"
+        );
+        assert!(!gen_tf.contains("password_wo ="), "{gen_tf}");
+        let v = generated.validate_json();
+        assert!(
+            v.valid,
+            "generated config does not validate: {:?}\n{gen_tf}",
+            v.diagnostics
+        );
+        let plan = generated.plan_json();
+        let c = change(&plan, "batch_container_pool.g");
+        assert_eq!(
+            c["actions"],
+            json!(["no-op"]),
+            "generated config must plan clean: {c}\n{gen_tf}"
+        );
+        generated.apply();
+        generated.assert_plan_empty();
+
+        // Deleted out of band (by another configuration): the next plan re-creates it.
+        other.destroy();
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["create"]));
+        wd.apply();
+        assert_eq!(
+            wd.resource("batch_container_pool.p").unwrap()["current_dedicated_nodes"],
+            json!(1)
+        );
+        wd.assert_plan_empty();
+        wd.destroy();
+    });
+}
+
+#[test]
+fn pool_failures_interrupt_and_validation() {
+    for_each_terraform(|tf| {
+        let emu = fast_emulator();
+
+        // Plan-time validation names the attribute.
+        let bad = Workdir::new(tf);
+        let mut p = Pool::new("bad name!");
+        p.scale = format!("{}\n  {}", fixed(1), auto(1));
+        let cfg = p.hcl("p").replace("PT15M", "15 minutes");
+        let cfg = cfg.replace(
+            "  image {\n    publisher = \"microsoft-azure-batch\"\n    offer     = \"ubuntu-server-container\"\n    sku       = \"20-04-lts\"\n  }\n",
+            "",
+        );
+        bad.write_main(&format!("{}{cfg}", emu.provider_hcl()));
+        let out = bad.plan_ui_json().assert_failure();
+        let errors = out.errors();
+        let find = |s: &str| {
+            errors
+                .iter()
+                .find(|d| d.summary.contains(s))
+                .unwrap_or_else(|| panic!("no {s:?} error: {errors:#?}"))
+        };
+        assert_eq!(find("Invalid Batch id").highlight(), Some("\"bad name!\""));
+        assert!(find("Invalid duration").detail.contains("ISO 8601"));
+        assert_eq!(find("Invalid duration").highlight(), Some("\"15 minutes\""));
+        assert!(
+            find("Conflicting scale settings")
+                .detail
+                .contains("fixed_scale")
+        );
+        assert!(
+            find("Missing image")
+                .detail
+                .contains("virtual_machine_image_id")
+        );
+
+        // An injected resize error fails the apply with the service's code and message; the
+        // created pool is kept in state (tainted) so nothing is orphaned.
+        let name = pool_name("resize-err", tf);
+        let (st, body) = emu.admin(
+            "PUT",
+            &format!("/pools/{name}/overrides"),
+            Some(r#"{"resizeError": {"code": "AccountCoreQuotaReached", "message": "The core quota of the account is exhausted."}}"#),
+        );
+        assert_eq!(st, 200, "{body}");
+        let wd = Workdir::new(tf);
+        let mut p = Pool::new(&name);
+        p.wait_for = "steady";
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        let out = wd.try_apply();
+        assert!(!out.success(), "{}", out.describe());
+        assert!(
+            out.combined().contains("AccountCoreQuotaReached"),
+            "{}",
+            out.describe()
+        );
+        assert!(
+            out.combined()
+                .contains("The core quota of the account is exhausted."),
+            "{}",
+            out.describe()
+        );
+        let state = wd.state_json();
+        let r = &state["values"]["root_module"]["resources"][0];
+        assert_eq!(r["address"], json!("batch_container_pool.p"), "{state}");
+        assert_eq!(r["tainted"], json!(true), "{state}");
+        // Fixed quota: the next apply replaces the tainted pool.
+        emu.admin("DELETE", &format!("/pools/{name}/overrides"), None);
+        let plan = wd.plan_json();
+        assert_eq!(
+            actions(&plan, "batch_container_pool.p"),
+            json!(["delete", "create"])
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+        wd.destroy();
+
+        // A failing start task with nodes_ready fails the apply with the node's failure.
+        let wd = Workdir::new(tf);
+        let mut p = Pool::new(&pool_name("st-fail", tf));
+        p.start_cmd = "/bin/sh -c 'echo broken >&2; exit 3'";
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        let out = wd.try_apply();
+        assert!(!out.success(), "{}", out.describe());
+        let text = out.combined();
+        assert!(text.contains("starttaskfailed"), "{}", out.describe());
+        assert!(text.contains("exit code: 3"), "{}", out.describe());
+        wd.destroy();
+
+        // Interrupting the wait (SIGINT) leaves state matching the service; the next apply
+        // finishes without a duplicate or an orphan.
+        let name = pool_name("interrupt", tf);
+        let (st, body) = emu.admin(
+            "PUT",
+            &format!("/pools/{name}/overrides"),
+            Some(r#"{"allocationDelayMs": 60000}"#),
+        );
+        assert_eq!(st, 200, "{body}");
+        let wd = Workdir::new(tf);
+        let mut p = Pool::new(&name);
+        p.wait_for = "steady";
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        let mut running = wd.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(
+            running.wait_for_stdout("Creating...", Duration::from_secs(60)),
+            "{}",
+            running.stdout_so_far()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+        running.interrupt();
+        let out = running.wait();
+        assert!(!out.timed_out && !out.success(), "{}", out.describe());
+        assert!(
+            out.duration < Duration::from_secs(50),
+            "the wait was not cut short: {}",
+            out.describe()
+        );
+        let s = wd
+            .resource("batch_container_pool.p")
+            .expect("the created pool is in state");
+        assert_eq!(s["id"], json!(name));
+        emu.admin("DELETE", &format!("/pools/{name}/overrides"), None);
+        wd.apply();
+        assert_eq!(
+            wd.state_addresses(),
+            vec!["batch_container_pool.p".to_string()]
+        );
+        wd.assert_plan_empty();
+        wd.destroy();
+    });
+}
