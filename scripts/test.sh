@@ -5,9 +5,10 @@
 # Usage: scripts/test.sh [extra args for the test runner, e.g. a test-name filter]
 #
 # Installs Terraform v1.15.5 and the null-provider mirror into the repository if they are missing
-# (no root needed). Container (docker-runtime) tests need a Docker Engine API: run
-# `sudo scripts/setup-podman.sh` once, or set DOCKER_HOST; without one those tests are skipped
-# and say so.
+# (no root needed). Container (docker-runtime) tests need a Docker Engine API: as root this script
+# sets up Podman (scripts/setup-podman.sh; E2E_NO_PODMAN=1 skips that); otherwise run
+# `sudo scripts/setup-podman.sh` once or set DOCKER_HOST. Without one those tests are skipped and
+# say so.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,11 @@ if ! scripts/get-null-provider.sh; then
   echo "test.sh: hashicorp/null mirror not available; tests that need it will fail" >&2
 fi
 
+# Podman (the container engine of the docker-runtime tests) can only be set up as root.
+if [ -z "${DOCKER_HOST:-}" ] && [ -z "${E2E_NO_PODMAN:-}" ] && [ "$(id -u)" -eq 0 ] \
+  && ! curl -fsS --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping >/dev/null 2>&1; then
+  scripts/setup-podman.sh || echo "test.sh: podman is not available (see above)" >&2
+fi
 if [ -z "${DOCKER_HOST:-}" ] && [ -S /run/podman/podman.sock ]; then
   export DOCKER_HOST=unix:///run/podman/podman.sock
 fi
