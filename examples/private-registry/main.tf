@@ -1,6 +1,8 @@
 # Container images from a private registry. The registry password is a write-only argument fed
 # from an ephemeral variable: Terraform sends it to Batch but never writes it to the plan or the
-# state. Bump password_wo_version to send a new password (it does not replace the pool).
+# state. Bump password_wo_version to send a new password: it never replaces the pool (Batch
+# takes registry changes only on an empty pool, so on a pool with nodes the change waits, and the
+# plan says so, until an apply finds the pool empty).
 #
 #   TF_VAR_registry_password=... terraform apply
 
