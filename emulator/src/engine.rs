@@ -1106,7 +1106,7 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
             ccp.push("1".into());
         }
         let shared = task_dir.display().to_string();
-        let common = vec![
+        let common = [
             ("AZ_BATCH_HOST_LIST".to_string(), ips.join(",")),
             ("AZ_BATCH_NODE_LIST".to_string(), ips.join(";")),
             (
