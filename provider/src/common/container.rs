@@ -160,7 +160,7 @@ pub fn task_container_block(what: &str) -> Block {
         )
         .attr(
             Attribute::string("working_directory")
-                .optional()
+                .default(Value::string("taskWorkingDirectory"))
                 .validate(OneOf(WORKING_DIRECTORIES))
                 .description("`taskWorkingDirectory` (Batch's default: the task's working directory on the node) or `containerImageDefault` (the image's WORKDIR)."),
         )
@@ -214,13 +214,16 @@ pub fn task_container_to_model(planned: &Value, config: &Value) -> TaskContainer
 /// Container settings as state. Values the service fills in by itself (the default working
 /// directory, an empty run options string) keep the prior spelling so plans stay empty.
 pub fn task_container_from_model(m: &TaskContainerSettings, prior: &Value) -> Value {
+    // Optional + computed with Batch's default, so that a configuration that writes the default
+    // and one that leaves it out both read back without a diff (also after import).
     let working_directory = match (
-        m.working_directory.as_deref(),
+        m.working_directory
+            .as_deref()
+            .unwrap_or("taskWorkingDirectory"),
         prior.get_str("working_directory"),
     ) {
-        (Some(w), Some(p)) if w.eq_ignore_ascii_case(p) => Value::string(p),
-        (Some(w), None) if w.eq_ignore_ascii_case("taskWorkingDirectory") => Value::Null,
-        (w, _) => Value::opt_string(w.map(str::to_string)),
+        (w, Some(p)) if w.eq_ignore_ascii_case(p) => Value::string(p),
+        (w, _) => Value::string(w),
     };
     let run_options = match (
         m.container_run_options.as_deref(),

@@ -174,7 +174,9 @@ pub fn schema() -> Schema {
             .attr(Attribute::number("current_low_priority_nodes").computed().description("Spot/low-priority nodes currently in the pool (including preempted ones)."))
             .attr(Attribute::string("last_modified").computed().description("When pool-level settings last changed (RFC 3339)."))
             .block(NestedBlock::single("image", image_block()))
-            .block(NestedBlock::single("container", container_block()).min_items(1))
+            // Required; checked in validate() (tfplugin emits min_items=1 without max_items=1 on SINGLE
+            // blocks, which Terraform rejects).
+            .block(NestedBlock::single("container", container_block()))
             .block(NestedBlock::single("fixed_scale", fixed_scale_block()))
             .block(NestedBlock::single("auto_scale", auto_scale_block()))
             .block(NestedBlock::single("start_task", start_task_block()))
@@ -1210,6 +1212,13 @@ impl Resource<Batch> for ContainerPoolResource {
                 );
             }
         }
+        if config.get("container").is_null() {
+            diags.attr_error(
+                &AttrPath::root(),
+                "Missing container block",
+                "A container pool needs a container block, e.g. container { type = \"dockerCompatible\" }: it makes Batch set up a container runtime on every node.",
+            );
+        }
         if let Some(c) = config.get_block("container") {
             for (i, r) in c.get("registry").elements().iter().enumerate() {
                 validate_registry(
@@ -1248,6 +1257,15 @@ impl Resource<Batch> for ContainerPoolResource {
         let prior = req.prior;
         if prior.is_null() || resp.planned.is_null() {
             return;
+        }
+        // Batch treats VM sizes case-insensitively (and returns them lower-cased): a spelling
+        // change alone is no change, so the prior spelling is planned (Terraform allows a
+        // provider to keep the prior value of an attribute when both are set).
+        if let (Some(p), Some(c)) = (prior.get_str("vm_size"), req.config.get_str("vm_size"))
+            && p != c
+            && p.eq_ignore_ascii_case(c)
+        {
+            resp.planned.set("vm_size", Value::string(p));
         }
         let planned = resp.planned.clone();
         let ch = Changes::of(prior, &planned);
