@@ -732,4 +732,21 @@ mod tests {
         }
         assert!(a["resources/container_pool.md"].contains("\n## Import\n"));
     }
+
+    /// CI's `gen-docs --check`: the committed docs/ must be what the schema and examples/ give.
+    #[test]
+    fn committed_docs_are_up_to_date() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let pages = generate(root).unwrap();
+        let stale = stale_files(&root.join("docs"), &pages);
+        assert!(
+            stale.is_empty(),
+            "docs/ is stale: run `cargo run -p terraform-provider-batch --bin gen-docs` and commit docs/:\n{}",
+            stale
+                .iter()
+                .map(|(p, why)| format!("  docs/{p}: {why}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
 }
