@@ -15,26 +15,6 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-/// Percent-decoding for query names and values (`+` is a literal plus, as in the service's canonicalisation).
-fn pct_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Build the string-to-sign for a request. `path` is the URL path exactly as sent and `query` the raw query string.
 pub fn string_to_sign(
     method: &str,
@@ -83,12 +63,12 @@ pub fn string_to_sign(
     s.push_str(account);
     s.push_str(if path.is_empty() { "/" } else { path });
     let mut params: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    // Names and values are URL-decoded (`+` is a space, as in form encoding).
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         params
-            .entry(pct_decode(k).to_ascii_lowercase())
+            .entry(k.to_ascii_lowercase())
             .or_default()
-            .push(pct_decode(v));
+            .push(v.into_owned());
     }
     for (k, mut vs) in params {
         vs.sort();

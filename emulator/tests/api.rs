@@ -372,6 +372,13 @@ async fn etags_conditions_and_paging() {
         .await
         .unwrap();
     assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
+    // Spaces encoded as '+' (form encoding) are decoded before signing and filtering.
+    let r = c
+        .raw("GET", "/jobs", "$filter=id+eq+'job3'", None, &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["value"][0]["id"], "job3");
     let r = c
         .raw("GET", "/jobs/job1", "$select=id,state", None, &[])
         .await
