@@ -1328,6 +1328,13 @@ impl Resource<Batch> for ContainerPoolResource {
         tracing::info!(pool = %name, "creating pool");
         if let Err(e) = ctx.client.api.add_pool(&add, &opts(ctx, deadline)).await {
             report(&mut diags, &format!("create pool {name}"), &e);
+            if e.is_code("PoolExists") {
+                diags.attr_error(
+                    &AttrPath::attr("name"),
+                    format!("Pool {name} already exists"),
+                    format!("The account already has a pool named {name:?} (ids are case-insensitive) that this configuration does not manage. Choose another name, or bring the existing pool under Terraform with: terraform import <address> {name}"),
+                );
+            }
             // An ambiguous failure (e.g. interrupted) may still have created the pool.
             let existing = if e.is_conflict() {
                 None
