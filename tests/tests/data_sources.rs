@@ -124,10 +124,10 @@ output "stdout_size" {{ value = data.batch_task_file.stdout.size }}
         let cases: &[(&str, &str, &[&str])] = &[
             (
                 r#"task_id = batch_container_task.writer.name
-  path = "small.txt"
+  path = "wd/small.txt"
   max_size = 4"#,
                 "larger than max_size",
-                &["10 bytes", "max_size"],
+                &["10 bytes", "max_size (4)"],
             ),
             (
                 r#"task_id = batch_container_task.writer.name

@@ -392,8 +392,24 @@ resource "batch_container_task" "many" {{
         );
         // The tasks completed after apply: only computed values changed, so the plan is empty.
         wd.assert_plan_empty();
+        // A refresh stores the new computed values (completed, exit code 0) without any change.
+        let refresh = wd.run_ok(&[
+            "apply",
+            "-refresh-only",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        assert!(
+            !refresh.stdout.contains("must be replaced"),
+            "{}",
+            refresh.describe()
+        );
         let t7 = wd.resource("batch_container_task.many[7]").unwrap();
         assert_eq!(t7["state"], "completed");
+        assert_eq!(t7["exit_code"], 0);
+        assert_eq!(t7["result"], "success");
+        wd.assert_plan_empty();
         wd.destroy();
     });
 }
