@@ -162,6 +162,17 @@ impl Emulator {
         )
     }
 
+    /// A Batch client for this service (Shared Key), to check what the service really holds.
+    /// reqwest clients must not outlive the runtime they first ran on, so create one per
+    /// [`crate::block_on`] call:
+    /// `e2e::block_on(async { emu.client().get_job("j", &RequestOptions::new()).await })`.
+    pub fn client(&self) -> batch_client::BatchClient {
+        let auth =
+            batch_client::Auth::shared_key(self.account(), self.key()).expect("valid shared key");
+        batch_client::BatchClient::new(batch_client::ClientConfig::new(self.endpoint(), auth))
+            .expect("batch client")
+    }
+
     /// Environment variables that configure the provider for this service instead of a
     /// provider block (`AZURE_BATCH_ACCOUNT`, `AZURE_BATCH_ENDPOINT`, `AZURE_BATCH_ACCESS_KEY`).
     pub fn provider_env(&self) -> Vec<(String, String)> {

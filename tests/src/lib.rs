@@ -38,6 +38,8 @@ mod paths;
 mod terraform;
 mod workdir;
 
+/// The Batch REST client, re-exported for checks against the service.
+pub use batch_client;
 pub use binaries::{emulator_binary, provider_binary, provider_dir};
 pub use cliconfig::{
     IMPLIED_SOURCE, PROVIDER_SOURCE, PROVIDER_SOURCE_SHORT, dev_overrides_config, mirror_config,
@@ -52,6 +54,16 @@ pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutpu
 pub use paths::{repo_root, target_dir, tools_dir};
 pub use terraform::{Terraform, for_each_terraform, terraform_versions};
 pub use workdir::{Running, Workdir, copy_tree};
+
+/// Runs a future to completion on a fresh current-thread Tokio runtime (for synchronous tests
+/// that need an async API such as [`Emulator::client`]).
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(fut)
+}
 
 /// Writes a line straight to the process's stderr, bypassing libtest's output capture, for notes
 /// that must be seen even when tests pass (skipped cases, the Terraform versions in use).

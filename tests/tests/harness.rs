@@ -272,6 +272,15 @@ fn emulator_starts_on_a_free_port_and_restarts_with_its_data() {
         "unsigned request got {status}"
     );
 
+    // A signed request through the Batch client is accepted.
+    let jobs = e2e::block_on(async {
+        let q = e2e::batch_client::ListQuery::default();
+        a.client()
+            .list_jobs(&q, &e2e::batch_client::RequestOptions::new())
+            .await
+    });
+    assert!(jobs.expect("list jobs").is_empty());
+
     let endpoint = a.endpoint();
     let data_dir = a.data_dir().to_path_buf();
     a.restart();

@@ -397,6 +397,35 @@ fn pool_drift_import_and_generated_config() {
         );
         wd.assert_plan_empty();
 
+        // A saved plan applied after an out-of-band change: the ETag no longer matches, the
+        // change is reported and nothing is overwritten.
+        let mut m = p.clone();
+        m.metadata = r#"{ team = "render", stage = "two" }"#;
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), m.hcl("p")));
+        wd.run_ok(&["plan", "-input=false", "-no-color", "-out=stale.tfplan"]);
+        other.apply();
+        let out = wd.run(&["apply", "-input=false", "-no-color", "stale.tfplan"]);
+        assert!(!out.success(), "{}", out.describe());
+        assert!(
+            out.combined().contains("changed outside Terraform"),
+            "{}",
+            out.describe()
+        );
+        let s = wd.resource("batch_container_pool.p").unwrap();
+        assert!(s["metadata"].get("stage").is_none(), "{s}");
+        assert_eq!(
+            s["fixed_scale"]["target_dedicated_nodes"],
+            json!(2),
+            "state follows the service"
+        );
+        wd.apply();
+        let s = wd.resource("batch_container_pool.p").unwrap();
+        assert_eq!(s["metadata"]["stage"], json!("two"));
+        assert_eq!(s["current_dedicated_nodes"], json!(1));
+        wd.assert_plan_empty();
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        wd.apply();
+
         // Import with a matching configuration: the first plan is empty but for the password.
         let imp = Workdir::new(tf);
         imp.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
