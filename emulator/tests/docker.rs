@@ -39,9 +39,11 @@ async fn container_tasks_run_in_containers() {
         return;
     };
     let c = &emu.client;
-    let r = c
-        .post("/pools", &container_pool("cp", 1, &["busybox:latest"]))
-        .await;
+    let mut pool = container_pool("cp", 1, &["busybox:latest"]);
+    // The start task runs in a container too, with the node's directories mounted.
+    pool["startTask"] = json!({"commandLine": "/bin/sh -c 'echo started-in-container > $AZ_BATCH_NODE_SHARED_DIR/start.txt'",
+        "containerSettings": {"imageName": "busybox:latest"}, "waitForSuccess": true});
+    let r = c.post("/pools", &pool).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let nodes = c
         .wait_for("/pools/cp/nodes", "idle node", |b| {
@@ -49,6 +51,15 @@ async fn container_tasks_run_in_containers() {
         })
         .await;
     assert!(nodes["value"][0].get("errors").is_none(), "{nodes}");
+    assert_eq!(nodes["value"][0]["startTaskInfo"]["exitCode"], 0, "{nodes}");
+    let node_id = nodes["value"][0]["id"].as_str().unwrap().to_string();
+    let start = c
+        .get(&format!("/pools/cp/nodes/{node_id}/files/shared/start.txt"))
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&start.bytes),
+        "started-in-container\n"
+    );
     c.post("/jobs", &json!({"id": "cj", "poolInfo": {"poolId": "cp"}}))
         .await;
     // Command line run in the container, in the task working directory, with AZ_BATCH_* variables.
