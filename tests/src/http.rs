@@ -80,3 +80,15 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dechunk_joins_chunks() {
+        assert_eq!(
+            super::dechunk("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+            "hello world"
+        );
+        assert_eq!(super::dechunk("0\r\n\r\n"), "");
+    }
+}

@@ -178,3 +178,51 @@ impl Validation {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(stdout: &str) -> TfOutput {
+        TfOutput {
+            args: vec![],
+            code: Some(1),
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+            duration: Duration::ZERO,
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn diagnostics_come_from_json_lines_without_the_dev_overrides_warning() {
+        let o = out(concat!(
+            "not json\n",
+            r#"{"type":"diagnostic","diagnostic":{"severity":"warning","summary":"Provider development overrides are in effect","detail":"x"}}"#,
+            "\n",
+            r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Invalid vm_size","detail":"use STANDARD_D2S_V3","snippet":{"context":null,"code":"  vm_size = \"x\"","start_line":3,"highlight_start_offset":2,"highlight_end_offset":9,"values":[]}}}"#,
+            "\n",
+            r#"{"type":"planned_change"}"#,
+        ));
+        assert_eq!(o.json_lines().len(), 3);
+        let d = o.diagnostics();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].summary, "Invalid vm_size");
+        assert_eq!(d[0].highlight(), Some("vm_size"));
+        assert_eq!(o.errors().len(), 1);
+    }
+
+    #[test]
+    fn validation_drops_the_dev_overrides_warning_and_counts_it_out() {
+        let v: Validation = serde_json::from_str(
+            r#"{"valid":true,"error_count":0,"warning_count":2,"diagnostics":[
+                {"severity":"warning","summary":"Provider development overrides are in effect","detail":""},
+                {"severity":"warning","summary":"Deprecated attribute","detail":"d"}]}"#,
+        )
+        .unwrap();
+        let v = v.without_dev_overrides_warning();
+        assert_eq!(v.warning_count, 1);
+        assert_eq!(v.diagnostics.len(), 1);
+        assert_eq!(v.diagnostics[0].summary, "Deprecated attribute");
+    }
+}

@@ -174,3 +174,20 @@ where
     }
     assert!(failed.is_empty(), "failed with {}", failed.join(", "));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Terraform;
+
+    #[test]
+    fn at_least_compares_major_and_minor() {
+        let tf = Terraform {
+            path: "terraform".into(),
+            version: "1.11.4".into(),
+        };
+        assert!(tf.at_least(1, 11));
+        assert!(tf.at_least(1, 5));
+        assert!(!tf.at_least(1, 12));
+        assert!(!tf.at_least(2, 0));
+    }
+}

@@ -8,7 +8,9 @@ mod batch_api;
 
 use std::time::Duration;
 
-use batch_api::{actions, api, get, is_tainted, list_tasks, pool, start, wait_until};
+use batch_api::{
+    actions, after_unknown, api, get, is_tainted, list_tasks, pool, start, wait_until,
+};
 use e2e::{
     Emulator, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, Runtime, Workdir, for_each_terraform,
 };
@@ -119,6 +121,11 @@ fn seed_scenario_updates_failures_and_import() {
         let plan = wd.plan_json();
         assert_eq!(actions(&plan, "batch_container_task.hello"), ["update"]);
         assert_eq!(actions(&plan, "batch_job.job"), ["no-op"]);
+        // The run's outputs stay known in the plan (an update does not re-run the task).
+        assert_eq!(
+            after_unknown(&plan, "batch_container_task.hello"),
+            Vec::<String>::new()
+        );
         wd.apply();
         let remote = task(&emu, "render", "hello");
         assert_eq!(remote["constraints"]["retentionTime"], "P2D", "{remote}");
@@ -160,6 +167,7 @@ fn seed_scenario_updates_failures_and_import() {
         let plan = wd.plan_json();
         assert_eq!(actions(&plan, "batch_job.job"), ["update"]);
         assert_eq!(actions(&plan, "batch_container_task.hello"), ["no-op"]);
+        assert_eq!(after_unknown(&plan, "batch_job.job"), Vec::<String>::new());
         wd.apply();
         let rj = get(&emu, "/jobs/render");
         assert_eq!(rj["priority"], 100);
@@ -320,9 +328,59 @@ resource "batch_container_task" "imported2" {
         wd.apply();
         wd.assert_plan_empty();
 
+        // 7b. A job with preparation and release tasks in containers; `terminatejob` completes
+        //     it (it has no tasks), and going back to `noaction` replaces it (Batch refuses that
+        //     change in place).
+        let prep = |on_complete: &str| {
+            format!(
+                r#"
+resource "batch_job" "prep" {{
+  name                  = "prep"
+  pool_id               = {pool_ref}
+  on_all_tasks_complete = "{on_complete}"
+  preparation_task {{
+    command_line = "/bin/sh -c 'echo prepared > $AZ_BATCH_NODE_SHARED_DIR/prep.txt'"
+    environment  = {{ STAGE = "prep" }}
+    container {{
+      image_name = "busybox"
+    }}
+  }}
+  release_task {{
+    command_line = "/bin/true"
+    container {{
+      image_name = "busybox"
+    }}
+  }}
+}}
+"#
+            )
+        };
+        let all = format!("{base}{}{tasks}{imported}{block}", job_hcl(&pool_ref, ""));
+        wd.write_main(&format!("{all}{}", prep("terminatejob")));
+        wd.apply();
+        let rp = get(&emu, "/jobs/prep");
+        assert!(
+            rp["jobPreparationTask"]["commandLine"]
+                .as_str()
+                .is_some_and(|c| c.contains("echo prepared")),
+            "{rp}"
+        );
+        assert_eq!(
+            rp["jobPreparationTask"]["containerSettings"]["imageName"],
+            "busybox"
+        );
+        assert_eq!(rp["jobReleaseTask"]["commandLine"], "/bin/true");
+        wd.assert_plan_empty();
+        wd.write_main(&format!("{all}{}", prep("noaction")));
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_job.prep"), ["delete", "create"]);
+        wd.apply();
+        assert_eq!(get(&emu, "/jobs/prep")["onAllTasksComplete"], "noaction");
+        wd.assert_plan_empty();
+
         // 8. Destroy removes every job (and with them their tasks).
         wd.destroy();
-        for job in ["render", "ext"] {
+        for job in ["render", "ext", "prep"] {
             let (st, _) = api(&emu, "GET", &format!("/jobs/{job}"), None);
             assert_eq!(st, 404, "job {job} must be gone after destroy");
         }

@@ -273,6 +273,26 @@ output "ds" {
         );
         wd.assert_plan_empty();
 
+        // Removing the start task (Pool_Patch cannot remove it: Pool_UpdateProperties replaces
+        // the properties) keeps metadata.
+        let start = wd.read_file("main.tf");
+        let begin = start.find("  start_task {").expect("start_task block");
+        let end = begin + start[begin..].find("\n  }\n").expect("end of start_task") + 5;
+        wd.write_main(&format!("{}{}", &start[..begin], &start[end..]));
+        assert_eq!(
+            actions(&wd.plan_json(), "batch_container_pool.p"),
+            json!(["update"])
+        );
+        wd.apply();
+        let s = wd.resource("batch_container_pool.p").unwrap();
+        assert_eq!(s["start_task"], Value::Null);
+        assert_eq!(s["metadata"]["tier"], json!("gold"));
+        wd.assert_plan_empty();
+        assert_eq!(wd.output("ds")["start_task"], Value::Null);
+        write(&p);
+        wd.apply();
+        wd.assert_plan_empty();
+
         // A new write-only registry password on a pool with nodes: in place (no replacement), with a warning.
         p.registry_secret = "password_wo = \"s3cret-two\"\n      password_wo_version = 2";
         write(&p);
@@ -319,7 +339,12 @@ output "ds" {
         write(&q);
         let plan = wd.plan_json();
         assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["update"]));
-        wd.apply();
+        let out = wd.apply();
+        assert!(
+            out.stdout.contains("Sending the pending registry password"),
+            "{}",
+            out.describe()
+        );
         let s = wd.resource("batch_container_pool.p").unwrap();
         assert_eq!(s["vm_size"], json!("STANDARD_D4S_V3"));
         assert_eq!(s["current_dedicated_nodes"], json!(0));

@@ -250,3 +250,22 @@ pub fn actions(plan: &Value, address: &str) -> Vec<String> {
         })
         .unwrap_or_else(|| panic!("no change for {address} in the plan"))
 }
+
+/// The attributes planned as "(known after apply)" for `address` (top level only).
+pub fn after_unknown(plan: &Value, address: &str) -> Vec<String> {
+    let change = plan["resource_changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["address"] == address)
+        .unwrap_or_else(|| panic!("no change for {address} in the plan"));
+    let mut out: Vec<String> = change["change"]["after_unknown"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| **v == Value::Bool(true))
+        .map(|(k, _)| k.clone())
+        .collect();
+    out.sort();
+    out
+}
