@@ -1972,3 +1972,254 @@ impl ContainerPoolResource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use batch_client::models::{MetadataItem, ResizeError};
+
+    fn cloud_pool() -> CloudPool {
+        CloudPool {
+            id: Some("p1".into()),
+            vm_size: Some("standard_d2s_v3".into()),
+            state: Some("active".into()),
+            allocation_state: Some("steady".into()),
+            current_dedicated_nodes: Some(1),
+            current_low_priority_nodes: Some(0),
+            target_dedicated_nodes: Some(1),
+            target_low_priority_nodes: Some(0),
+            enable_auto_scale: Some(false),
+            resize_timeout: Some("PT900S".into()),
+            task_scheduling_policy: Some(TaskSchedulingPolicy {
+                node_fill_type: "Pack".into(),
+            }),
+            metadata: Some(vec![MetadataItem {
+                name: "team".into(),
+                value: "render".into(),
+            }]),
+            target_node_communication_mode: Some("default".into()),
+            last_modified: Some("2026-01-01T00:00:00Z".into()),
+            virtual_machine_configuration: Some(VirtualMachineConfiguration {
+                image_reference: ImageReference {
+                    publisher: Some("microsoft-azure-batch".into()),
+                    offer: Some("ubuntu-server-container".into()),
+                    sku: Some("20-04-lts".into()),
+                    version: Some("latest".into()),
+                    ..Default::default()
+                },
+                node_agent_sku_id: "batch.node.ubuntu 20.04".into(),
+                container_configuration: Some(ContainerConfiguration {
+                    type_: "dockerCompatible".into(),
+                    container_image_names: Some(vec!["busybox".into()]),
+                    container_registries: Some(vec![ContainerRegistry {
+                        registry_server: Some("myregistry.azurecr.io".into()),
+                        username: Some("puller".into()),
+                        password: None,
+                        identity_reference: None,
+                    }]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn config() -> Value {
+        let mut v = null_object(&schema().block);
+        v.set("name", Value::string("p1"));
+        v.set("vm_size", Value::string("STANDARD_D2S_V3"));
+        v.set(
+            "node_agent_sku_id",
+            Value::string("batch.node.ubuntu 20.04"),
+        );
+        v.set("task_scheduling_policy", Value::string("pack"));
+        v.set("task_slots_per_node", Value::int(1));
+        v.set("inter_node_communication", Value::Bool(false));
+        v.set("wait_for", Value::string("steady"));
+        v.set("metadata", Value::string_map([("team", "render")]));
+        v.set(
+            "image",
+            Value::object([
+                ("publisher", Value::string("microsoft-azure-batch")),
+                ("offer", Value::string("ubuntu-server-container")),
+                ("sku", Value::string("20-04-lts")),
+                ("version", Value::string("latest")),
+            ]),
+        );
+        v.set(
+            "container",
+            Value::object([
+                ("type", Value::string("dockerCompatible")),
+                ("image_names", Value::string_list(["busybox"])),
+                (
+                    "registry",
+                    Value::List(vec![Value::object([
+                        ("server", Value::string("myregistry.azurecr.io")),
+                        ("username", Value::string("puller")),
+                        ("password", Value::string("pw1")),
+                        ("password_wo", Value::Null),
+                        ("password_wo_version", Value::Null),
+                        ("identity_reference", Value::Null),
+                    ])]),
+                ),
+            ]),
+        );
+        v.set(
+            "fixed_scale",
+            Value::object([
+                ("target_dedicated_nodes", Value::int(1)),
+                ("target_low_priority_nodes", Value::int(0)),
+                ("resize_timeout", Value::string("PT15M")),
+                ("node_deallocation_option", Value::Null),
+            ]),
+        );
+        v
+    }
+
+    #[test]
+    fn read_normalises_what_batch_rewrites_and_keeps_secrets() {
+        let prior = config();
+        let s = pool_to_state(&cloud_pool(), &prior);
+        assert_eq!(s.get("vm_size"), &Value::string("STANDARD_D2S_V3"));
+        assert_eq!(s.get("task_scheduling_policy"), &Value::string("pack"));
+        assert_eq!(
+            s.get("fixed_scale").get("resize_timeout"),
+            &Value::string("PT15M"),
+            "PT900S means the same as the configured PT15M"
+        );
+        assert_eq!(s.get("task_slots_per_node"), &Value::int(1));
+        assert_eq!(s.get("target_node_communication_mode"), &Value::Null);
+        assert_eq!(
+            s.get("container").get("registry").elements()[0].get("password"),
+            &Value::string("pw1")
+        );
+        // Every attribute of the configuration reads back unchanged.
+        for (k, v) in prior.as_map().unwrap() {
+            if !COMPUTED.contains(&k.as_str()) && k != "id" {
+                assert_eq!(s.get(k), v, "{k}");
+            }
+        }
+        // The data source view (prior null) shows Batch's own values.
+        let d = pool_to_state(&cloud_pool(), &Value::Null);
+        assert_eq!(d.get("vm_size"), &Value::string("standard_d2s_v3"));
+        assert_eq!(d.get("wait_for"), &Value::string("steady"));
+    }
+
+    #[test]
+    fn changes_classify_what_batch_can_update() {
+        let prior = pool_to_state(&cloud_pool(), &config());
+        let mut planned = prior.clone();
+        planned.set("vm_size", Value::string("standard_d2s_v3"));
+        let ch = Changes::of(&prior, &planned);
+        assert!(ch.empty_only.is_empty() && !ch.props && !ch.scale && !ch.registry_secret);
+
+        let mut planned = prior.clone();
+        let mut c = planned.get("container").clone();
+        let mut r = c.get("registry").elements()[0].clone();
+        r.set("password", Value::string("pw2"));
+        c.set("registry", Value::List(vec![r]));
+        planned.set("container", c);
+        let ch = Changes::of(&prior, &planned);
+        assert!(ch.registry_secret && ch.empty_only.is_empty(), "{ch:?}");
+
+        let mut planned = prior.clone();
+        let mut img = planned.get("image").clone();
+        img.set("sku", Value::string("other"));
+        planned.set("image", img);
+        let ch = Changes::of(&prior, &planned);
+        let paths: Vec<String> = ch.empty_only.iter().map(|p| p.to_string()).collect();
+        assert_eq!(paths, vec!["image.sku"]);
+
+        let mut planned = prior.clone();
+        let mut f = planned.get("fixed_scale").clone();
+        f.set("node_deallocation_option", Value::string("terminate"));
+        planned.set("fixed_scale", f);
+        assert!(!Changes::of(&prior, &planned).scale);
+    }
+
+    fn plan(prior: &Value, planned: &Value) -> PlanResponse {
+        let mut resp = PlanResponse {
+            planned: planned.clone(),
+            requires_replace: vec![],
+            private: Private::new(),
+            diags: Diagnostics::new(),
+        };
+        let private = Private::new();
+        ContainerPoolResource.modify_plan(
+            &PlanRequest {
+                config: planned,
+                prior,
+                prior_private: &private,
+            },
+            &mut resp,
+        );
+        resp
+    }
+
+    #[test]
+    fn empty_pool_only_properties_replace_a_pool_with_nodes_and_update_an_empty_one() {
+        let prior = pool_to_state(&cloud_pool(), &config());
+        let mut planned = prior.clone();
+        planned.set("vm_size", Value::string("STANDARD_D4S_V3"));
+        let r = plan(&prior, &planned);
+        let paths: Vec<String> = r.requires_replace.iter().map(|p| p.to_string()).collect();
+        assert_eq!(paths, vec!["vm_size"]);
+
+        let mut empty = cloud_pool();
+        empty.current_dedicated_nodes = Some(0);
+        let prior = pool_to_state(&empty, &config());
+        let mut planned = prior.clone();
+        planned.set("vm_size", Value::string("STANDARD_D4S_V3"));
+        for k in COMPUTED {
+            planned.set(k, Value::Unknown);
+        }
+        let r = plan(&prior, &planned);
+        assert!(r.requires_replace.is_empty());
+        assert_eq!(r.planned.get("state"), &Value::string("active"));
+        assert_eq!(r.planned.get("current_dedicated_nodes"), &Value::int(0));
+        assert_eq!(r.planned.get("allocation_state"), &Value::string("steady"));
+        assert!(r.planned.get("last_modified").is_unknown());
+
+        // A password change alone on a pool with nodes: no replacement, a warning.
+        let prior = pool_to_state(&cloud_pool(), &config());
+        let mut planned = prior.clone();
+        let mut c = planned.get("container").clone();
+        let mut reg = c.get("registry").elements()[0].clone();
+        reg.set("password", Value::string("pw2"));
+        c.set("registry", Value::List(vec![reg]));
+        planned.set("container", c);
+        let r = plan(&prior, &planned);
+        assert!(r.requires_replace.is_empty());
+        assert!(r.diags.0.iter().any(|d| d.summary.contains("not sent")));
+        assert_eq!(r.planned.get("last_modified"), prior.get("last_modified"));
+    }
+
+    #[test]
+    fn errors_name_attributes_and_resize_errors_carry_code_and_message() {
+        assert_eq!(property_path("vmSize").unwrap().to_string(), "vm_size");
+        assert_eq!(
+            property_path("targetDedicatedNodes").unwrap().to_string(),
+            "fixed_scale.target_dedicated_nodes"
+        );
+        assert!(property_path("somethingElse").is_none());
+        let mut p = cloud_pool();
+        p.resize_errors = Some(vec![ResizeError {
+            code: Some("AccountCoreQuotaReached".into()),
+            message: Some("quota".into()),
+            values: None,
+        }]);
+        let d = resize_error_diags(&p, "p1").unwrap();
+        assert!(d.0[0].summary.contains("AccountCoreQuotaReached"));
+        assert!(d.0[0].detail.contains("quota"));
+    }
+
+    #[test]
+    fn merge_unknowns_fills_only_unknowns() {
+        let planned = Value::object([("a", Value::int(1)), ("b", Value::Unknown)]);
+        let actual = Value::object([("a", Value::int(2)), ("b", Value::int(3))]);
+        assert_eq!(
+            merge_unknowns(&planned, &actual),
+            Value::object([("a", Value::int(1)), ("b", Value::int(3))])
+        );
+    }
+}
