@@ -64,7 +64,7 @@ say "using $("$TF" version 2>/dev/null | head -n1) ($TF)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 if [ "$BUILD" = 1 ]; then
   say "cargo build -p terraform-provider-batch -p batch-emulator"
-  cargo build -q -p terraform-provider-batch --bin terraform-provider-batch -p batch-emulator
+  cargo build -q -p terraform-provider-batch -p batch-emulator --bin terraform-provider-batch --bin batch-emulator
 fi
 PROVIDER_BIN="${PROVIDER_BIN:-$TARGET_DIR/debug/terraform-provider-batch}"
 EMULATOR_BIN="${EMULATOR_BIN:-$TARGET_DIR/debug/batch-emulator}"

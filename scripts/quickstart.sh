@@ -106,7 +106,7 @@ fi
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) and re-run"
 command -v curl >/dev/null 2>&1 || die "curl not found: install curl and re-run"
 say "building the provider and the local Batch service (cargo build, debug profile)"
-cargo build -p terraform-provider-batch --bin terraform-provider-batch -p batch-emulator
+cargo build -p terraform-provider-batch -p batch-emulator --bin terraform-provider-batch --bin batch-emulator
 PROVIDER_BIN="$TARGET_DIR/debug/terraform-provider-batch"
 EMULATOR_BIN="$TARGET_DIR/debug/batch-emulator"
 [ -x "$PROVIDER_BIN" ] && [ -x "$EMULATOR_BIN" ] || die "the build did not produce $PROVIDER_BIN and $EMULATOR_BIN"
