@@ -113,6 +113,26 @@ async fn container_tasks_run_in_containers() {
         "hello from the image entrypoint\n"
     );
 
+    // containerImageDefault keeps the image's working directory ("/" for busybox); -w overrides it.
+    c.post("/jobs/cj/tasks", &json!({"id": "imgwd", "commandLine": "pwd", "containerSettings": {"imageName": "busybox:latest", "workingDirectory": "containerImageDefault"}})).await;
+    c.post("/jobs/cj/tasks", &json!({"id": "optwd", "commandLine": "pwd", "containerSettings": {"imageName": "busybox:latest", "containerRunOptions": "--rm --workdir /tmp"}})).await;
+    c.wait_for("/jobs/cj/tasks/imgwd", "completed", |b| {
+        b["state"] == "completed"
+    })
+    .await;
+    c.wait_for("/jobs/cj/tasks/optwd", "completed", |b| {
+        b["state"] == "completed"
+    })
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/cj/tasks/imgwd/files/stdout.txt").await.bytes),
+        "/\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&c.get("/jobs/cj/tasks/optwd/files/stdout.txt").await.bytes),
+        "/tmp\n"
+    );
+
     // Non-zero exit in a container; a missing image; unsupported run options.
     c.post("/jobs/cj/tasks", &json!({"id": "fail", "commandLine": "/bin/sh -c 'exit 5'", "containerSettings": {"imageName": "busybox:latest"}})).await;
     c.post("/jobs/cj/tasks", &json!({"id": "noimg", "commandLine": "true", "containerSettings": {"imageName": "localhost/definitely-missing-image:1"}})).await;
