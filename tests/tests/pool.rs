@@ -135,6 +135,16 @@ fn fast_emulator() -> Emulator {
     })
 }
 
+/// The pool as the service has it (None when it does not exist).
+fn service_pool(emu: &Emulator, name: &str) -> Option<e2e::batch_client::models::CloudPool> {
+    e2e::block_on(
+        emu.client()
+            .get_pool(name, &e2e::batch_client::RequestOptions::new()),
+    )
+    .expect("Pool_Get")
+    .map(|v| v.value)
+}
+
 fn pool_name(prefix: &str, tf: &e2e::Terraform) -> String {
     format!("{prefix}-{}", tf.version.replace('.', "-"))
 }
@@ -287,6 +297,16 @@ output "ds" {
         let s = wd.resource("batch_container_pool.p").unwrap();
         assert_eq!(s["start_task"], Value::Null);
         assert_eq!(s["metadata"]["tier"], json!("gold"));
+        let sp = service_pool(&emu, &p.name).expect("pool exists");
+        assert!(
+            sp.start_task.is_none(),
+            "the service still has a start task"
+        );
+        assert_eq!(
+            sp.metadata.map(|m| m.len()),
+            Some(2),
+            "metadata kept on the service"
+        );
         wd.assert_plan_empty();
         assert_eq!(wd.output("ds")["start_task"], Value::Null);
         write(&p);
@@ -351,9 +371,13 @@ output "ds" {
         wd.assert_plan_empty();
         assert_eq!(wd.output("ds")["vm_size"], json!("standard_d4s_v3"));
 
-        // Destroy leaves no pool: the data source no longer finds it.
+        // Destroy leaves no pool: neither the service nor the data source finds it.
         wd.destroy();
         assert!(wd.state_addresses().is_empty());
+        assert!(
+            service_pool(&emu, &p.name).is_none(),
+            "the pool survived destroy"
+        );
         let check = Workdir::new(tf);
         check.write_main(&format!(
             "{}\ndata \"batch_pool\" \"gone\" {{\n  name = \"{}\"\n}}\n",
@@ -517,8 +541,18 @@ fn pool_drift_import_and_generated_config() {
         generated.apply();
         generated.assert_plan_empty();
 
-        // Deleted out of band (by another configuration): the next plan re-creates it.
-        other.destroy();
+        // Deleted out of band (Pool_Delete straight on the service): the next plan re-creates it.
+        e2e::block_on(
+            emu.client()
+                .delete_pool(&name, &e2e::batch_client::RequestOptions::new()),
+        )
+        .expect("Pool_Delete");
+        // The plan re-creates it whether Batch still reports it `deleting` or already forgot it.
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["create"]));
+        while service_pool(&emu, &name).is_some() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let plan = wd.plan_json();
         assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["create"]));
         wd.apply();
