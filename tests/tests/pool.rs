@@ -643,6 +643,27 @@ fn pool_failures_interrupt_and_validation() {
         wd.assert_plan_empty();
         wd.destroy();
 
+        // A bad autoscale formula fails the apply with the service's evaluation error, pointing
+        // at the formula.
+        let wd = Workdir::new(tf);
+        let mut p = Pool::new(&pool_name("formula", tf));
+        p.wait_for = "steady";
+        p.scale = "auto_scale {\n    formula = \"$TargetDedicatedNodes = sqrt(;\"\n  }".into();
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        let out = wd.apply_json();
+        assert!(!out.success(), "{}", out.describe());
+        let errors = out.errors();
+        let e = errors
+            .iter()
+            .find(|d| d.summary.contains("AutoScalingFormulaSyntaxError"))
+            .unwrap_or_else(|| panic!("no formula error: {errors:#?}"));
+        assert_eq!(
+            e.highlight(),
+            Some("\"$TargetDedicatedNodes = sqrt(;\""),
+            "{e:?}"
+        );
+        wd.destroy();
+
         // A failing start task with nodes_ready fails the apply with the node's failure.
         let wd = Workdir::new(tf);
         let mut p = Pool::new(&pool_name("st-fail", tf));
