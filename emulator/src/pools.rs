@@ -180,6 +180,22 @@ fn default_start_task(st: &mut Value) {
     }
 }
 
+/// The service answers `nodeFillType` as `Spread` / `Pack` whatever case was sent (observed).
+fn normalize_fill_type(body: &mut Value) {
+    let current = body
+        .get("taskSchedulingPolicy")
+        .and_then(|p| p.get("nodeFillType"))
+        .and_then(Value::as_str);
+    if let Some(t) = current {
+        let canon = if t.eq_ignore_ascii_case("pack") {
+            "Pack"
+        } else {
+            "Spread"
+        };
+        body["taskSchedulingPolicy"]["nodeFillType"] = json!(canon);
+    }
+}
+
 /// Remove write-only secrets from a body before it is stored and returned.
 fn strip_secrets(v: &mut Value) {
     match v {
@@ -287,6 +303,7 @@ pub fn create_pool(app: &App, st: &mut State, mut p: Value) -> Result<Value, Api
     let now = now_iso();
     let url = format!("{}/pools/{id}", app.base_url);
     p["vmSize"] = json!(s(&p, "vmSize").to_ascii_lowercase());
+    normalize_fill_type(&mut p);
     let secrets = p.clone();
     strip_secrets(&mut p);
     let mut body = json!({"id": id, "url": url, "eTag": "", "lastModified": now, "creationTime": now,
@@ -457,6 +474,7 @@ pub fn pool_patch(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
             v = json!(v.as_str().unwrap_or("").to_ascii_lowercase());
         }
         p.body[k] = v;
+        normalize_fill_type(&mut p.body);
     }
     touch(&mut p.body);
     st.dirty = true;

@@ -257,6 +257,8 @@ async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
     let mut cmd = tokio::process::Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .current_dir(&spec.working_dir)
+        // The account key must not leak into tasks through the inherited environment.
+        .env_remove("BATCH_EMULATOR_KEY")
         .envs(spec.env.iter().cloned())
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))

@@ -307,7 +307,7 @@ async fn resize_conflicts_autoscale_and_patch_rules() {
         .call(
             "PATCH",
             "/pools/r",
-            Some(&json!({"taskSlotsPerNode": 3, "metadata": [{"name": "a", "value": "b"}]})),
+            Some(&json!({"taskSlotsPerNode": 3, "taskSchedulingPolicy": {"nodeFillType": "pack"}, "metadata": [{"name": "a", "value": "b"}]})),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -323,6 +323,7 @@ async fn resize_conflicts_autoscale_and_patch_rules() {
         })
         .await;
     assert_eq!(p["taskSlotsPerNode"], 3);
+    assert_eq!(p["taskSchedulingPolicy"]["nodeFillType"], "Pack");
     let r = c
         .call(
             "PATCH",
