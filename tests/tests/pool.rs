@@ -643,6 +643,27 @@ fn pool_failures_interrupt_and_validation() {
         wd.assert_plan_empty();
         wd.destroy();
 
+        // A Batch error names the attribute (PropertyName) and carries code, message and values;
+        // nothing is left in state.
+        let wd = Workdir::new(tf);
+        let p = Pool::new(&pool_name("bad-agent", tf));
+        let cfg = p
+            .hcl("p")
+            .replace("batch.node.ubuntu 20.04", "batch.node.ubuntu 22.04");
+        wd.write_main(&format!("{}{cfg}", emu.provider_hcl()));
+        let out = wd.apply_json();
+        assert!(!out.success(), "{}", out.describe());
+        let errors = out.errors();
+        let e = errors
+            .iter()
+            .find(|d| d.summary.contains("InvalidPropertyValue"))
+            .unwrap_or_else(|| panic!("no Batch error: {errors:#?}"));
+        assert_eq!(e.highlight(), Some("\"batch.node.ubuntu 22.04\""), "{e:?}");
+        assert!(e.detail.contains("does not match the image"), "{e:?}");
+        assert!(e.detail.contains("PropertyName: nodeAgentSKUId"), "{e:?}");
+        assert!(wd.state_addresses().is_empty());
+        assert!(service_pool(&emu, &p.name).is_none());
+
         // A bad autoscale formula fails the apply with the service's evaluation error, pointing
         // at the formula.
         let wd = Workdir::new(tf);
