@@ -201,6 +201,13 @@ resource "batch_container_task" "flaky" {
   container {
     image_name = "busybox"
   }
+  exit_conditions {
+    exit_code_range {
+      start             = 1
+      end               = 255
+      dependency_action = "block"
+    }
+  }
   wait_for_completion = true
 }
 "#;
@@ -270,7 +277,14 @@ resource "batch_container_task" "flaky" {
         );
         assert_eq!(st, 201, "{v}");
         for name in ["imported", "imported2"] {
-            let body = json!({"id": name, "commandLine": "/bin/true", "containerSettings": {"imageName": "busybox"}});
+            let mut body = json!({"id": name, "commandLine": "/bin/true", "containerSettings": {"imageName": "busybox"}});
+            if name == "imported2" {
+                // Exit conditions round-trip through import (Batch's default options count as unset).
+                body["exitConditions"] = json!({
+                    "exitCodes": [{"code": 3, "exitOptions": {"dependencyAction": "block"}}],
+                    "default": {"dependencyAction": "satisfy"}
+                });
+            }
             let (st, v) = api(&emu, "POST", "/jobs/ext/tasks", Some(&body));
             assert_eq!(st, 201, "{v}");
         }
@@ -312,6 +326,12 @@ resource "batch_container_task" "imported2" {
   command_line = "/bin/true"
   container {
     image_name = "busybox"
+  }
+  exit_conditions {
+    exit_code {
+      code              = 3
+      dependency_action = "block"
+    }
   }
 }
 "#;

@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use batch_client::models::{
-    AutoUserSpecification, CloudTask, ComputeNodeIdentityReference, HttpHeader,
-    MultiInstanceSettings, OutputFile, OutputFileBlobContainerDestination, OutputFileDestination,
-    OutputFileUploadOptions, ResourceFile, TaskAddParameter, TaskConstraints, TaskDependencies,
-    TaskIdRange, TaskUpdateParameter, UserIdentity,
+    AutoUserSpecification, CloudTask, ComputeNodeIdentityReference, ExitCodeMapping,
+    ExitCodeRangeMapping, ExitConditions, ExitOptions, HttpHeader, MultiInstanceSettings,
+    OutputFile, OutputFileBlobContainerDestination, OutputFileDestination, OutputFileUploadOptions,
+    ResourceFile, TaskAddParameter, TaskConstraints, TaskDependencies, TaskIdRange,
+    TaskUpdateParameter, UserIdentity,
 };
 use batch_client::{BatchError, ByteRange, RequestOptions};
 use tfplugin::framework::{
@@ -362,8 +363,49 @@ fn schema() -> Schema {
                 )
                 .requires_replace(),
             )
+            .block(NestedBlock::single("exit_conditions", exit_conditions_block()).requires_replace())
             .block(timeouts_block(&[("create", "60m"), ("update", "10m"), ("delete", "10m")])),
     )
+}
+
+const JOB_ACTIONS: &[&str] = &["none", "disable", "terminate"];
+const DEPENDENCY_ACTIONS: &[&str] = &["satisfy", "block"];
+
+fn exit_options_attrs(b: Block) -> Block {
+    b.attr(
+        Attribute::string("job_action")
+            .optional()
+            .validate(OneOf(JOB_ACTIONS))
+            .description("What Batch does to the job: `none` (default), `disable` or `terminate`."),
+    )
+    .attr(
+        Attribute::string("dependency_action")
+            .optional()
+            .validate(OneOf(DEPENDENCY_ACTIONS))
+            .description("Whether tasks that depend on this one may run: `satisfy` (default for success) or `block`."),
+    )
+}
+
+fn exit_conditions_block() -> Block {
+    Block::new("How Batch reacts when the task completes, by exit code or failure kind. Changing it replaces the task.")
+        .block(NestedBlock::list(
+            "exit_code",
+            exit_options_attrs(
+                Block::new("Reaction to one exit code.")
+                    .attr(Attribute::number("code").required().description("The exit code.")),
+            ),
+        ))
+        .block(NestedBlock::list(
+            "exit_code_range",
+            exit_options_attrs(
+                Block::new("Reaction to a range of exit codes.")
+                    .attr(Attribute::number("start").required().description("First exit code of the range."))
+                    .attr(Attribute::number("end").required().description("Last exit code of the range (inclusive).")),
+            ),
+        ))
+        .block(NestedBlock::single("pre_processing_error", exit_options_attrs(Block::new("Reaction when the task could not start (e.g. a resource file failed to download)."))))
+        .block(NestedBlock::single("file_upload_error", exit_options_attrs(Block::new("Reaction when an output file upload failed."))))
+        .block(NestedBlock::single("default", exit_options_attrs(Block::new("Reaction to any exit code not listed otherwise."))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -543,6 +585,137 @@ fn multi_instance_from_model(m: &MultiInstanceSettings, prior: &Value) -> Value 
     ])
 }
 
+fn exit_options_to_model(v: &Value) -> ExitOptions {
+    ExitOptions {
+        job_action: v.get_str("job_action").map(str::to_string),
+        dependency_action: v.get_str("dependency_action").map(str::to_string),
+    }
+}
+
+fn exit_conditions_to_model(v: &Value) -> ExitConditions {
+    let codes: Vec<ExitCodeMapping> = v
+        .get("exit_code")
+        .elements()
+        .iter()
+        .map(|c| ExitCodeMapping {
+            code: c.get_i64("code").unwrap_or(0) as i32,
+            exit_options: exit_options_to_model(c),
+        })
+        .collect();
+    let ranges: Vec<ExitCodeRangeMapping> = v
+        .get("exit_code_range")
+        .elements()
+        .iter()
+        .map(|r| ExitCodeRangeMapping {
+            start: r.get_i64("start").unwrap_or(0) as i32,
+            end: r.get_i64("end").unwrap_or(0) as i32,
+            exit_options: exit_options_to_model(r),
+        })
+        .collect();
+    ExitConditions {
+        exit_codes: (!codes.is_empty()).then_some(codes),
+        exit_code_ranges: (!ranges.is_empty()).then_some(ranges),
+        pre_processing_error: v
+            .get_block("pre_processing_error")
+            .map(exit_options_to_model),
+        file_upload_error: v.get_block("file_upload_error").map(exit_options_to_model),
+        default: v.get_block("default").map(exit_options_to_model),
+    }
+}
+
+/// Exit options as state; an enum keeps the prior spelling when it matches case-insensitively.
+fn exit_options_from_model(m: &ExitOptions, prior: &Value) -> Value {
+    let keep = |remote: &Option<String>, p: &Value| match (remote, p.as_str()) {
+        (Some(r), Some(q)) if r.eq_ignore_ascii_case(q) => Value::string(q),
+        (r, _) => Value::opt_string(r.as_ref().map(|s| s.to_ascii_lowercase())),
+    };
+    Value::object([
+        ("job_action", keep(&m.job_action, prior.get("job_action"))),
+        (
+            "dependency_action",
+            keep(&m.dependency_action, prior.get("dependency_action")),
+        ),
+    ])
+}
+
+/// Exit conditions are immutable in Batch: once known they stay as configured; on import they
+/// come from the service, where options equal to Batch's defaults count as unset.
+fn exit_conditions_from_model(m: Option<&ExitConditions>, prior: &Value) -> Value {
+    if !prior.is_null() {
+        return prior.clone();
+    }
+    let Some(m) = m else { return Value::Null };
+    let is_default = |o: &Option<ExitOptions>| {
+        o.as_ref().is_none_or(|o| {
+            o.job_action
+                .as_deref()
+                .is_none_or(|a| a.eq_ignore_ascii_case("none"))
+                && o.dependency_action
+                    .as_deref()
+                    .is_none_or(|a| a.eq_ignore_ascii_case("satisfy"))
+        })
+    };
+    let codes = m.exit_codes.clone().unwrap_or_default();
+    let ranges = m.exit_code_ranges.clone().unwrap_or_default();
+    if codes.is_empty()
+        && ranges.is_empty()
+        && is_default(&m.pre_processing_error)
+        && is_default(&m.file_upload_error)
+        && is_default(&m.default)
+    {
+        return Value::Null;
+    }
+    let single = |o: &Option<ExitOptions>| {
+        if is_default(o) {
+            Value::Null
+        } else {
+            exit_options_from_model(o.as_ref().expect("not default"), &Value::Null)
+        }
+    };
+    let with = |mut base: Value, o: &ExitOptions| {
+        let opts = exit_options_from_model(o, &Value::Null);
+        base.set("job_action", opts.get("job_action").clone());
+        base.set("dependency_action", opts.get("dependency_action").clone());
+        base
+    };
+    Value::object([
+        (
+            "exit_code",
+            Value::List(
+                codes
+                    .iter()
+                    .map(|c| {
+                        with(
+                            Value::object([("code", Value::int(c.code as i64))]),
+                            &c.exit_options,
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "exit_code_range",
+            Value::List(
+                ranges
+                    .iter()
+                    .map(|r| {
+                        with(
+                            Value::object([
+                                ("start", Value::int(r.start as i64)),
+                                ("end", Value::int(r.end as i64)),
+                            ]),
+                            &r.exit_options,
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        ("pre_processing_error", single(&m.pre_processing_error)),
+        ("file_upload_error", single(&m.file_upload_error)),
+        ("default", single(&m.default)),
+    ])
+}
+
 fn task_to_model(p: &Value, config: &Value) -> TaskAddParameter {
     TaskAddParameter {
         id: p.get_str("name").unwrap_or_default().to_string(),
@@ -569,6 +742,7 @@ fn task_to_model(p: &Value, config: &Value) -> TaskAddParameter {
                 common_resource_files: resource_files_to_model(m.get("common_resource_file")),
             }),
         depends_on: p.get_block("dependencies").map(dependencies_to_model),
+        exit_conditions: p.get_block("exit_conditions").map(exit_conditions_to_model),
         ..Default::default()
     }
 }
@@ -673,6 +847,10 @@ fn task_to_state(t: &CloudTask, job_id: &str, prior: &Value) -> Value {
             .as_ref()
             .map(|m| multi_instance_from_model(m, prior.get("multi_instance")))
             .unwrap_or(Value::Null),
+    );
+    v.set(
+        "exit_conditions",
+        exit_conditions_from_model(t.exit_conditions.as_ref(), prior.get("exit_conditions")),
     );
     if v.get("wait_for_completion").is_null() {
         v.set("wait_for_completion", Value::Bool(false));

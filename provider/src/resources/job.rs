@@ -198,6 +198,13 @@ fn schema() -> Schema {
                     .description("What Batch does when every task of the job is complete: `noaction` (the job stays active; default) or `terminatejob` (the job completes and accepts no more tasks). Changes apply in place, except from `terminatejob` back to `noaction`, which Batch refuses and which therefore replaces the job."),
             )
             .attr(
+                Attribute::string("on_task_failure")
+                    .default(Value::string("noaction"))
+                    .requires_replace()
+                    .validate(OneOf(&["noaction", "performexitoptionsjobaction"]))
+                    .description("What Batch does when a task of the job fails: `noaction` (default) or `performexitoptionsjobaction` (apply the `job_action` of the task's `exit_conditions`, e.g. terminate the job). Batch fixes it at creation, so a change replaces the job."),
+            )
+            .attr(
                 Attribute::string_map("metadata")
                     .optional()
                     .description("Name-value pairs Batch stores with the job without interpreting them. Changes apply in place."),
@@ -389,6 +396,15 @@ fn job_to_state(job: &batch_client::models::CloudJob, prior: &Value) -> Value {
         "metadata",
         metadata_from_model(job.metadata.as_ref(), prior.get("metadata")),
     );
+    v.set(
+        "on_task_failure",
+        Value::string(
+            job.on_task_failure
+                .clone()
+                .unwrap_or_else(|| "noaction".into())
+                .to_ascii_lowercase(),
+        ),
+    );
     v.set("state", Value::opt_string(job.state.clone()));
     v.set(
         "constraints",
@@ -513,6 +529,7 @@ impl Resource<Batch> for JobResource {
                 auto_pool_specification: None,
             },
             on_all_tasks_complete: p.get_str("on_all_tasks_complete").map(str::to_string),
+            on_task_failure: p.get_str("on_task_failure").map(str::to_string),
             metadata: metadata_to_model(p.get("metadata")),
             uses_task_dependencies: p.get_bool("uses_task_dependencies"),
             ..Default::default()
