@@ -172,7 +172,12 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
                     .insert(s(&task.body, "id").to_ascii_lowercase(), task);
             }
             Err(mut e) => {
-                st.jobs.remove(&key);
+                // Nothing is left behind: neither the job nor its auto pool.
+                if let Some(job) = st.jobs.remove(&key)
+                    && job.body["poolInfo"].get("autoPoolSpecification").is_some()
+                {
+                    st.pools.remove(&job_pool_key(&job.body));
+                }
                 for (k, v) in e.values.iter_mut() {
                     if k == "PropertyName" {
                         *v = format!("jobManagerTask.{v}");

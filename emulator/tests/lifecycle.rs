@@ -509,6 +509,30 @@ async fn auto_pool_and_job_manager() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    // A bad job manager rejects the job and leaves no auto pool behind.
+    let r = c
+        .post(
+            "/jobs",
+            &json!({"id": "bad", "poolInfo": {"autoPoolSpecification": {"autoPoolIdPrefix": "orphan", "poolLifetimeOption": "job", "pool": spec}},
+                    "jobManagerTask": {"id": "bad id", "commandLine": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.property().as_str()),
+        (400, "jobManagerTask.id"),
+        "{}",
+        r.body
+    );
+    let pools = c.get("/pools").await.body;
+    assert!(
+        pools["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["id"].as_str().unwrap().starts_with("orphan")),
+        "{pools}"
+    );
+    assert_eq!(c.get("/jobs/bad").await.status, 404);
     let job = c.get("/jobs/aj").await.body;
     let pool_id = job["executionInfo"]["poolId"].as_str().unwrap().to_string();
     assert!(pool_id.starts_with("auto_"), "{job}");
