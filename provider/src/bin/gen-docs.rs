@@ -733,6 +733,46 @@ mod tests {
         assert!(a["resources/container_pool.md"].contains("\n## Import\n"));
     }
 
+    /// The pages cover exactly what Terraform gets from GetProviderSchema, attribute for attribute.
+    #[test]
+    fn pages_cover_the_protocol_schema() {
+        use tfplugin::framework::FrameworkServer;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let pages = generate(root).unwrap();
+        let resp = FrameworkServer::new(BatchProvider).schema_response();
+        let kinds = [
+            ("resources", &resp.resource_schemas),
+            ("data-sources", &resp.data_source_schemas),
+        ];
+        for (dir, schemas) in kinds {
+            let mut want: Vec<String> = schemas
+                .keys()
+                .map(|k| format!("{dir}/{}.md", short("batch", k)))
+                .collect();
+            want.sort();
+            let got: Vec<&String> = pages.keys().filter(|p| p.starts_with(dir)).collect();
+            assert_eq!(got, want.iter().collect::<Vec<_>>());
+            for (name, schema) in schemas.iter() {
+                let page = &pages[&format!("{dir}/{}.md", short("batch", name))];
+                let block = schema.block.as_ref().unwrap();
+                for a in &block.attributes {
+                    assert!(
+                        page.contains(&format!("- `{}` (", a.name)),
+                        "{name}.{}",
+                        a.name
+                    );
+                }
+                for b in &block.block_types {
+                    assert!(
+                        page.contains(&format!("- `{}` (", b.type_name)),
+                        "{name}.{}",
+                        b.type_name
+                    );
+                }
+            }
+        }
+    }
+
     /// CI's `gen-docs --check`: the committed docs/ must be what the schema and examples/ give.
     #[test]
     fn committed_docs_are_up_to_date() {
