@@ -1439,7 +1439,10 @@ impl Resource<Batch> for ContainerPoolResource {
         let name = planned.get_str("name").unwrap_or_default().to_string();
         let deadline = tokio::time::Instant::now() + timeout(planned, "update", DEFAULT_TIMEOUT);
         let ch = Changes::of(prior, planned);
-        let pending = req.private.contains_key(PENDING_REGISTRY);
+        // A pending registry password is only worth a call when the plan expects an empty pool
+        // (as modify_plan decided); otherwise it stays pending.
+        let pending = req.private.contains_key(PENDING_REGISTRY)
+            && (empty_in_state(prior) || scales_to_zero(planned));
         let mut private = req.private.clone();
         let fail =
             |diags: Diagnostics, private: Private, state: Option<&CloudPool>| ApplyResponse {
