@@ -790,3 +790,44 @@ pub fn task_terminate(
     let t = find_task(st, job, task)?;
     Ok(Reply::status(StatusCode::NO_CONTENT).write_headers(&t.body, false))
 }
+
+/// Task_Reactivate: a task that completed with a failure becomes active again, its retry count reset.
+pub fn task_reactivate(
+    _app: &App,
+    st: &mut State,
+    req: &Req,
+    job: &str,
+    task: &str,
+) -> HandlerResult {
+    let state = s(&find_job(st, job)?.body, "state").to_string();
+    if matches!(state.as_str(), "completed" | "terminating" | "deleting") {
+        return Err(ApiError::conflict(
+            "JobCompleted",
+            "The task's job is completed, terminating or being deleted.",
+        ));
+    }
+    let t = find_task(st, job, task)?;
+    check_conditions(req, &t.body, false)?;
+    if s(&t.body, "state") != "completed" || s(&t.body["executionInfo"], "result") != "failure" {
+        return Err(ApiError::conflict(
+            "TaskNotFailed",
+            "Only a task that completed with a failure can be reactivated.",
+        ));
+    }
+    let now = now_iso();
+    t.body["previousState"] = json!("completed");
+    t.body["previousStateTransitionTime"] = t.body["stateTransitionTime"].clone();
+    t.body["state"] = json!("active");
+    t.body["stateTransitionTime"] = json!(now);
+    let ei = &mut t.body["executionInfo"];
+    ei["retryCount"] = json!(0);
+    if let Some(o) = ei.as_object_mut() {
+        for k in ["endTime", "exitCode", "result", "failureInfo"] {
+            o.remove(k);
+        }
+    }
+    touch(&mut t.body);
+    st.dirty = true;
+    let t = find_task(st, job, task)?;
+    Ok(Reply::status(StatusCode::NO_CONTENT).write_headers(&t.body, false))
+}

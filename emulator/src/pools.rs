@@ -854,3 +854,106 @@ pub fn supported_images_list(app: &App, req: &Req) -> HandlerResult {
     }
     page(app, req, "/supportedimages", items, "supportedimages")
 }
+
+fn node_tasks(st: &mut State, pool: &str, node: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let p = find_pool(st, pool)?;
+    let n = p
+        .nodes
+        .iter()
+        .find(|n| s(&n.body, "id") == node)
+        .ok_or_else(ApiError::node_not_found)?;
+    Ok(n.running.clone())
+}
+
+/// ComputeNode_Reboot: running tasks are requeued (or terminated), then the node starts again and
+/// reruns its start task.
+pub fn node_reboot(app: &App, st: &mut State, req: &Req, pool: &str, node: &str) -> HandlerResult {
+    let opt = req.json("NodeRebootParameter", false)?.unwrap_or_default();
+    let running = node_tasks(st, pool, node)?;
+    let terminate = s(&opt, "nodeRebootOption").eq_ignore_ascii_case("terminate");
+    for (jk, tk) in running {
+        if terminate {
+            crate::engine::end_running_task(
+                app,
+                st,
+                &jk,
+                &tk,
+                Some(crate::runtime::Failure::user(
+                    "TaskEnded",
+                    "The node was rebooted.",
+                )),
+            );
+        } else {
+            crate::engine::requeue_task(app, st, &jk, &tk);
+        }
+    }
+    let delay = app.node_start_delay.as_millis() as i64;
+    let p = find_pool(st, pool)?;
+    let n = p
+        .nodes
+        .iter_mut()
+        .find(|n| s(&n.body, "id") == node)
+        .ok_or_else(ApiError::node_not_found)?;
+    // Goes through `rebooting` conceptually; it is reported as `starting` until its setup runs again.
+    n.body["state"] = json!("starting");
+    n.body["stateTransitionTime"] = json!(now_iso());
+    n.body["lastBootTime"] = json!(now_iso());
+    n.setup_started = false;
+    n.ready_at = now_ms() + delay;
+    st.dirty = true;
+    Ok(Reply::status(StatusCode::ACCEPTED))
+}
+
+/// ComputeNode_DisableScheduling / EnableScheduling.
+pub fn node_scheduling(
+    app: &App,
+    st: &mut State,
+    req: &Req,
+    pool: &str,
+    node: &str,
+    enable: bool,
+) -> HandlerResult {
+    let opt = if enable {
+        Value::Null
+    } else {
+        req.json("NodeDisableSchedulingParameter", false)?
+            .unwrap_or_default()
+    };
+    let running = node_tasks(st, pool, node)?;
+    if !enable {
+        match s(&opt, "nodeDisableSchedulingOption")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "terminate" => {
+                for (jk, tk) in running {
+                    crate::engine::end_running_task(
+                        app,
+                        st,
+                        &jk,
+                        &tk,
+                        Some(crate::runtime::Failure::user(
+                            "TaskEnded",
+                            "Scheduling was disabled on the node.",
+                        )),
+                    );
+                }
+            }
+            "taskcompletion" => {}
+            _ => {
+                for (jk, tk) in running {
+                    crate::engine::requeue_task(app, st, &jk, &tk);
+                }
+            }
+        }
+    }
+    let p = find_pool(st, pool)?;
+    let n = p
+        .nodes
+        .iter_mut()
+        .find(|n| s(&n.body, "id") == node)
+        .ok_or_else(ApiError::node_not_found)?;
+    n.body["schedulingState"] = json!(if enable { "enabled" } else { "disabled" });
+    st.dirty = true;
+    Ok(Reply::status(StatusCode::OK))
+}

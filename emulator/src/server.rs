@@ -40,6 +40,9 @@ fn operation(method: &Method, seg: &[&str]) -> Option<&'static str> {
         ("POST", ["pools", _, "removenodes"]) => "Pool_RemoveNodes",
         ("GET", ["pools", _, "nodes"]) => "ComputeNode_List",
         ("GET", ["pools", _, "nodes", _]) => "ComputeNode_Get",
+        ("POST", ["pools", _, "nodes", _, "reboot"]) => "ComputeNode_Reboot",
+        ("POST", ["pools", _, "nodes", _, "disablescheduling"]) => "ComputeNode_DisableScheduling",
+        ("POST", ["pools", _, "nodes", _, "enablescheduling"]) => "ComputeNode_EnableScheduling",
         ("GET", ["pools", _, "nodes", _, "files"]) => "File_ListFromComputeNode",
         ("GET", ["pools", _, "nodes", _, "files", ..]) => "File_GetFromComputeNode",
         ("HEAD", ["pools", _, "nodes", _, "files", ..]) => "File_GetPropertiesFromComputeNode",
@@ -60,6 +63,7 @@ fn operation(method: &Method, seg: &[&str]) -> Option<&'static str> {
         ("PUT", ["jobs", _, "tasks", _]) => "Task_Update",
         ("DELETE", ["jobs", _, "tasks", _]) => "Task_Delete",
         ("POST", ["jobs", _, "tasks", _, "terminate"]) => "Task_Terminate",
+        ("POST", ["jobs", _, "tasks", _, "reactivate"]) => "Task_Reactivate",
         ("GET", ["jobs", _, "tasks", _, "subtasksinfo"]) => "Task_ListSubtasks",
         ("GET", ["jobs", _, "tasks", _, "files"]) => "File_ListFromTask",
         ("GET", ["jobs", _, "tasks", _, "files", ..]) => "File_GetFromTask",
@@ -88,6 +92,13 @@ fn route(app: &App, st: &mut St, op: &str, req: &Req) -> HandlerResult {
         "Pool_RemoveNodes" => pools::pool_remove_nodes(app, st, req, seg[1]),
         "ComputeNode_List" => pools::node_list(app, st, req, seg[1]),
         "ComputeNode_Get" => pools::node_get(app, st, req, seg[1], seg[3]),
+        "ComputeNode_Reboot" => pools::node_reboot(app, st, req, seg[1], seg[3]),
+        "ComputeNode_DisableScheduling" => {
+            pools::node_scheduling(app, st, req, seg[1], seg[3], false)
+        }
+        "ComputeNode_EnableScheduling" => {
+            pools::node_scheduling(app, st, req, seg[1], seg[3], true)
+        }
         "File_ListFromComputeNode" => files::node_files(app, st, req, seg[1], seg[3]),
         "File_GetFromComputeNode" | "File_GetPropertiesFromComputeNode" => {
             files::node_file(app, st, req, seg[1], seg[3], &rest(5))
@@ -109,6 +120,7 @@ fn route(app: &App, st: &mut St, op: &str, req: &Req) -> HandlerResult {
         "Task_Update" => jobs::task_update(app, st, req, seg[1], seg[3]),
         "Task_Delete" => jobs::task_delete(app, st, req, seg[1], seg[3]),
         "Task_Terminate" => jobs::task_terminate(app, st, req, seg[1], seg[3]),
+        "Task_Reactivate" => jobs::task_reactivate(app, st, req, seg[1], seg[3]),
         "Task_ListSubtasks" => jobs::task_subtasks(app, st, req, seg[1], seg[3]),
         "File_ListFromTask" => files::task_files(app, st, req, seg[1], seg[3]),
         "File_GetFromTask" | "File_GetPropertiesFromTask" => {

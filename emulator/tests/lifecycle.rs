@@ -785,3 +785,96 @@ async fn multi_instance_task_uses_several_nodes() {
     );
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn node_reboot_scheduling_and_reactivate() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    let mut pool = linux_pool("nr", 1);
+    pool["startTask"] =
+        json!({"commandLine": "/bin/sh -c 'echo boot >> $AZ_BATCH_NODE_SHARED_DIR/boots'"});
+    c.post("/pools", &pool).await;
+    let nodes = c
+        .wait_for("/pools/nr/nodes", "idle", |b| {
+            b["value"][0]["state"] == "idle"
+        })
+        .await;
+    let node = nodes["value"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        c.post(&format!("/pools/nr/nodes/{node}/reboot"), &json!({}))
+            .await
+            .status,
+        202
+    );
+    assert_eq!(
+        c.get(&format!("/pools/nr/nodes/{node}")).await.body["state"],
+        "starting"
+    );
+    c.wait_for(&format!("/pools/nr/nodes/{node}"), "idle again", |b| {
+        b["state"] == "idle"
+    })
+    .await;
+    let boots = c
+        .get(&format!("/pools/nr/nodes/{node}/files/shared/boots"))
+        .await;
+    assert_eq!(String::from_utf8_lossy(&boots.bytes), "boot\nboot\n");
+
+    // Scheduling disabled: tasks wait; enabled: they run.
+    assert_eq!(
+        c.post(
+            &format!("/pools/nr/nodes/{node}/disablescheduling"),
+            &json!({})
+        )
+        .await
+        .status,
+        200
+    );
+    c.post("/jobs", &json!({"id": "j", "poolInfo": {"poolId": "nr"}}))
+        .await;
+    c.post(
+        "/jobs/j/tasks",
+        &json!({"id": "flaky", "commandLine": "/bin/sh -c 'test -f $AZ_BATCH_NODE_SHARED_DIR/ok'"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(c.get("/jobs/j/tasks/flaky").await.body["state"], "active");
+    assert_eq!(
+        c.call(
+            "POST",
+            &format!("/pools/nr/nodes/{node}/enablescheduling"),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+    let t = c
+        .wait_for("/jobs/j/tasks/flaky", "failed", |b| {
+            b["state"] == "completed"
+        })
+        .await;
+    assert_eq!(t["executionInfo"]["result"], "failure");
+    // Reactivate after fixing the cause: it runs again and succeeds.
+    c.post(
+        "/jobs/j/tasks",
+        &json!({"id": "fix", "commandLine": "/bin/sh -c 'touch $AZ_BATCH_NODE_SHARED_DIR/ok'"}),
+    )
+    .await;
+    c.wait_for("/jobs/j/tasks/fix", "fixed", |b| b["state"] == "completed")
+        .await;
+    assert_eq!(
+        c.call("POST", "/jobs/j/tasks/flaky/reactivate", None)
+            .await
+            .status,
+        204
+    );
+    let t = c
+        .wait_for("/jobs/j/tasks/flaky", "succeeded", |b| {
+            b["executionInfo"]["result"] == "success"
+        })
+        .await;
+    assert_eq!(t["state"], "completed");
+    let r = c.call("POST", "/jobs/j/tasks/flaky/reactivate", None).await;
+    assert_eq!(r.status, 409);
+    emu.stop().await;
+}
