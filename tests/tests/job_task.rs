@@ -348,6 +348,48 @@ resource "batch_container_task" "imported2" {
         wd.apply();
         wd.assert_plan_empty();
 
+        // 7a. `-generate-config-out` writes a configuration for an imported job and task that
+        //     plans clean.
+        let (st, v) = api(
+            &emu,
+            "POST",
+            "/jobs",
+            Some(
+                &json!({"id": "gen", "poolInfo": {"poolId": batch_api::POOL}, "maxParallelTasks": 3, "metadata": [{"name": "k", "value": "v"}]}),
+            ),
+        );
+        assert_eq!(st, 201, "{v}");
+        let body = json!({"id": "t", "commandLine": "/bin/true", "environmentSettings": [{"name": "A", "value": "1"}],
+            "containerSettings": {"imageName": "busybox", "containerRunOptions": "--rm"}, "constraints": {"maxTaskRetryCount": 2}});
+        let (st, v) = api(&emu, "POST", "/jobs/gen/tasks", Some(&body));
+        assert_eq!(st, 201, "{v}");
+        let gen_imports = "\nimport {\n  to = batch_job.gen\n  id = \"gen\"\n}\nimport {\n  to = batch_container_task.gen\n  id = \"gen/t\"\n}\n";
+        let with_gen = format!(
+            "{base}{}{tasks}{imported}{block}{gen_imports}",
+            job_hcl(&pool_ref, "")
+        );
+        wd.write_main(&with_gen);
+        wd.run_ok(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-generate-config-out=generated.tf",
+        ]);
+        let generated = wd.read_file("generated.tf");
+        assert!(generated.contains("max_parallel_tasks"), "{generated}");
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_job.gen"), ["no-op"], "{generated}");
+        assert_eq!(
+            actions(&plan, "batch_container_task.gen"),
+            ["no-op"],
+            "{generated}"
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+        // The generated configuration is dropped again below: forget the objects (they stay).
+        wd.run_ok(&["state", "rm", "batch_job.gen", "batch_container_task.gen"]);
+        std::fs::remove_file(wd.path().join("generated.tf")).unwrap();
+
         // 7b. A job with preparation and release tasks in containers; `terminatejob` completes
         //     it (it has no tasks), and going back to `noaction` replaces it (Batch refuses that
         //     change in place).
