@@ -876,18 +876,19 @@ fn node_failure(n: &ComputeNode) -> Option<String> {
 }
 
 fn node_pending(n: &ComputeNode) -> bool {
-    !matches!(
-        n.state.as_deref().unwrap_or("unknown"),
-        "idle"
-            | "running"
-            | "unusable"
-            | "starttaskfailed"
-            | "preempted"
-            | "offline"
-            | "leavingpool"
-            | "deallocated"
-            | "deallocating"
-    )
+    match n.state.as_deref().unwrap_or("unknown") {
+        // Usable, but with `wait_for_success = false` a node is idle while its start task still
+        // runs: ready means the start task is done too.
+        "idle" | "running" => {
+            n.start_task.is_some()
+                && n.start_task_info
+                    .as_ref()
+                    .is_none_or(|i| !i.state.eq_ignore_ascii_case("completed"))
+        }
+        "unusable" | "starttaskfailed" | "preempted" | "offline" | "leavingpool"
+        | "deallocated" | "deallocating" => false,
+        _ => true,
+    }
 }
 
 /// Waits as `mode` says (`steady` / `nodes_ready`). `check_scale_errors`: this apply started a
