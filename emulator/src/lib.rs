@@ -104,8 +104,13 @@ impl EmulatorHandle {
             .drain()
             .map(|(_, t)| t)
             .collect();
+        let any = !tokens.is_empty();
         for t in tokens {
             t.cancel();
+        }
+        if any {
+            // Let the runners kill their process groups before the runtime goes away.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
         let mut st = self.app.state.lock().await;
         st.dirty = true;

@@ -263,7 +263,9 @@ async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+        // Its own process group, so that ending the task also ends what it started (`sh -c 'sleep ...'`).
+        .process_group(0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -297,14 +299,24 @@ async fn run_process(spec: RunSpec, cancel: CancellationToken) -> Outcome {
             Outcome { exit_code: Some(code), failure: (code != 0).then(|| exit_failure(code)), container_info: None }
         }
         _ = tokio::time::sleep(wall_clock(&spec)) => {
-            let _ = child.kill().await;
+            kill_group(&mut child).await;
             Outcome { exit_code: None, failure: Some(wall_clock_failure()), container_info: None }
         }
         _ = cancel.cancelled() => {
-            let _ = child.kill().await;
+            kill_group(&mut child).await;
             Outcome::default()
         }
     }
+}
+
+async fn kill_group(child: &mut tokio::process::Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: kill(2) with a negative pid signals the process group created for the task.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+        }
+    }
+    let _ = child.kill().await;
 }
 
 async fn ensure_image(d: &bollard::Docker, image: &str) -> Result<(), Failure> {

@@ -424,6 +424,28 @@ async fn terminate_running_task_and_wall_clock() {
     assert_eq!(t["executionInfo"]["failureInfo"]["code"], "TaskEnded");
     let r = c.call("POST", "/jobs/j/tasks/long/terminate", None).await;
     assert_eq!((r.status, r.code()), (409, "TaskCompleted"));
+    // What the task started in the background dies with it (its process group is killed).
+    c.post(
+        "/jobs/j/tasks",
+        &json!({"id": "bg", "commandLine": "/bin/sh -c '(sleep 1; touch $AZ_BATCH_NODE_SHARED_DIR/late) & wait'",
+                "constraints": {"maxWallClockTime": "PT0.2S"}}),
+    )
+    .await;
+    let t = c
+        .wait_for("/jobs/j/tasks/bg", "killed", |b| b["state"] == "completed")
+        .await;
+    assert_eq!(
+        t["executionInfo"]["failureInfo"]["code"],
+        "MaxWallClockTimeExpiry"
+    );
+    let node = t["nodeInfo"]["nodeId"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        c.get(&format!("/pools/p/nodes/{node}/files/shared/late"))
+            .await
+            .status,
+        404
+    );
     let t = c
         .wait_for("/jobs/j/tasks/wall", "wall clock", |b| {
             b["state"] == "completed"
