@@ -191,6 +191,56 @@ fn seed_scenario_updates_failures_and_import() {
         assert_ne!(rj["constraints"]["maxWallClockTime"], "PT2H", "{rj}");
         wd.assert_plan_empty();
 
+        // 4b. Updates are conditional (If-Match): a change made outside Terraform between plan
+        //     and apply is reported, not overwritten; the next apply converges.
+        wd.write_main(&format!(
+            "{base}{}{tasks}",
+            job_hcl(&pool_ref, "priority = 50")
+        ));
+        wd.run_ok(&["plan", "-input=false", "-no-color", "-out=stale.tfplan"]);
+        let (st, v) = api(&emu, "PATCH", "/jobs/render", Some(&json!({"priority": 7})));
+        assert_eq!(st, 200, "{v}");
+        let out = wd.run(&["apply", "-input=false", "-no-color", "stale.tfplan"]);
+        assert!(!out.success(), "{}", out.describe());
+        assert!(
+            out.combined().contains("changed outside Terraform"),
+            "{}",
+            out.describe()
+        );
+        assert_eq!(
+            get(&emu, "/jobs/render")["priority"],
+            7,
+            "nothing may be overwritten"
+        );
+        wd.apply();
+        assert_eq!(get(&emu, "/jobs/render")["priority"], 50);
+        let stale =
+            "constraints {\n    max_wall_clock_time = \"PT1H\"\n    retention_time = \"P3D\"\n  }";
+        let tasks3 = seed_task("busybox:latest", stale);
+        wd.write_main(&format!("{base}{}{tasks3}", job_hcl(&pool_ref, "")));
+        wd.run_ok(&["plan", "-input=false", "-no-color", "-out=stale.tfplan"]);
+        let upd = json!({"constraints": {"maxWallClockTime": "PT1H", "retentionTime": "P5D"}});
+        let (st, v) = api(&emu, "PUT", "/jobs/render/tasks/hello", Some(&upd));
+        assert_eq!(st, 200, "{v}");
+        let out = wd.run(&["apply", "-input=false", "-no-color", "stale.tfplan"]);
+        assert!(!out.success(), "{}", out.describe());
+        assert!(
+            out.combined().contains("changed outside Terraform"),
+            "{}",
+            out.describe()
+        );
+        assert_eq!(
+            task(&emu, "render", "hello")["constraints"]["retentionTime"],
+            "P5D"
+        );
+        wd.write_main(&format!("{base}{}{tasks}", job_hcl(&pool_ref, "")));
+        wd.apply();
+        assert_eq!(
+            task(&emu, "render", "hello")["constraints"]["retentionTime"],
+            "P2D"
+        );
+        wd.assert_plan_empty();
+
         // 5. A failing task fails the apply with its exit code and stderr, stays tainted, and
         //    the next apply runs it again (this one succeeds the second time).
         let failing = r#"
