@@ -736,6 +736,42 @@ fn pool_failures_interrupt_and_validation() {
             vec!["batch_container_pool.p".to_string()]
         );
         wd.assert_plan_empty();
+
+        // Interrupting an update's wait: the resize was made, state records it (not tainted),
+        // and the next apply has nothing left to do.
+        emu.admin(
+            "PUT",
+            &format!("/pools/{name}/overrides"),
+            Some(r#"{"allocationDelayMs": 60000}"#),
+        );
+        p.scale = fixed(2);
+        wd.write_main(&format!("{}{}", emu.provider_hcl(), p.hcl("p")));
+        let mut running = wd.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(
+            running.wait_for_stdout("Modifying...", Duration::from_secs(60)),
+            "{}",
+            running.stdout_so_far()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+        running.interrupt();
+        let out = running.wait();
+        assert!(!out.timed_out && !out.success(), "{}", out.describe());
+        let state = wd.state_json();
+        let r = &state["values"]["root_module"]["resources"][0];
+        assert!(
+            r["tainted"].is_null() || r["tainted"] == json!(false),
+            "{state}"
+        );
+        assert_eq!(
+            r["values"]["fixed_scale"]["target_dedicated_nodes"],
+            json!(2)
+        );
+        assert_eq!(r["values"]["allocation_state"], json!("resizing"));
+        let sp = service_pool(&emu, &name).expect("pool exists");
+        assert_eq!(sp.target_dedicated_nodes, Some(2));
+        assert!(wd.plan_is_empty(true), "the interrupted update left work");
+        emu.admin("DELETE", &format!("/pools/{name}/overrides"), None);
         wd.destroy();
+        assert!(service_pool(&emu, &name).is_none());
     });
 }

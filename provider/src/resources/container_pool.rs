@@ -1760,10 +1760,11 @@ impl Resource<Batch> for ContainerPoolResource {
             Err(e) => {
                 wait_error(&mut diags, &format!("pool {name}"), e, "update");
                 let cur = get_pool_uncancelled(ctx, &name).await;
-                // The changes were made: record them, with the service's current values.
+                // The changes were made: record them as the service now has them (computed
+                // values included, whatever the plan expected).
                 let state = cur
                     .as_ref()
-                    .map(|p| merge_unknowns(planned, &pool_to_state(&p.value, planned)))
+                    .map(|p| pool_to_state(&p.value, planned))
                     .unwrap_or_else(|| prior.clone());
                 ApplyResponse {
                     new_state: state,
