@@ -246,6 +246,8 @@ fn placeholder() -> Node {
         slots_used: 0,
         running: vec![],
         prep: Default::default(),
+        prep_info: Default::default(),
+        release_info: Default::default(),
         root: PathBuf::new(),
     }
 }
@@ -294,6 +296,8 @@ fn new_node(app: &App, p: &Pool, dedicated: bool) -> Node {
         slots_used: 0,
         running: vec![],
         prep: Default::default(),
+        prep_info: Default::default(),
+        release_info: Default::default(),
         root,
     }
 }
@@ -630,12 +634,46 @@ fn spawn_release_tasks(app: &AppRef, st: &mut State, jk: &str) {
         };
         let app2 = app.clone();
         let job_id = job_id.clone();
+        let (pk2, nid, jk2) = (pk.clone(), s(&n.body, "id").to_string(), jk.to_string());
         tokio::spawn(async move {
+            let started = now_iso();
             let o = app2.runtime.run(spec, app2.shutdown.child_token()).await;
+            let mut st = app2.state.lock().await;
+            if let Some(n) = st
+                .pools
+                .get_mut(&pk2)
+                .and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == nid))
+            {
+                let info = prep_release_info(n, &dir, &started, &o);
+                n.release_info.insert(jk2, info);
+                st.dirty = true;
+            }
+            drop(st);
             tracing::info!(job = %job_id, exit = ?o.exit_code, failure = ?o.failure.map(|f| f.code), "job release task finished");
         });
     }
     st.dirty = true;
+}
+
+/// JobPreparation/ReleaseTaskExecutionInformation of a finished run on a node.
+fn prep_release_info(n: &Node, dir: &std::path::Path, started: &str, o: &Outcome) -> Value {
+    let rel = dir
+        .strip_prefix(&n.root)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut v = json!({"state": "completed", "startTime": started, "endTime": now_iso(), "retryCount": 0,
+        "taskRootDirectory": rel, "taskRootDirectoryUrl": format!("{}/files/{rel}", s(&n.body, "url")),
+        "result": if o.failure.is_none() { "success" } else { "failure" }});
+    if let Some(c) = o.exit_code {
+        v["exitCode"] = json!(c);
+    }
+    if let Some(f) = &o.failure {
+        v["failureInfo"] = f.to_value();
+    }
+    if let Some(ci) = &o.container_info {
+        v["containerInfo"] = ci.clone();
+    }
+    v
 }
 
 /// Move a job to terminating: running tasks are ended; the tick completes it.
@@ -1210,6 +1248,8 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
     let app2 = Arc::clone(app);
     tokio::spawn(async move {
         if let Some(ps) = prep_spec {
+            let started = now_iso();
+            let prep_dir = ps.task_dir.clone();
             let o = app2.runtime.run(ps, cancel.clone()).await;
             let ok = o.failure.is_none();
             {
@@ -1220,6 +1260,8 @@ fn start_task(app: &AppRef, st: &mut State, a: Assignment) {
                     .and_then(|p| p.nodes.iter_mut().find(|n| s(&n.body, "id") == a.nid))
                 {
                     n.prep.insert(a.jk.clone(), ok);
+                    let info = prep_release_info(n, &prep_dir, &started, &o);
+                    n.prep_info.insert(a.jk.clone(), info);
                 }
                 if let Some(t) = st.jobs.get_mut(&a.jk).and_then(|j| j.tasks.get_mut(&a.tk))
                     && t.attempt == attempt

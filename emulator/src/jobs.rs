@@ -831,3 +831,38 @@ pub fn task_reactivate(
     let t = find_task(st, job, task)?;
     Ok(Reply::status(StatusCode::NO_CONTENT).write_headers(&t.body, false))
 }
+
+/// Job_ListPreparationAndReleaseTaskStatus.
+pub fn prep_release_status(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
+    let j = find_job(st, id)?;
+    if j.body.get("jobPreparationTask").is_none() && j.body.get("jobReleaseTask").is_none() {
+        return Err(ApiError::conflict(
+            "JobPreparationTaskOrReleaseTaskNotSpecified",
+            "The job does not have a job preparation or release task.",
+        ));
+    }
+    let jk = id.to_ascii_lowercase();
+    let pk = job_pool_key(&j.body);
+    let job_url_id = s(&j.body, "id").to_string();
+    let mut items = vec![];
+    if let Some(p) = st.pools.get(&pk) {
+        for n in &p.nodes {
+            let Some(prep) = n.prep_info.get(&jk) else {
+                continue;
+            };
+            let mut v = json!({"poolId": s(&p.body, "id"), "nodeId": s(&n.body, "id"), "nodeUrl": s(&n.body, "url"),
+                "jobPreparationTaskExecutionInfo": prep});
+            if let Some(rel) = n.release_info.get(&jk) {
+                v["jobReleaseTaskExecutionInfo"] = rel.clone();
+            }
+            items.push(v);
+        }
+    }
+    crate::app::page(
+        app,
+        req,
+        &format!("/jobs/{job_url_id}/jobpreparationandreleasetaskstatus"),
+        items,
+        "jobpreparationandreleasetaskstatuslist",
+    )
+}

@@ -56,6 +56,9 @@ fn operation(method: &Method, seg: &[&str]) -> Option<&'static str> {
         ("POST", ["jobs", _, "disable"]) => "Job_Disable",
         ("POST", ["jobs", _, "enable"]) => "Job_Enable",
         ("GET", ["jobs", _, "taskcounts"]) => "Job_GetTaskCounts",
+        ("GET", ["jobs", _, "jobpreparationandreleasetaskstatus"]) => {
+            "Job_ListPreparationAndReleaseTaskStatus"
+        }
         ("POST", ["jobs", _, "tasks"]) => "Task_Add",
         ("GET", ["jobs", _, "tasks"]) => "Task_List",
         ("POST", ["jobs", _, "addtaskcollection"]) => "Task_AddCollection",
@@ -113,6 +116,9 @@ fn route(app: &App, st: &mut St, op: &str, req: &Req) -> HandlerResult {
         "Job_Disable" => jobs::job_disable(app, st, req, seg[1]),
         "Job_Enable" => jobs::job_enable(app, st, req, seg[1]),
         "Job_GetTaskCounts" => jobs::task_counts(app, st, req, seg[1]),
+        "Job_ListPreparationAndReleaseTaskStatus" => {
+            jobs::prep_release_status(app, st, req, seg[1])
+        }
         "Task_Add" => jobs::task_add(app, st, req, seg[1]),
         "Task_List" => jobs::task_list(app, st, req, seg[1]),
         "Task_AddCollection" => jobs::task_add_collection(app, st, req, seg[1]),

@@ -71,6 +71,11 @@ pub struct Node {
     /// Job key -> whether the job preparation task succeeded on this node.
     #[serde(default)]
     pub prep: BTreeMap<String, bool>,
+    /// Job key -> JobPreparationTaskExecutionInformation / JobReleaseTaskExecutionInformation.
+    #[serde(default)]
+    pub prep_info: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub release_info: BTreeMap<String, Value>,
     pub root: PathBuf,
 }
 

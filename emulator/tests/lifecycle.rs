@@ -513,6 +513,17 @@ async fn preparation_release_and_retention() {
         .get(&format!("/pools/pp/nodes/{node}/files/shared/release.txt"))
         .await;
     assert_eq!(String::from_utf8_lossy(&rel.bytes), "released\n");
+    let status = c
+        .wait_for(
+            "/jobs/pj/jobpreparationandreleasetaskstatus",
+            "release recorded",
+            |b| b["value"][0]["jobReleaseTaskExecutionInfo"]["state"] == "completed",
+        )
+        .await;
+    let item = &status["value"][0];
+    assert_eq!(item["nodeId"], node.as_str());
+    assert_eq!(item["jobPreparationTaskExecutionInfo"]["exitCode"], 0);
+    assert_eq!(item["jobReleaseTaskExecutionInfo"]["result"], "success");
     emu.stop().await;
 }
 
