@@ -285,6 +285,7 @@ fn try_spawn(
     for (k, v) in &opts.env {
         cmd.env(k, v);
     }
+    crate::die_with_parent(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;

@@ -65,6 +65,21 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         .block_on(fut)
 }
 
+/// Makes a child get SIGTERM when the thread that started it ends, so that a test process killed
+/// by a runner's timeout (no destructors run) does not leave Terraform or emulators behind.
+/// Both stop gracefully on SIGTERM. Start such children on the thread that owns them (as tests
+/// and [`for_each_terraform`] do).
+fn die_with_parent(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure only calls prctl(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+}
+
 /// Writes a line straight to the process's stderr, bypassing libtest's output capture, for notes
 /// that must be seen even when tests pass (skipped cases, the Terraform versions in use).
 pub fn note(msg: &str) {

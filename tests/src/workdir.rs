@@ -192,6 +192,7 @@ impl Workdir {
         // Own process group: a timeout kills Terraform and the providers it started, and
         // `Running::interrupt` can deliver SIGINT to the whole group like a terminal's Ctrl-C.
         cmd.process_group(0);
+        crate::die_with_parent(&mut cmd);
         cmd
     }
 
