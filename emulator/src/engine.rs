@@ -487,6 +487,9 @@ async fn node_setup(app: AppRef, pk: String, nid: String) {
     st.dirty = true;
 }
 
+/// How long a job with `onAllTasksComplete: terminatejob` and no task stays active.
+pub const EMPTY_JOB_GRACE_MS: i64 = 2000;
+
 fn job_transitions(app: &AppRef, st: &mut State, now: i64) {
     let keys: Vec<String> = st.jobs.keys().cloned().collect();
     for jk in keys {
@@ -535,12 +538,22 @@ fn job_transitions(app: &AppRef, st: &mut State, now: i64) {
             {
                 terminate_job(app, st, &jk, "JMComplete");
             }
+            // An empty job counts as "all tasks complete" (as the spec says), but only after a grace
+            // period like the service's own reaction time, so that tasks added right after the job
+            // are not refused.
             "active"
                 if s(&job.body, "onAllTasksComplete").eq_ignore_ascii_case("terminatejob")
                     && job
                         .tasks
                         .values()
-                        .all(|t| s(&t.body, "state") == "completed") =>
+                        .all(|t| s(&t.body, "state") == "completed")
+                    && (!job.tasks.is_empty()
+                        || job
+                            .body
+                            .get("lastModified")
+                            .and_then(Value::as_str)
+                            .and_then(crate::util::parse_iso)
+                            .is_some_and(|m| now - m >= EMPTY_JOB_GRACE_MS)) =>
             {
                 terminate_job(app, st, &jk, "AllTasksComplete");
             }

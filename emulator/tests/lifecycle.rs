@@ -185,7 +185,13 @@ async fn start_task_dependencies_slots_and_terminatejob() {
         .await;
     assert_eq!(String::from_utf8_lossy(&marker.bytes), "started\n");
 
-    let r = c.post("/jobs", &json!({"id": "j2", "poolInfo": {"poolId": "p2"}, "usesTaskDependencies": true, "onAllTasksComplete": "terminatejob"})).await;
+    // As the spec recommends: create with noaction, add the tasks, then switch to terminatejob.
+    let r = c
+        .post(
+            "/jobs",
+            &json!({"id": "j2", "poolInfo": {"poolId": "p2"}, "usesTaskDependencies": true}),
+        )
+        .await;
     assert_eq!(r.status, 201);
     // b depends on a; a sleeps a little. b must start after a ends.
     let coll = json!({"value": [
@@ -204,6 +210,14 @@ async fn start_task_dependencies_slots_and_terminatejob() {
         "{}",
         r.body
     );
+    let r = c
+        .call(
+            "PATCH",
+            "/jobs/j2",
+            Some(&json!({"onAllTasksComplete": "terminatejob"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let job = c
         .wait_for("/jobs/j2", "job completed by terminatejob", |b| {
             b["state"] == "completed"
@@ -503,16 +517,6 @@ async fn preparation_release_and_retention() {
     assert_eq!(c.get("/jobs/pj/tasks/t").await.status, 200);
     // Terminating the job runs the release task on the node.
     c.call("POST", "/jobs/pj/terminate", None).await;
-    c.wait_for(
-        &format!("/pools/pp/nodes/{node}/files/shared/release.txt"),
-        "release ran",
-        |b| b.is_null(),
-    )
-    .await;
-    let rel = c
-        .get(&format!("/pools/pp/nodes/{node}/files/shared/release.txt"))
-        .await;
-    assert_eq!(String::from_utf8_lossy(&rel.bytes), "released\n");
     let status = c
         .wait_for(
             "/jobs/pj/jobpreparationandreleasetaskstatus",
@@ -520,6 +524,10 @@ async fn preparation_release_and_retention() {
             |b| b["value"][0]["jobReleaseTaskExecutionInfo"]["state"] == "completed",
         )
         .await;
+    let rel = c
+        .get(&format!("/pools/pp/nodes/{node}/files/shared/release.txt"))
+        .await;
+    assert_eq!(String::from_utf8_lossy(&rel.bytes), "released\n");
     let item = &status["value"][0];
     assert_eq!(item["nodeId"], node.as_str());
     assert_eq!(item["jobPreparationTaskExecutionInfo"]["exitCode"], 0);
@@ -909,5 +917,28 @@ async fn node_reboot_scheduling_and_reactivate() {
     assert_eq!(t["state"], "completed");
     let r = c.call("POST", "/jobs/j/tasks/flaky/reactivate", None).await;
     assert_eq!(r.status, 409);
+    emu.stop().await;
+}
+
+#[tokio::test]
+async fn empty_terminatejob_job_completes_after_a_grace_period() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    c.post("/jobs", &json!({"id": "empty", "poolInfo": {"poolId": "none"}, "onAllTasksComplete": "terminatejob"})).await;
+    // Tasks added right after creation are accepted.
+    let r = c
+        .post(
+            "/jobs/empty/tasks",
+            &json!({"id": "t", "commandLine": "/bin/true"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    c.post("/jobs", &json!({"id": "empty2", "poolInfo": {"poolId": "none"}, "onAllTasksComplete": "terminatejob"})).await;
+    let job = c
+        .wait_for("/jobs/empty2", "completed", |b| b["state"] == "completed")
+        .await;
+    assert_eq!(job["executionInfo"]["terminateReason"], "AllTasksComplete");
+    // The job with a (never scheduled) task stays active.
+    assert_eq!(c.get("/jobs/empty").await.body["state"], "active");
     emu.stop().await;
 }
