@@ -7,8 +7,8 @@ use std::str::FromStr;
 use serde_json::Value as J;
 
 use super::{
-    check_object_attrs, exact_f64_text, infer_type, map_entries, mismatch, parse_decimal,
-    seq_elements, to_number, type_name, wire_number, CodecError, WireNumber,
+    CodecError, WireNumber, check_object_attrs, exact_f64_text, infer_type, map_entries, mismatch,
+    parse_decimal, seq_elements, to_number, type_name, wire_number,
 };
 use crate::diag::AttrPath;
 use crate::types::Type;
@@ -406,10 +406,12 @@ mod tests {
             e.to_string(),
             "at env[\"K\"]: expected string, got JSON array"
         );
-        assert!(decode_json(b"{", &ty)
-            .unwrap_err()
-            .message
-            .contains("invalid JSON"));
+        assert!(
+            decode_json(b"{", &ty)
+                .unwrap_err()
+                .message
+                .contains("invalid JSON")
+        );
         let e = decode_json(b"[1,2]", &Type::Tuple(vec![Type::Number])).unwrap_err();
         assert!(e.message.contains("tuple of 1 elements, got 2"), "{e}");
         let e = encode_json(&obj([("other", Value::Null)]), &ty).unwrap_err();

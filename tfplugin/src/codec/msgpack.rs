@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use rmp::encode as enc;
 use rmp::Marker;
+use rmp::encode as enc;
 
 use super::{
-    check_object_attrs, infer_type, map_entries, mismatch, parse_decimal, seq_elements, type_name,
-    wire_number, CodecError, WireNumber,
+    CodecError, WireNumber, check_object_attrs, infer_type, map_entries, mismatch, parse_decimal,
+    seq_elements, type_name, wire_number,
 };
 use crate::diag::AttrPath;
 use crate::types::Type;
@@ -583,7 +583,9 @@ mod tests {
         // ext 12, {3: [0, true], 4: [10, false]} number bounds
         assert_eq!(
             dec(
-                &[0xc7, 0x09, 0x0c, 0x82, 0x03, 0x92, 0x00, 0xc3, 0x04, 0x92, 0x0a, 0xc2][..],
+                &[
+                    0xc7, 0x09, 0x0c, 0x82, 0x03, 0x92, 0x00, 0xc3, 0x04, 0x92, 0x0a, 0xc2
+                ][..],
                 &Type::Number
             ),
             Value::Unknown
