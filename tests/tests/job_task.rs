@@ -334,6 +334,11 @@ resource "batch_container_task" "flaky" {
                     "exitCodes": [{"code": 3, "exitOptions": {"dependencyAction": "block"}}],
                     "default": {"dependencyAction": "satisfy"}
                 });
+                body["outputFiles"] = json!([{
+                    "filePattern": "out.txt",
+                    "destination": {"container": {"containerUrl": "https://acct.blob.core.windows.net/out?sv=1&sig=c2VjcmV0", "path": "p/out.txt"}},
+                    "uploadOptions": {"uploadCondition": "taskCompletion"}
+                }]);
             }
             let (st, v) = api(&emu, "POST", "/jobs/ext/tasks", Some(&body));
             assert_eq!(st, 201, "{v}");
@@ -382,6 +387,11 @@ resource "batch_container_task" "imported2" {
       code              = 3
       dependency_action = "block"
     }
+  }
+  output_file {
+    file_pattern  = "out.txt"
+    container_url = "https://acct.blob.core.windows.net/out?sv=1&sig=c2VjcmV0"
+    path          = "p/out.txt"
   }
 }
 "#;

@@ -182,7 +182,7 @@ pub fn user_identity_from_model(m: Option<&UserIdentity>, prior: &Value) -> Valu
 /// The `resource_file` block: a file Batch downloads into the task's working directory.
 pub fn resource_file_block() -> Block {
     Block::new("A file (or blob container) Batch downloads into the task's working directory before the task starts. Set exactly one of `http_url`, `storage_container_url` and `auto_storage_container_name`.")
-        .attr(Attribute::string("http_url").optional().validate(NotEmpty).description("URL of one file (for Azure Storage, with read access, e.g. a SAS URL). Needs `file_path`."))
+        .attr(Attribute::string("http_url").optional().sensitive().validate(NotEmpty).description("URL of one file (for Azure Storage, with read access, e.g. a SAS URL). Needs `file_path`. Sensitive because SAS tokens are credentials."))
         .attr(Attribute::string("storage_container_url").optional().sensitive().validate(NotEmpty).description("URL of a blob container (with read and list access) to download, e.g. a SAS URL. Sensitive because SAS tokens are credentials."))
         .attr(Attribute::string("auto_storage_container_name").optional().validate(NotEmpty).description("A blob container in the Batch account's auto-storage account to download."))
         .attr(Attribute::string("blob_prefix").optional().description("With a container: only download blobs whose names start with this prefix."))
@@ -245,12 +245,29 @@ pub fn resource_file_to_model(v: &Value) -> ResourceFile {
     }
 }
 
-pub fn resource_file_from_model(m: &ResourceFile) -> Value {
+/// A URL as state: the prior value when the service returns it without its query (a SAS
+/// token it may withhold), so a redacted read never looks like a change.
+fn url_from_model(remote: Option<&String>, prior: &Value) -> Value {
+    match (remote, prior.as_str()) {
+        (Some(r), Some(p)) if r == p || (!r.contains('?') && p.split('?').next() == Some(r)) => {
+            Value::string(p)
+        }
+        (r, _) => Value::opt_string(r.cloned()),
+    }
+}
+
+pub fn resource_file_from_model(m: &ResourceFile, prior: &Value) -> Value {
     Value::object([
-        ("http_url", Value::opt_string(m.http_url.clone())),
+        (
+            "http_url",
+            url_from_model(m.http_url.as_ref(), prior.get("http_url")),
+        ),
         (
             "storage_container_url",
-            Value::opt_string(m.storage_container_url.clone()),
+            url_from_model(
+                m.storage_container_url.as_ref(),
+                prior.get("storage_container_url"),
+            ),
         ),
         (
             "auto_storage_container_name",
@@ -275,11 +292,14 @@ fn resource_files_to_model(v: &Value) -> Option<Vec<ResourceFile>> {
     (!l.is_empty()).then_some(l)
 }
 
-fn resource_files_from_model(m: Option<&Vec<ResourceFile>>) -> Value {
+fn resource_files_from_model(m: Option<&Vec<ResourceFile>>, prior: &Value) -> Value {
     Value::List(
         m.into_iter()
             .flatten()
-            .map(resource_file_from_model)
+            .enumerate()
+            .map(|(i, r)| {
+                resource_file_from_model(r, prior.elements().get(i).unwrap_or(&Value::Null))
+            })
             .collect(),
     )
 }
@@ -510,7 +530,10 @@ fn output_files_from_model(m: Option<&Vec<OutputFile>>, prior: &Value) -> Value 
                 };
                 Value::object([
                     ("file_pattern", Value::string(o.file_pattern.clone())),
-                    ("container_url", Value::string(c.container_url)),
+                    (
+                        "container_url",
+                        url_from_model(Some(&c.container_url), p.get("container_url")),
+                    ),
                     ("path", Value::opt_string(c.path)),
                     ("upload_condition", Value::string(cond)),
                     (
@@ -580,7 +603,10 @@ fn multi_instance_from_model(m: &MultiInstanceSettings, prior: &Value) -> Value 
         ),
         (
             "common_resource_file",
-            resource_files_from_model(m.common_resource_files.as_ref()),
+            resource_files_from_model(
+                m.common_resource_files.as_ref(),
+                prior.get("common_resource_file"),
+            ),
         ),
     ])
 }
@@ -815,7 +841,7 @@ fn task_to_state(t: &CloudTask, job_id: &str, prior: &Value) -> Value {
     );
     v.set(
         "resource_file",
-        resource_files_from_model(t.resource_files.as_ref()),
+        resource_files_from_model(t.resource_files.as_ref(), prior.get("resource_file")),
     );
     v.set(
         "output_file",
@@ -1541,6 +1567,59 @@ mod tests {
             max_task_retry_count: Some(1),
         };
         assert_eq!(constraints_from_model(Some(&m), &prior), prior);
+    }
+
+    #[test]
+    fn urls_keep_a_withheld_sas() {
+        let prior = Value::string("https://a.blob.core.windows.net/c?sv=1&sig=x");
+        assert_eq!(
+            url_from_model(
+                Some(&"https://a.blob.core.windows.net/c".to_string()),
+                &prior
+            ),
+            prior
+        );
+        let other = "https://b.blob.core.windows.net/c".to_string();
+        assert_eq!(
+            url_from_model(Some(&other), &prior),
+            Value::string(other.clone())
+        );
+        assert_eq!(
+            url_from_model(Some(&other), &Value::Null),
+            Value::string(other)
+        );
+    }
+
+    #[test]
+    fn exit_conditions_defaults_are_unset_and_known_ones_stay() {
+        let defaults = ExitConditions {
+            default: Some(ExitOptions {
+                job_action: Some("none".into()),
+                dependency_action: Some("satisfy".into()),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            exit_conditions_from_model(Some(&defaults), &Value::Null),
+            Value::Null
+        );
+        let m = ExitConditions {
+            exit_codes: Some(vec![ExitCodeMapping {
+                code: 3,
+                exit_options: ExitOptions {
+                    job_action: Some("Terminate".into()),
+                    dependency_action: None,
+                },
+            }]),
+            ..Default::default()
+        };
+        let v = exit_conditions_from_model(Some(&m), &Value::Null);
+        let first = &v.get("exit_code").elements()[0];
+        assert_eq!(first.get("code"), &Value::int(3));
+        assert_eq!(first.get("job_action"), &Value::string("terminate"));
+        assert_eq!(v.get("default"), &Value::Null);
+        // Immutable in Batch: a known value is kept as configured.
+        assert_eq!(exit_conditions_from_model(Some(&defaults), &v), v);
     }
 
     #[test]
