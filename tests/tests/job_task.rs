@@ -595,9 +595,9 @@ resource "batch_container_task" "many" {{
 }
 
 /// `command_line = ""` (the default) runs the image's ENTRYPOINT; the process runtime cannot,
-/// and says so.
+/// and says so. Waits that time out or are interrupted keep the task, tainted.
 #[test]
-fn empty_command_line_fails_clearly_on_the_process_runtime() {
+fn entrypoint_timeout_and_interrupt_on_the_process_runtime() {
     for_each_terraform(|tf| {
         let emu = start(Runtime::Process);
         let wd = Workdir::new(tf);
@@ -624,6 +624,83 @@ resource "batch_container_task" "entry" {{
         );
         // The empty command line was sent as "" (Batch's "use the ENTRYPOINT").
         assert_eq!(task(&emu, "render", "entry")["commandLine"], json!(""));
+
+        // A wait that runs out of time (timeouts.create) or is interrupted (Ctrl-C) fails the
+        // apply, keeps the task (tainted) and says how to keep this run.
+        let sleepy = |name: &str, timeout: &str| {
+            format!(
+                r#"
+resource "batch_container_task" "{name}" {{
+  job_id       = batch_job.job.id
+  name         = "{name}"
+  command_line = "/bin/sleep 30"
+  container {{
+    image_name = "busybox"
+  }}
+  wait_for_completion = true
+  timeouts {{
+    create = "{timeout}"
+  }}
+}}
+"#
+            )
+        };
+        let base = format!("{}{pool_hcl}{}", emu.provider_hcl(), job_hcl(&pool_ref, ""));
+        wd.write_main(&format!("{base}{}", sleepy("slow", "2s")));
+        let out = wd.try_apply().assert_failure();
+        assert!(
+            out.combined()
+                .contains("Timed out waiting for task \"slow\""),
+            "{}",
+            out.describe()
+        );
+        assert!(
+            out.combined().contains("terraform untaint"),
+            "{}",
+            out.describe()
+        );
+        assert!(is_tainted(&wd, "batch_container_task", "slow"));
+        assert_eq!(task(&emu, "render", "slow")["state"], "running");
+
+        wd.write_main(&format!(
+            "{base}{}{}",
+            sleepy("slow", "2s"),
+            sleepy("stopped", "10m")
+        ));
+        let mut running = wd.spawn(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-target=batch_container_task.stopped",
+        ]);
+        assert!(
+            running.wait_for_stdout(
+                "batch_container_task.stopped: Creating...",
+                std::time::Duration::from_secs(60)
+            ),
+            "{}",
+            running.stdout_so_far()
+        );
+        wait_until("the task to run", Duration::from_secs(30), || {
+            (api(&emu, "GET", "/jobs/render/tasks/stopped", None).1["state"] == "running")
+                .then_some(())
+        });
+        running.interrupt();
+        let out = running.wait();
+        assert!(!out.success(), "{}", out.describe());
+        assert!(
+            out.combined()
+                .contains("Interrupted while waiting for task \"stopped\""),
+            "{}",
+            out.describe()
+        );
+        assert!(
+            out.duration < Duration::from_secs(25),
+            "the wait must end promptly: {}",
+            out.describe()
+        );
+        assert!(is_tainted(&wd, "batch_container_task", "stopped"));
     });
 }
 

@@ -28,6 +28,13 @@ pub fn opts(ctx: &Ctx<Batch>, deadline: tokio::time::Instant) -> RequestOptions 
         .cancel(ctx.cancel.clone())
 }
 
+/// Options for one status check inside [`poll_until`]: a short deadline of its own, so that a
+/// check started just before the wait's deadline is not cut off by it (the wait then reports a
+/// timeout instead of a failed request).
+pub fn poll_opts(ctx: &Ctx<Batch>) -> RequestOptions {
+    opts(ctx, tokio::time::Instant::now() + Duration::from_secs(60))
+}
+
 /// Adds a diagnostic for a failed Batch call: summary says what we were doing, detail carries the
 /// service's code, message, values and request id.
 pub fn batch_error(

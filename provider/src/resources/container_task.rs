@@ -36,7 +36,7 @@ use crate::common::container::{
 };
 use crate::common::{
     Batch, WaitError, batch_error, deadline, env_from_model, env_to_model, error_code,
-    is_not_found, opts, poll_until, wait_error,
+    is_not_found, opts, poll_opts, poll_until, wait_error,
 };
 use crate::resources::job::duration_from_model;
 
@@ -1039,7 +1039,7 @@ async fn wait_completed(
     let last_state = &last_state;
     poll_until(ctx, dl, &what, || {
         async move {
-            match ctx.client.api.get_task(job, name, &opts(ctx, dl)).await {
+            match ctx.client.api.get_task(job, name, &poll_opts(ctx)).await {
                 Ok(Some(t)) => {
                     let s = t.value.state.clone().unwrap_or_default();
                     let mut seen = last_state.lock().unwrap_or_else(|e| e.into_inner());
@@ -1214,7 +1214,7 @@ impl Resource<Batch> for ContainerTaskResource {
                 }
             }
         } else {
-            match ctx.client.api.get_task(&job, &name, &opts(ctx, dl)).await {
+            match ctx.client.api.get_task(&job, &name, &poll_opts(ctx)).await {
                 Ok(Some(t)) => t,
                 Ok(None) => {
                     diags.error(
@@ -1461,7 +1461,7 @@ impl Resource<Batch> for ContainerTaskResource {
         let r = poll_until(ctx, dl, &what, || {
             let (job, name) = (job.clone(), name.clone());
             async move {
-                match ctx.client.api.get_task(&job, &name, &opts(ctx, dl)).await {
+                match ctx.client.api.get_task(&job, &name, &poll_opts(ctx)).await {
                     Ok(None) => Ok(Some(())),
                     Ok(Some(_)) => Ok(None),
                     Err(e) if is_not_found(&e) => Ok(Some(())),

@@ -33,7 +33,7 @@ use crate::common::container::{
 };
 use crate::common::{
     Batch, batch_error, deadline, env_from_model, env_to_model, error_code, is_not_found,
-    metadata_from_model, metadata_to_model, opts, poll_until, wait_error,
+    metadata_from_model, metadata_to_model, opts, poll_opts, poll_until, wait_error,
 };
 use crate::resources::container_task::{
     user_identity_block, user_identity_from_model, user_identity_to_model,
@@ -566,7 +566,7 @@ impl Resource<Batch> for JobResource {
             };
         }
         tracing::info!(job = %name, "job created");
-        match ctx.client.api.get_job(&name, &opts(ctx, dl)).await {
+        match ctx.client.api.get_job(&name, &poll_opts(ctx)).await {
             Ok(Some(j)) => {
                 let mut st = p.clone();
                 st.set("id", Value::string(name.clone()));
@@ -773,7 +773,7 @@ impl Resource<Batch> for JobResource {
         let r = poll_until(ctx, dl, &what, || {
             let name = name.clone();
             async move {
-                match ctx.client.api.get_job(&name, &opts(ctx, dl)).await {
+                match ctx.client.api.get_job(&name, &poll_opts(ctx)).await {
                     Ok(None) => Ok(Some(())),
                     Ok(Some(_)) => Ok(None),
                     Err(e) if is_not_found(&e) => Ok(Some(())),
