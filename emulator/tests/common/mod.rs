@@ -15,9 +15,9 @@ pub fn fast_config(dir: &std::path::Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
-        allocation_delay: Duration::from_millis(100),
+        allocation_delay: Duration::from_millis(250),
         node_start_delay: Duration::from_millis(50),
-        delete_delay: Duration::from_millis(100),
+        delete_delay: Duration::from_millis(250),
         ..Config::default()
     }
 }
