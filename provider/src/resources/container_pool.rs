@@ -1259,14 +1259,27 @@ impl Resource<Batch> for ContainerPoolResource {
         if prior.is_null() || resp.planned.is_null() {
             return;
         }
-        // Batch treats VM sizes case-insensitively (and returns them lower-cased): a spelling
-        // change alone is no change, so the prior spelling is planned (Terraform allows a
-        // provider to keep the prior value of an attribute when both are set).
-        if let (Some(p), Some(c)) = (prior.get_str("vm_size"), req.config.get_str("vm_size"))
-            && p != c
-            && p.eq_ignore_ascii_case(c)
+        // Batch treats VM sizes, node agent SKUs and image names case-insensitively (and returns
+        // VM sizes lower-cased): a spelling change alone is no change, so the prior spelling is
+        // planned (Terraform allows a provider to keep the prior value when both are set).
+        let keep_prior_case = |planned: &mut Value, prior: &Value, config: &Value, k: &str| {
+            if let (Some(p), Some(c)) = (prior.get_str(k), config.get_str(k))
+                && p != c
+                && p.eq_ignore_ascii_case(c)
+            {
+                planned.set(k, Value::string(p));
+            }
+        };
+        for k in ["vm_size", "node_agent_sku_id"] {
+            keep_prior_case(&mut resp.planned, prior, req.config, k);
+        }
+        if let (Some(pi), Some(ci)) = (prior.get_block("image"), req.config.get_block("image"))
+            && let Some(mut img) = resp.planned.get_block("image").cloned()
         {
-            resp.planned.set("vm_size", Value::string(p));
+            for k in ["publisher", "offer", "sku", "version"] {
+                keep_prior_case(&mut img, pi, ci, k);
+            }
+            resp.planned.set("image", img);
         }
         let planned = resp.planned.clone();
         let ch = Changes::of(prior, &planned);
@@ -2197,6 +2210,23 @@ mod tests {
         assert!(r.requires_replace.is_empty());
         assert!(r.diags.0.iter().any(|d| d.summary.contains("not sent")));
         assert_eq!(r.planned.get("last_modified"), prior.get("last_modified"));
+    }
+
+    #[test]
+    fn case_only_changes_of_case_insensitive_names_plan_nothing() {
+        let prior = pool_to_state(&cloud_pool(), &config());
+        let mut planned = prior.clone();
+        planned.set("vm_size", Value::string("Standard_D2s_V3"));
+        planned.set(
+            "node_agent_sku_id",
+            Value::string("Batch.Node.Ubuntu 20.04"),
+        );
+        let mut img = planned.get("image").clone();
+        img.set("sku", Value::string("20-04-LTS"));
+        planned.set("image", img);
+        let r = plan(&prior, &planned);
+        assert!(r.requires_replace.is_empty());
+        assert_eq!(r.planned, prior);
     }
 
     #[test]
