@@ -102,7 +102,14 @@ async fn main() -> anyhow::Result<()> {
             cfg.listen
         );
     }
-    let handle = batch_emulator::start(cfg).await?;
+    let handle = match batch_emulator::start(cfg).await {
+        Ok(h) => h,
+        Err(e) => {
+            // A short, clear message (no backtrace) for configuration problems.
+            eprintln!("batch-emulator: {e:#}");
+            std::process::exit(1);
+        }
+    };
     println!(
         "batch-emulator listening on {} (account {})",
         handle.url(),

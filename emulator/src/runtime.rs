@@ -74,7 +74,13 @@ impl Runtime {
         match kind {
             RuntimeKind::Process => Ok(Runtime::Process),
             RuntimeKind::Docker => {
-                let d = bollard::Docker::connect_with_defaults()?;
+                let host = std::env::var("DOCKER_HOST")
+                    .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+                let d = bollard::Docker::connect_with_defaults().map_err(|e| {
+                    anyhow::anyhow!(
+                        "--runtime docker: cannot use the Docker Engine API at DOCKER_HOST={host} ({e}); start Docker or `podman system service` (scripts/setup-podman.sh)"
+                    )
+                })?;
                 d.ping().await.map_err(|e| {
                     anyhow::anyhow!(
                         "--runtime docker: the Docker Engine API at DOCKER_HOST={} does not answer ({e}); start Docker or `podman system service`",
