@@ -505,6 +505,27 @@ fn pool_drift_import_and_generated_config() {
         imp.write_main(&format!("{}{no_timeouts}", emu.provider_hcl()));
         imp.assert_plan_empty();
 
+        // Import of a bad id or of a pool that does not exist fails clearly and stores nothing.
+        let none = Workdir::new(tf);
+        none.write_main(&format!(
+            "{}{}",
+            emu.provider_hcl(),
+            Pool::new("never-created").hcl("p")
+        ));
+        let out = none.try_import("batch_container_pool.p", "bad id!");
+        assert!(
+            !out.success() && out.combined().contains("Invalid pool id to import"),
+            "{}",
+            out.describe()
+        );
+        let out = none.try_import("batch_container_pool.p", "never-created");
+        assert!(
+            !out.success() && out.combined().contains("non-existent"),
+            "{}",
+            out.describe()
+        );
+        assert!(none.state_addresses().is_empty());
+
         // import {} with -generate-config-out writes a configuration that plans clean.
         let generated = Workdir::new(tf);
         generated.write_main(&format!(
