@@ -742,11 +742,12 @@ impl Resource<Batch> for JobResource {
             }
         }
         let mut st = p.clone();
-        if let Ok(Some(j)) = ctx.client.api.get_job(&name, &opts(ctx, dl)).await {
-            if st.get("state").is_unknown() {
-                st.set("state", Value::opt_string(j.value.state.clone()));
-            }
-            etag = j.etag.or(etag);
+        // The write's ETag is the one to keep: a GET now could pick up (and so hide) a change
+        // someone else made right after ours.
+        if st.get("state").is_unknown()
+            && let Ok(Some(j)) = ctx.client.api.get_job(&name, &poll_opts(ctx)).await
+        {
+            st.set("state", Value::opt_string(j.value.state.clone()));
         }
         if st.get("state").is_unknown() {
             st.set("state", prior.get("state").clone());
