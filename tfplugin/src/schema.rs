@@ -245,9 +245,9 @@ impl NestedBlock {
             Nesting::Set => NestingMode::Set,
             Nesting::Map => NestingMode::Map,
         };
-        // Terraform only accepts min/max 0 or 1 on SINGLE blocks and 0/0 on MAP blocks.
+        // Terraform wants min == max (0 or 1) on SINGLE blocks and 0/0 on MAP blocks.
         let (min, max) = match self.nesting {
-            Nesting::Single => (self.min_items.min(1), 0),
+            Nesting::Single => (self.min_items.min(1), self.min_items.min(1)),
             Nesting::Map => (0, 0),
             _ => (self.min_items, self.max_items),
         };
