@@ -307,7 +307,13 @@ pub fn job_patch(_app: &App, st: &mut State, req: &Req, id: &str, replace: bool)
 pub fn job_delete(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
     let j = find_job(st, id)?;
     check_conditions(req, &j.body, false)?;
-    if s(&j.body, "state") != "deleting" {
+    if s(&j.body, "state") == "deleting" {
+        return Err(ApiError::conflict(
+            "JobBeingDeleted",
+            "The specified job has been marked for deletion and is being garbage collected.",
+        ));
+    }
+    {
         set_job_state(&mut j.body, "deleting");
         j.delete_done_at = Some(now_ms() + app.delete_delay.as_millis() as i64);
         touch(&mut j.body);
@@ -690,6 +696,17 @@ pub fn task_add_collection(app: &App, st: &mut State, req: &Req, job_id: &str) -
     Ok(Reply::json(StatusCode::OK, json!({"value": results})))
 }
 
+/// Task changes are refused while the job is being deleted.
+fn job_not_deleting(st: &mut State, job: &str) -> Result<(), ApiError> {
+    if s(&find_job(st, job)?.body, "state") == "deleting" {
+        return Err(ApiError::conflict(
+            "JobBeingDeleted",
+            "The specified job has been marked for deletion and is being garbage collected.",
+        ));
+    }
+    Ok(())
+}
+
 pub fn find_task<'a>(st: &'a mut State, job: &str, task: &str) -> Result<&'a mut Task, ApiError> {
     find_job(st, job)?
         .tasks
@@ -721,6 +738,7 @@ pub fn task_list(app: &App, st: &mut State, req: &Req, job: &str) -> HandlerResu
 
 pub fn task_update(_app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
     let u = req.json("TaskUpdateParameter", true)?.unwrap_or_default();
+    job_not_deleting(st, job)?;
     let t = find_task(st, job, task)?;
     check_conditions(req, &t.body, false)?;
     if let Some(c) = u.get("constraints").and_then(Value::as_object) {
@@ -735,6 +753,7 @@ pub fn task_update(_app: &App, st: &mut State, req: &Req, job: &str, task: &str)
 }
 
 pub fn task_delete(app: &App, st: &mut State, req: &Req, job: &str, task: &str) -> HandlerResult {
+    job_not_deleting(st, job)?;
     let t = find_task(st, job, task)?;
     check_conditions(req, &t.body, false)?;
     let (jk, tk) = (job.to_ascii_lowercase(), task.to_ascii_lowercase());
@@ -754,6 +773,7 @@ pub fn task_terminate(
     job: &str,
     task: &str,
 ) -> HandlerResult {
+    job_not_deleting(st, job)?;
     let t = find_task(st, job, task)?;
     check_conditions(req, &t.body, false)?;
     if s(&t.body, "state") == "completed" {

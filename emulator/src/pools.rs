@@ -539,7 +539,13 @@ pub fn pool_update_properties(_app: &App, st: &mut State, req: &Req, id: &str) -
 pub fn pool_delete(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
     let p = find_pool(st, id)?;
     check_conditions(req, &p.body, false)?;
-    if s(&p.body, "state") != "deleting" {
+    if s(&p.body, "state") == "deleting" {
+        return Err(ApiError::conflict(
+            "PoolBeingDeleted",
+            "The specified pool has been marked for deletion and is being reclaimed.",
+        ));
+    }
+    {
         let now = now_iso();
         p.body["state"] = json!("deleting");
         p.body["stateTransitionTime"] = json!(now);

@@ -153,6 +153,13 @@ async fn pool_job_task_run_with_process_runtime() {
         .await;
     assert_eq!(c.call("DELETE", "/pools/p1", None).await.status, 202);
     assert_eq!(c.get("/pools/p1").await.body["state"], "deleting");
+    let again = c.call("DELETE", "/pools/p1", None).await;
+    assert_eq!((again.status, again.code()), (409, "PoolBeingDeleted"));
+    assert_eq!(c.call("DELETE", "/jobs/j1", None).await.status, 202);
+    let again = c.call("DELETE", "/jobs/j1", None).await;
+    assert_eq!((again.status, again.code()), (409, "JobBeingDeleted"));
+    let t = c.call("DELETE", "/jobs/j1/tasks/t1", None).await;
+    assert_eq!((t.status, t.code()), (409, "JobBeingDeleted"));
     let gone = c
         .wait_for("/pools/p1", "pool gone", |b| b["code"] == "PoolNotFound")
         .await;
