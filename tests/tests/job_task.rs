@@ -601,7 +601,7 @@ fn entrypoint_timeout_and_interrupt_on_the_process_runtime() {
     for_each_terraform(|tf| {
         let emu = start(Runtime::Process);
         let wd = Workdir::new(tf);
-        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 4);
         wd.write_main(&format!(
             r#"{}{pool_hcl}{}
 resource "batch_container_task" "entry" {{
@@ -701,6 +701,62 @@ resource "batch_container_task" "{name}" {{
             out.describe()
         );
         assert!(is_tainted(&wd, "batch_container_task", "stopped"));
+
+        // Dependencies: Batch runs `second` only after `first` succeeded; a job without
+        // uses_task_dependencies is refused with a hint at the fix.
+        let deps = |uses: bool| {
+            format!(
+                r#"{}
+resource "batch_job" "deps" {{
+  name                   = "deps-{uses}"
+  pool_id                = "{}"
+  uses_task_dependencies = {uses}
+}}
+resource "batch_container_task" "first" {{
+  job_id       = batch_job.deps.id
+  name         = "first"
+  command_line = "/bin/sh -c 'sleep 1; echo first'"
+  container {{
+    image_name = "busybox"
+  }}
+}}
+resource "batch_container_task" "second" {{
+  job_id       = batch_job.deps.id
+  name         = "second"
+  command_line = "/bin/true"
+  container {{
+    image_name = "busybox"
+  }}
+  dependencies {{
+    task_ids = [batch_container_task.first.name]
+  }}
+  wait_for_completion = true
+}}
+"#,
+                emu.provider_hcl(),
+                batch_api::POOL
+            )
+        };
+        // A second working directory that uses the existing pool by name.
+        let wd2 = Workdir::new(tf);
+        wd2.write_main(&deps(false));
+        let out = wd2.try_apply().assert_failure();
+        assert!(
+            out.combined().contains("uses_task_dependencies = true"),
+            "{}",
+            out.describe()
+        );
+        wd2.write_main(&deps(true));
+        wd2.apply();
+        let first = task(&emu, "deps-true", "first");
+        let second = task(&emu, "deps-true", "second");
+        assert_eq!(second["dependsOn"]["taskIds"], json!(["first"]));
+        assert!(
+            second["executionInfo"]["startTime"].as_str().unwrap()
+                >= first["executionInfo"]["endTime"].as_str().unwrap(),
+            "second must start after first ended: {first} {second}"
+        );
+        wd2.assert_plan_empty();
     });
 }
 
