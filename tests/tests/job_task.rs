@@ -500,6 +500,18 @@ resource "batch_job" "prep" {{
         assert_eq!(get(&emu, "/jobs/prep")["onAllTasksComplete"], "noaction");
         wd.assert_plan_empty();
 
+        // 7c. A job deleted outside Terraform (here: still `deleting`) leaves the state: the
+        //     plan creates it again.
+        let (st, v) = api(&emu, "DELETE", "/jobs/prep", None);
+        assert_eq!(st, 202, "{v}");
+        let out = wd.run(&["plan", "-input=false", "-no-color"]);
+        assert!(out.success(), "{}", out.describe());
+        assert!(
+            out.stdout.contains("batch_job.prep will be created"),
+            "{}",
+            out.describe()
+        );
+
         // 8. Destroy removes every job (and with them their tasks).
         wd.destroy();
         for job in ["render", "ext", "prep"] {
