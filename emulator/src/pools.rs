@@ -640,9 +640,9 @@ pub fn pool_enable_autoscale(app: &App, st: &mut State, req: &Req, id: &str) -> 
             "Auto scaling cannot be enabled while the pool is being resized.",
         ));
     }
+    // The service allows one Pool_EnableAutoScale per pool every 30 seconds.
     if let Some(last) = p.last_enable_autoscale
         && now_ms() - last < 30_000
-        && b(&p.body, "enableAutoScale")
     {
         return Err(ApiError::conflict(
             "TooManyEnableAutoScaleRequests",

@@ -369,6 +369,17 @@ async fn resize_conflicts_autoscale_and_patch_rules() {
             b["allocationState"] == "steady" && b["currentDedicatedNodes"] == 1
         })
         .await;
+    // At most one Pool_EnableAutoScale every 30 seconds.
+    let again = c
+        .post(
+            "/pools/r/enableautoscale",
+            &json!({"autoScaleFormula": "$TargetDedicatedNodes = 1;"}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (409, "TooManyEnableAutoScaleRequests")
+    );
     assert!(
         p["autoScaleRun"]["results"]
             .as_str()
