@@ -880,3 +880,85 @@ resource "batch_container_task" "t" {{
         );
     });
 }
+
+/// A multi-instance (MPI-style) task runs its coordination command on every node, then its
+/// command on the primary with the host list.
+#[test]
+fn multi_instance_task_spans_two_nodes() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        wd.write_main(&emu.provider_hcl());
+        if !batch_api::pool_resource_ready(&wd) {
+            e2e::note(
+                "SKIPPED multi_instance_task_spans_two_nodes: batch_container_pool is not available",
+            );
+            return;
+        }
+        wd.write_main(&format!(
+            r#"{}
+resource "batch_container_pool" "mpi" {{
+  name              = "mpi"
+  vm_size           = "STANDARD_D2S_V3"
+  node_agent_sku_id = "batch.node.ubuntu 22.04"
+  image {{
+    publisher = "microsoft-dsvm"
+    offer     = "ubuntu-hpc"
+    sku       = "2204"
+    version   = "latest"
+  }}
+  container {{
+    type        = "dockerCompatible"
+    image_names = ["busybox"]
+  }}
+  fixed_scale {{
+    target_dedicated_nodes = 2
+  }}
+  inter_node_communication = true
+  wait_for                 = "nodes_ready"
+}}
+resource "batch_job" "mpi" {{
+  name    = "mpi"
+  pool_id = batch_container_pool.mpi.id
+}}
+resource "batch_container_task" "mpi" {{
+  job_id       = batch_job.mpi.id
+  name         = "mpi"
+  command_line = "/bin/sh -c 'echo hosts=$AZ_BATCH_HOST_LIST'"
+  container {{
+    image_name = "busybox"
+  }}
+  multi_instance {{
+    number_of_instances       = 2
+    coordination_command_line = "/bin/sh -c 'echo coordinating'"
+  }}
+  wait_for_completion = true
+}}
+data "batch_task_file" "mpi" {{
+  job_id  = batch_job.mpi.id
+  task_id = batch_container_task.mpi.name
+  path    = "stdout.txt"
+}}
+output "mpi" {{
+  value = data.batch_task_file.mpi.content
+}}
+"#,
+            emu.provider_hcl()
+        ));
+        wd.apply();
+        let out = wd.output("mpi");
+        let line = out.as_str().unwrap().trim();
+        let hosts = line
+            .strip_prefix("hosts=")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(
+            hosts.split(',').filter(|h| !h.is_empty()).count(),
+            2,
+            "{line}"
+        );
+        let remote = task(&emu, "mpi", "mpi");
+        assert_eq!(remote["multiInstanceSettings"]["numberOfInstances"], 2);
+        wd.assert_plan_empty();
+        wd.destroy();
+    });
+}
