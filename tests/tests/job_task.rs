@@ -962,3 +962,71 @@ output "mpi" {{
         wd.destroy();
     });
 }
+
+/// Serves `body` for every GET on a loopback port (for resource files); returns the base URL.
+fn serve_file(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { break };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// resource_file blocks are downloaded into the working directory before the task runs, and
+/// the task's environment reaches its command.
+#[test]
+fn resource_files_and_environment_reach_the_task() {
+    let base_url = serve_file("input-data\n");
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        wd.write_main(&format!(
+            r#"{}{pool_hcl}{}
+resource "batch_container_task" "reader" {{
+  job_id       = batch_job.job.id
+  name         = "reader"
+  command_line = "/bin/sh -c 'cat input/data.txt; echo mode=$MODE'"
+  environment  = {{ MODE = "fast" }}
+  container {{
+    image_name = "busybox"
+  }}
+  resource_file {{
+    http_url  = "{base_url}/data.txt?sig=c2VjcmV0"
+    file_path = "input/data.txt"
+  }}
+  wait_for_completion = true
+}}
+data "batch_task_file" "reader" {{
+  job_id  = batch_job.job.id
+  task_id = batch_container_task.reader.name
+  path    = "stdout.txt"
+}}
+output "reader" {{
+  value = data.batch_task_file.reader.content
+}}
+"#,
+            emu.provider_hcl(),
+            job_hcl(&pool_ref, "")
+        ));
+        let out = wd.apply();
+        assert!(
+            !out.stdout.contains("c2VjcmV0"),
+            "the SAS must not be shown: {}",
+            out.stdout
+        );
+        assert_eq!(wd.output("reader"), json!("input-data\nmode=fast\n"));
+        wd.assert_plan_empty();
+    });
+}
