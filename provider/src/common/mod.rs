@@ -124,6 +124,9 @@ where
         match check().await {
             Ok(Some(v)) => return Ok(v),
             Ok(None) => {}
+            // A check cut short by StopProvider fails with "request cancelled": that is an
+            // interruption, not a failure of the object.
+            Err(_) if ctx.cancel.is_cancelled() => return Err(WaitError::Cancelled),
             Err(d) => return Err(WaitError::Failed(d)),
         }
         let now = tokio::time::Instant::now();

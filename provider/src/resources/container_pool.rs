@@ -23,8 +23,8 @@ use batch_client::models::{
 };
 use batch_client::{BatchError, ListQuery, RequestOptions, Versioned};
 use tfplugin::framework::{
-    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, PlanRequest, PlanResponse,
-    Private, ReadRequest, ReadResponse, Resource, null_object,
+    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Identity, ImportResponse, PlanRequest,
+    PlanResponse, Private, ReadRequest, ReadResponse, Resource, null_object,
 };
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
 use tfplugin::validators::{BatchId, IntBetween, Iso8601Duration, NotEmpty, OneOf};
@@ -37,7 +37,7 @@ use crate::common::container::{
 };
 use crate::common::{
     Batch, WaitError, batch_error, cancellable_sleep, env_from_model, env_to_model,
-    metadata_from_model, metadata_to_model, opts, poll_until, timeout, wait_error,
+    metadata_from_model, metadata_to_model, opts, poll_opts, poll_until, timeout, wait_error,
 };
 
 pub struct ContainerPoolResource;
@@ -909,7 +909,7 @@ async fn wait_pool(
     poll_until(ctx, deadline, &what, || {
         let api = &ctx.client.api;
         async move {
-            let o = opts(ctx, deadline);
+            let o = poll_opts(ctx);
             let pool = match api.get_pool(name, &o).await {
                 Ok(Some(p)) => p,
                 Ok(None) => {
@@ -1172,6 +1172,12 @@ fn wait_mode(v: &Value) -> String {
 impl Resource<Batch> for ContainerPoolResource {
     fn type_name(&self) -> &'static str {
         "batch_container_pool"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity {
+            attributes: vec![("name", "The pool's id in the Batch account (its name).")],
+        })
     }
 
     fn schema(&self) -> Schema {
@@ -1812,7 +1818,7 @@ impl Resource<Batch> for ContainerPoolResource {
             let api = &ctx.client.api;
             let name = name.as_str();
             async move {
-                match api.get_pool(name, &opts(ctx, deadline)).await {
+                match api.get_pool(name, &poll_opts(ctx)).await {
                     Ok(None) => Ok(Some(())),
                     Ok(Some(p)) => {
                         tracing::info!(

@@ -23,8 +23,8 @@ use batch_client::models::{
 };
 use batch_client::{BatchError, ByteRange, RequestOptions};
 use tfplugin::framework::{
-    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, PlanRequest, PlanResponse,
-    Private, ReadRequest, ReadResponse, Resource, null_object,
+    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Identity, ImportResponse, PlanRequest,
+    PlanResponse, Private, ReadRequest, ReadResponse, Resource, null_object,
 };
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
 use tfplugin::validators::{BatchId, IntBetween, Iso8601Duration, NotEmpty, OneOf, is_batch_id};
@@ -1074,6 +1074,15 @@ async fn wait_completed(
 impl Resource<Batch> for ContainerTaskResource {
     fn type_name(&self) -> &'static str {
         "batch_container_task"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity {
+            attributes: vec![
+                ("job_id", "The id of the job the task belongs to."),
+                ("name", "The task's id within its job (its name)."),
+            ],
+        })
     }
 
     fn schema(&self) -> Schema {

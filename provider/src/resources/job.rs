@@ -20,8 +20,8 @@ use batch_client::models::{
 };
 use batch_client::{BatchError, RequestOptions};
 use tfplugin::framework::{
-    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, PlanRequest, PlanResponse,
-    Private, ReadRequest, ReadResponse, Resource, null_object,
+    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Identity, ImportResponse, PlanRequest,
+    PlanResponse, Private, ReadRequest, ReadResponse, Resource, null_object,
 };
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
 use tfplugin::validators::{BatchId, IntBetween, Iso8601Duration, NotEmpty, OneOf};
@@ -450,6 +450,12 @@ fn conflict_error(diags: &mut Diagnostics, what: &str) {
 impl Resource<Batch> for JobResource {
     fn type_name(&self) -> &'static str {
         "batch_job"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity {
+            attributes: vec![("name", "The job's id in the Batch account (its name).")],
+        })
     }
 
     fn schema(&self) -> Schema {

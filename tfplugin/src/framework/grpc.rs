@@ -25,6 +25,24 @@ type Res<T> = Result<Response<T>, Status>;
 struct ResourceEntry<C> {
     imp: Arc<dyn Resource<C>>,
     schema: Schema,
+    identity: Option<super::Identity>,
+}
+
+impl<C> ResourceEntry<C> {
+    /// The identity data for a (non-null) state or plan, when the resource has an identity.
+    fn identity_of(&self, v: &Value) -> Option<pb::ResourceIdentityData> {
+        let id = self.identity.as_ref()?;
+        if v.is_null() {
+            return None;
+        }
+        let msgpack = encode_msgpack(&id.of(v), &id.value_type()).ok()?;
+        Some(pb::ResourceIdentityData {
+            identity_data: Some(pb::DynamicValue {
+                msgpack,
+                json: Vec::new(),
+            }),
+        })
+    }
 }
 
 struct DataSourceEntry<C> {
@@ -52,6 +70,7 @@ impl<P: Provider> FrameworkServer<P> {
                     r.type_name(),
                     ResourceEntry {
                         schema: r.schema(),
+                        identity: r.identity(),
                         imp: r,
                     },
                 )
@@ -277,7 +296,36 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Res<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(Default::default()))
+        use pb::resource_identity_schema::IdentityAttribute;
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(name, e)| {
+                let id = e.identity.as_ref()?;
+                let attrs = id
+                    .attributes
+                    .iter()
+                    .map(|(n, d)| IdentityAttribute {
+                        name: n.to_string(),
+                        r#type: b"\"string\"".to_vec(),
+                        required_for_import: true,
+                        optional_for_import: false,
+                        description: d.to_string(),
+                    })
+                    .collect();
+                Some((
+                    name.to_string(),
+                    pb::ResourceIdentitySchema {
+                        version: 0,
+                        identity_attributes: attrs,
+                    },
+                ))
+            })
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: vec![],
+        }))
     }
 
     async fn validate_provider_config(
@@ -467,6 +515,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     new_state,
                     private: encode_private(&resp.private),
                     diagnostics: diags_to_proto(&resp.diags),
+                    new_identity: entry.identity_of(&resp.state),
                     ..Default::default()
                 })
             },
@@ -478,6 +527,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 new_state: req.current_state.clone(),
                 private: req.private.clone(),
                 diagnostics: diags_to_proto(&d),
+                new_identity: req.current_identity.clone(),
                 ..Default::default()
             }
         })))
@@ -532,6 +582,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     requires_replace: rr.iter().map(path_to_proto).collect(),
                     planned_private: encode_private(&resp.private),
                     diagnostics: diags_to_proto(&resp.diags),
+                    planned_identity: entry.identity_of(&resp.planned),
                     ..Default::default()
                 })
             },
@@ -567,6 +618,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     new_state: encode(&state, &entry.schema)?,
                     private: if diags.has_errors() { req.planned_private.clone() } else { Vec::new() },
                     diagnostics: diags_to_proto(&diags),
+                    new_identity: entry.identity_of(&state),
                     ..Default::default()
                 });
             }
@@ -582,6 +634,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 new_state: encode(&resp.new_state, &entry.schema)?,
                 private: encode_private(&resp.private),
                 diagnostics: diags_to_proto(&resp.diags),
+                new_identity: entry.identity_of(&resp.new_state),
                 ..Default::default()
             })
         }, Err)
@@ -607,7 +660,8 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
             async {
                 let entry = self.resource(&req.type_name)?;
                 let ctx = self.ctx()?;
-                let resp = entry.imp.import(&ctx, &req.id).await;
+                let id = import_id(entry, &req)?;
+                let resp = entry.imp.import(&ctx, &id).await;
                 if resp.diags.has_errors() {
                     return Err(resp.diags);
                 }
@@ -618,7 +672,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                         type_name: req.type_name.clone(),
                         state: encode(&state, &entry.schema)?,
                         private: encode_private(&resp.private),
-                        identity: None,
+                        identity: entry.identity_of(&state),
                     }],
                     diagnostics: diags_to_proto(&resp.diags),
                     deferred: None,
@@ -683,6 +737,43 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
             error: String::new(),
         }))
     }
+}
+
+/// The import id: given directly, or (Terraform 1.12+ `import { identity = {...} }`) made from the identity.
+fn import_id<C>(
+    entry: &ResourceEntry<C>,
+    req: &pb::import_resource_state::Request,
+) -> Result<String, Diagnostics> {
+    if !req.id.is_empty() {
+        return Ok(req.id.clone());
+    }
+    let (Some(id), Some(data)) = (
+        entry.identity.as_ref(),
+        req.identity.as_ref().and_then(|i| i.identity_data.as_ref()),
+    ) else {
+        return Err(one_error(
+            "Missing import id",
+            format!("Give the {} to import as an id.", req.type_name),
+        ));
+    };
+    let ty = id.value_type();
+    let v = if !data.msgpack.is_empty() {
+        decode_msgpack(&data.msgpack, &ty)
+    } else {
+        decode_json(&data.json, &ty)
+    }
+    .map_err(|e| one_error("Invalid import identity", e.to_string()))?;
+    id.import_id(&v).ok_or_else(|| {
+        let names: Vec<&str> = id.attributes.iter().map(|(n, _)| *n).collect();
+        one_error(
+            "Incomplete import identity",
+            format!(
+                "Importing {} by identity needs all of: {}.",
+                req.type_name,
+                names.join(", ")
+            ),
+        )
+    })
 }
 
 /// Terraform before 1.11 does not understand write-only attributes; setting one there would

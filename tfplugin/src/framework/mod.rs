@@ -101,11 +101,51 @@ pub struct ImportResponse {
     pub diags: Diagnostics,
 }
 
+/// A resource identity (Terraform 1.12+): a few top-level attributes that name the remote object,
+/// e.g. `job_id` and `name` of a task. Terraform stores it beside the state and accepts it in
+/// `import { identity = { ... } }`; the import id is the attributes' values joined by `/`.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// (attribute name, description); each must be a top-level string attribute of the resource.
+    pub attributes: Vec<(&'static str, &'static str)>,
+}
+
+impl Identity {
+    pub fn value_type(&self) -> crate::types::Type {
+        crate::types::Type::object(
+            self.attributes
+                .iter()
+                .map(|(n, _)| (*n, crate::types::Type::String)),
+        )
+    }
+    /// The identity of a state or planned object (unknown attributes stay unknown).
+    pub fn of(&self, state: &Value) -> Value {
+        Value::object(
+            self.attributes
+                .iter()
+                .map(|(n, _)| (*n, state.get(n).clone())),
+        )
+    }
+    /// The import id an identity stands for, or None when an attribute is missing.
+    pub fn import_id(&self, identity: &Value) -> Option<String> {
+        let parts: Option<Vec<&str>> = self
+            .attributes
+            .iter()
+            .map(|(n, _)| identity.get_str(n))
+            .collect();
+        parts.map(|p| p.join("/"))
+    }
+}
+
 #[async_trait]
 pub trait Resource<C>: Send + Sync {
     /// Full type name, e.g. `batch_container_pool`.
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
+    /// The resource's identity, if it has one (the framework fills it in every response).
+    fn identity(&self) -> Option<Identity> {
+        None
+    }
     /// Cross-attribute checks on the configuration. Values may be unknown: only report errors on
     /// known values.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
