@@ -14,11 +14,13 @@ use crate::value::Value;
 pub struct Schema {
     pub version: i64,
     pub block: Block,
+    /// The block's value type, built once: every request decodes and encodes with it.
+    ty: std::sync::OnceLock<Type>,
 }
 
 impl Schema {
     pub fn new(block: Block) -> Self {
-        Schema { version: 0, block }
+        Schema { version: 0, block, ty: std::sync::OnceLock::new() }
     }
     pub fn to_proto(&self) -> pb::Schema {
         pb::Schema {
@@ -27,8 +29,8 @@ impl Schema {
         }
     }
     /// The object type every value of this schema has.
-    pub fn value_type(&self) -> Type {
-        self.block.value_type()
+    pub fn value_type(&self) -> &Type {
+        self.ty.get_or_init(|| self.block.value_type())
     }
 }
 
