@@ -846,7 +846,9 @@ pub fn node_counts(app: &App, st: &mut State, req: &Req) -> HandlerResult {
             }
             out[key] = c;
         }
-        items.push(out);
+        if filter_matches(req.q("$filter"), &out)? {
+            items.push(out);
+        }
     }
     page(app, req, "/nodecounts", items, "poolnodecounts")
 }
