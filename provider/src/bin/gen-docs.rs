@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use terraform_provider_batch::BatchProvider;
 use tfplugin::Type;
-use tfplugin::framework::Provider;
+use tfplugin::framework::{Identity, Provider};
 use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 
 const PROVIDER_NAME: &str = "terraform-provider-batch";
@@ -162,14 +162,14 @@ fn generate(root: &Path) -> Result<BTreeMap<String, String>, String> {
         "index.md".to_string(),
         provider_page(provider.type_name(), &provider.schema(), &examples)?,
     );
-    let mut resources: Vec<(String, Schema)> = provider
+    let mut resources: Vec<(String, Schema, Option<Identity>)> = provider
         .resources()
         .iter()
-        .map(|r| (r.type_name().to_string(), r.schema()))
+        .map(|r| (r.type_name().to_string(), r.schema(), r.identity()))
         .collect();
     resources.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, schema) in &resources {
-        let page = object_page(Kind::Resource, name, schema, &examples)?;
+    for (name, schema, identity) in &resources {
+        let page = object_page(Kind::Resource, name, schema, identity.as_ref(), &examples)?;
         pages.insert(
             format!("resources/{}.md", short(provider.type_name(), name)),
             page,
@@ -182,7 +182,7 @@ fn generate(root: &Path) -> Result<BTreeMap<String, String>, String> {
         .collect();
     data_sources.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, schema) in &data_sources {
-        let page = object_page(Kind::DataSource, name, schema, &examples)?;
+        let page = object_page(Kind::DataSource, name, schema, None, &examples)?;
         pages.insert(
             format!("data-sources/{}.md", short(provider.type_name(), name)),
             page,
@@ -290,7 +290,13 @@ const GUIDES: &str = "
   `azurerm_batch_job` to this provider.
 ";
 
-fn object_page(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Result<String, String> {
+fn object_page(
+    kind: Kind,
+    name: &str,
+    schema: &Schema,
+    identity: Option<&Identity>,
+    examples: &Path,
+) -> Result<String, String> {
     let block = &schema.block;
     let dir = examples.join(kind.dir()).join(name);
     let mut s = front_matter(
@@ -311,8 +317,24 @@ fn object_page(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Resu
     if kind == Kind::Resource {
         let import_sh = read_optional(&dir.join("import.sh"));
         let import_tf = read_optional(&dir.join("import-by-string-id.tf"));
-        if import_sh.is_some() || import_tf.is_some() {
+        if import_sh.is_some() || import_tf.is_some() || identity.is_some() {
             s.push_str("\n## Import\n\nImport is supported using the following syntax:\n");
+            if let Some(identity) = identity {
+                s.push_str(
+                    "\nIn Terraform v1.12.0 and later, the [`import` block](https://developer.hashicorp.com/terraform/language/import) \
+                     can be used with the `identity` attribute, for example:\n\n",
+                );
+                s.push_str(&fenced(
+                    "terraform",
+                    &identity_import(name, identity, import_tf.as_deref()),
+                ));
+                s.push('\n');
+                s.push_str(MARKER);
+                s.push_str("\n### Identity Schema\n\n#### Required\n\n");
+                for (attr, desc) in &identity.attributes {
+                    s.push_str(&format!("- `{attr}` (String){}\n", item_text(desc.trim())));
+                }
+            }
             if let Some(tf) = import_tf {
                 s.push_str(
                     "\nIn Terraform v1.5.0 and later, the [`import` block](https://developer.hashicorp.com/terraform/language/import) \
@@ -330,6 +352,39 @@ fn object_page(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Resu
         }
     }
     Ok(s)
+}
+
+/// An `import { identity = {...} }` example. The address and the values come from the
+/// import-by-string-id.tf example (the id is the identity's values joined by `/`).
+fn identity_import(name: &str, identity: &Identity, by_id: Option<&str>) -> String {
+    let field = |key: &str| -> Option<String> {
+        by_id?.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+        })
+    };
+    let to = field("to").unwrap_or_else(|| format!("{name}.example"));
+    let id = field("id").unwrap_or_default();
+    let mut values: Vec<String> = id.split('/').map(str::to_string).collect();
+    if values.len() != identity.attributes.len() {
+        values = identity
+            .attributes
+            .iter()
+            .map(|(a, _)| format!("<{a}>"))
+            .collect();
+    }
+    let width = identity
+        .attributes
+        .iter()
+        .map(|(a, _)| a.len())
+        .max()
+        .unwrap_or(0);
+    let mut s = format!("import {{\n  to = {to}\n  identity = {{\n");
+    for ((attr, _), v) in identity.attributes.iter().zip(values) {
+        s.push_str(&format!("    {attr:<width$} = \"{v}\"\n"));
+    }
+    s.push_str("  }\n}");
+    s
 }
 
 /// A nested schema still to be written: its anchor path and what it contains.
@@ -688,6 +743,22 @@ mod tests {
         let p = md.find("- `pw_wo`").unwrap();
         let t = md.find("- `timeouts`").unwrap();
         assert!(c < p && p < t, "{md}");
+    }
+
+    #[test]
+    fn identity_import_example_uses_the_string_id_example() {
+        let identity = Identity {
+            attributes: vec![("job_id", "Job."), ("name", "Task.")],
+        };
+        let by_id = "import {\n  to = batch_container_task.hello\n  id = \"j1/t1\"\n}";
+        assert_eq!(
+            identity_import("batch_container_task", &identity, Some(by_id)),
+            "import {\n  to = batch_container_task.hello\n  identity = {\n    job_id = \"j1\"\n    name   = \"t1\"\n  }\n}"
+        );
+        assert!(
+            identity_import("batch_container_task", &identity, None)
+                .contains("job_id = \"<job_id>\"")
+        );
     }
 
     #[test]
