@@ -1611,6 +1611,7 @@ fn creates_survive_503s_and_dropped_connections() {
         );
 
         // Pool_Add and Job_Add whose first attempt is committed and then dropped: adopted.
+        let phase = Instant::now();
         let pool: PoolAddParameter = model(linux_pool("res-pool-2", 0));
         let w = c
             .add_pool(&pool, &opts())
@@ -1648,6 +1649,11 @@ fn creates_survive_503s_and_dropped_connections() {
         );
         emu.admin("DELETE", "/faults", None);
 
+        e2e::note(&format!(
+            "pool/job/collection under faults in {:?}",
+            phase.elapsed()
+        ));
+        let phase = Instant::now();
         // Every task exists exactly once; one pool res-pool-2, one job res-job-2.
         let listed = c
             .list_tasks("res-job", &ListQuery::default(), &opts())
@@ -1681,6 +1687,37 @@ fn creates_survive_503s_and_dropped_connections() {
             .await
             .unwrap();
         assert_eq!(jobs.len(), 1);
+        e2e::note(&format!("final checks in {:?}", phase.elapsed()));
+
+        // Adoption only when the existing object is what was sent: a retried create (after a
+        // 503) that meets someone else's different task is a conflict, not a success.
+        c.add_task("res-job-2", &task("mine", "/bin/echo theirs"), &opts())
+            .await
+            .expect("Task_Add");
+        let (st, body) = emu.admin(
+            "PUT",
+            "/faults",
+            Some(r#"[{"operation":"Task_Add","status":503,"retryAfter":0,"count":1}]"#),
+        );
+        assert_eq!(st, 200, "{body}");
+        let e = c
+            .add_task("res-job-2", &task("mine", "/bin/echo mine"), &opts())
+            .await
+            .expect_err("a different existing task must not be adopted");
+        assert_eq!(e.code(), Some("TaskExists"), "{e}");
+        assert!(
+            service(&e)
+                .value("AdoptionMismatch")
+                .is_some_and(|d| d.contains("commandLine")),
+            "{e}"
+        );
+        assert_eq!(
+            get_task(&c, "res-job-2", "mine")
+                .await
+                .command_line
+                .as_deref(),
+            Some("/bin/echo theirs")
+        );
     });
 }
 
