@@ -1791,3 +1791,145 @@ fn container_tasks_on_the_docker_runtime() {
         );
     });
 }
+
+/// Writes whose first attempt is committed and then loses its connection: the retry meets the
+/// changed object (412, 409 …Being…, 404) and the client recognises its own change.
+#[test]
+fn writes_committed_then_dropped_are_recognised() {
+    let emu = start(Runtime::Process, &[("--delete-delay", "2s")]);
+    let drop_once = |op: &str| {
+        let rule = json!([{"operation": op, "dropAfterCommit": true, "count": 1}]);
+        let (st, body) = emu.admin("PUT", "/faults", Some(&rule.to_string()));
+        assert_eq!(st, 200, "{body}");
+    };
+    let fired_once = |op: &str| {
+        let f = fired(&emu);
+        assert_eq!(
+            f.iter().find(|r| r.0 == op).map(|r| r.3),
+            Some(1),
+            "{op} drop rule: {f:?}"
+        );
+    };
+    block_on(async {
+        let c = client(&emu);
+        add_steady_pool(&c, linux_pool("dr-pool", 1)).await;
+        wait_idle_nodes(&c, "dr-pool", 1).await;
+
+        // Pool_Patch with If-Match: the retry gets 412 (new ETag); the read-back shows the patch.
+        let etag = c
+            .get_pool("dr-pool", &opts())
+            .await
+            .unwrap()
+            .unwrap()
+            .etag
+            .unwrap();
+        drop_once("Pool_Patch");
+        let w = c
+            .patch_pool(
+                "dr-pool",
+                &model(json!({"metadata": meta(&[("k", "v")])})),
+                &opts().if_match(etag),
+            )
+            .await
+            .expect("Pool_Patch after a dropped connection");
+        fired_once("Pool_Patch");
+        assert!(w.adopted, "{w:?}");
+        assert_eq!(
+            metadata_of(&get_pool(&c, "dr-pool").await.metadata),
+            pairs(&[("k", "v")])
+        );
+
+        // Pool_Resize: the retry meets PoolBeingResized; the targets show the resize.
+        drop_once("Pool_Resize");
+        let w = c
+            .resize_pool(
+                "dr-pool",
+                &model(json!({"targetDedicatedNodes": 2})),
+                &opts(),
+            )
+            .await
+            .expect("Pool_Resize after a dropped connection");
+        fired_once("Pool_Resize");
+        assert!(w.adopted, "{w:?}");
+        let p = wait_steady(&c, "dr-pool").await;
+        assert_eq!(p.current_dedicated_nodes, Some(2));
+
+        // Pool_EnableAutoScale: the retry meets TooManyEnableAutoScaleRequests (30 s rule).
+        drop_once("Pool_EnableAutoScale");
+        let w = c
+            .enable_pool_auto_scale(
+                "dr-pool",
+                &model(json!({"autoScaleFormula": "$TargetDedicatedNodes = 2;",
+                    "autoScaleEvaluationInterval": "PT5M"})),
+                &opts(),
+            )
+            .await
+            .expect("Pool_EnableAutoScale after a dropped connection");
+        fired_once("Pool_EnableAutoScale");
+        assert!(w.adopted, "{w:?}");
+        assert_eq!(get_pool(&c, "dr-pool").await.enable_auto_scale, Some(true));
+
+        // Job_Terminate: the retry meets JobBeingTerminated / JobCompleted.
+        c.add_job(
+            &model(json!({"id": "dr-job", "poolInfo": {"poolId": "dr-pool"}})),
+            &opts(),
+        )
+        .await
+        .expect("Job_Add");
+        c.add_task("dr-job", &task("sleeper", "/bin/sleep 30"), &opts())
+            .await
+            .expect("Task_Add");
+        c.add_task("dr-job", &task("gone", "/bin/true"), &opts())
+            .await
+            .expect("Task_Add");
+        wait_task_state(&c, "dr-job", "sleeper", "running").await;
+
+        // Task_Terminate: the retry meets TaskCompleted.
+        drop_once("Task_Terminate");
+        let w = c
+            .terminate_task("dr-job", "sleeper", &opts())
+            .await
+            .expect("Task_Terminate after a dropped connection");
+        fired_once("Task_Terminate");
+        assert!(w.adopted, "{w:?}");
+        wait_task_state(&c, "dr-job", "sleeper", "completed").await;
+
+        // Task_Delete: the retry meets 404.
+        wait_task_state(&c, "dr-job", "gone", "completed").await;
+        drop_once("Task_Delete");
+        let w = c
+            .delete_task("dr-job", "gone", &opts())
+            .await
+            .expect("Task_Delete after a dropped connection");
+        fired_once("Task_Delete");
+        assert!(w.adopted, "{w:?}");
+        assert!(
+            c.get_task("dr-job", "gone", &opts())
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        drop_once("Job_Terminate");
+        let w = c
+            .terminate_job("dr-job", None, &opts())
+            .await
+            .expect("Job_Terminate after a dropped connection");
+        fired_once("Job_Terminate");
+        assert!(w.adopted, "{w:?}");
+
+        // Pool_Delete: the retry meets PoolBeingDeleted.
+        drop_once("Pool_Delete");
+        let w = c
+            .delete_pool("dr-pool", &opts())
+            .await
+            .expect("Pool_Delete after a dropped connection");
+        fired_once("Pool_Delete");
+        assert!(w.adopted, "{w:?}");
+        assert_eq!(
+            get_pool(&c, "dr-pool").await.state.as_deref(),
+            Some("deleting")
+        );
+        emu.admin("DELETE", "/faults", None);
+    });
+}
