@@ -334,6 +334,8 @@ resource "batch_container_task" "flaky" {
                     "exitCodes": [{"code": 3, "exitOptions": {"dependencyAction": "block"}}],
                     "default": {"dependencyAction": "satisfy"}
                 });
+                // Limits set outside Terraform come back on import, so stating them plans clean.
+                body["constraints"] = json!({"maxTaskRetryCount": 2, "retentionTime": "P7D"});
                 body["outputFiles"] = json!([{
                     "filePattern": "out.txt",
                     "destination": {"container": {"containerUrl": "https://acct.blob.core.windows.net/out?sv=1&sig=c2VjcmV0", "path": "p/out.txt"}},
@@ -392,6 +394,10 @@ resource "batch_container_task" "imported2" {
     file_pattern  = "out.txt"
     container_url = "https://acct.blob.core.windows.net/out?sv=1&sig=c2VjcmV0"
     path          = "p/out.txt"
+  }
+  constraints {
+    max_task_retry_count = 2
+    retention_time       = "P7D"
   }
 }
 "#;

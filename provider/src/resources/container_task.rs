@@ -439,6 +439,33 @@ fn constraints_to_model(c: &Value) -> TaskConstraints {
     }
 }
 
+/// Private-state marker for the first read after an import.
+const IMPORTED: &str = "imported";
+
+/// The constraints of an imported task: null when they are all Batch's defaults (no limit, 7 days'
+/// retention, no retries), otherwise every limit as the task has it.
+fn imported_constraints(m: Option<&TaskConstraints>) -> Value {
+    let Some(m) = m else {
+        return Value::Null;
+    };
+    let wall = m
+        .max_wall_clock_time
+        .as_deref()
+        .filter(|w| !crate::resources::job::is_unlimited(w));
+    let retention = m.retention_time.as_deref();
+    let retries = m.max_task_retry_count.unwrap_or(0);
+    let default_retention =
+        retention.is_none_or(|r| duration_from_model(Some(r), &Value::Null, Some("P7D")).is_null());
+    if wall.is_none() && default_retention && retries == 0 {
+        return Value::Null;
+    }
+    Value::object([
+        ("max_wall_clock_time", Value::opt_string(wall)),
+        ("retention_time", Value::opt_string(retention)),
+        ("max_task_retry_count", Value::int(retries as i64)),
+    ])
+}
+
 fn constraints_from_model(m: Option<&TaskConstraints>, prior: &Value) -> Value {
     let Some(m) = m else {
         return Value::Null;
@@ -1269,11 +1296,22 @@ impl Resource<Batch> for ContainerTaskResource {
             .timeout(Duration::from_secs(120))
             .cancel(ctx.cancel.clone());
         match ctx.client.api.get_task(&job, &name, &o).await {
-            Ok(Some(t)) => ReadResponse {
-                state: task_to_state(&t.value, &job, &req.state),
-                private: etag_private(t.etag),
-                diags,
-            },
+            Ok(Some(t)) => {
+                let mut state = task_to_state(&t.value, &job, &req.state);
+                // Right after an import there is no prior constraints block to normalise against:
+                // take the task's own limits, so a configuration that states them plans clean.
+                if req.private.contains_key(IMPORTED) && req.state.get("constraints").is_null() {
+                    state.set(
+                        "constraints",
+                        imported_constraints(t.value.constraints.as_ref()),
+                    );
+                }
+                ReadResponse {
+                    state,
+                    private: etag_private(t.etag),
+                    diags,
+                }
+            }
             Ok(None) => {
                 diags.warning(
                     format!("Task {name:?} in job {job:?} no longer exists"),
@@ -1514,7 +1552,7 @@ impl Resource<Batch> for ContainerTaskResource {
         st.set("name", Value::string(parts[1]));
         ImportResponse {
             state: st,
-            private: Private::new(),
+            private: Private::from([(IMPORTED.to_string(), serde_json::Value::Bool(true))]),
             diags,
         }
     }

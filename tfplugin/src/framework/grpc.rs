@@ -174,9 +174,9 @@ fn decode(dv: &Option<pb::DynamicValue>, schema: &Schema) -> Result<Value, Diagn
     let Some(dv) = dv else { return Ok(Value::Null) };
     let ty = schema.value_type();
     let res = if !dv.msgpack.is_empty() {
-        decode_msgpack(&dv.msgpack, &ty)
+        decode_msgpack(&dv.msgpack, ty)
     } else if !dv.json.is_empty() {
-        decode_json(&dv.json, &ty)
+        decode_json(&dv.json, ty)
     } else {
         return Ok(Value::Null);
     };
@@ -189,7 +189,7 @@ fn decode(dv: &Option<pb::DynamicValue>, schema: &Schema) -> Result<Value, Diagn
 }
 
 fn encode(v: &Value, schema: &Schema) -> Result<Option<pb::DynamicValue>, Diagnostics> {
-    encode_msgpack(v, &schema.value_type())
+    encode_msgpack(v, schema.value_type())
         .map(|msgpack| {
             Some(pb::DynamicValue {
                 msgpack,
@@ -445,7 +445,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
             if raw.is_empty() {
                 return Err(one_error("Unsupported state format", "This state was written by Terraform before 0.12 (flatmap); refresh it with a newer Terraform first."));
             }
-            let mut v = decode_json(raw, &entry.schema.value_type()).map_err(|e| one_error("Could not read the stored state", e.to_string()))?;
+            let mut v = decode_json(raw, entry.schema.value_type()).map_err(|e| one_error("Could not read the stored state", e.to_string()))?;
             null_write_only(&entry.schema.block, &mut v);
             encode(&v, &entry.schema)
         }, Err)
