@@ -20,7 +20,11 @@ pub struct Schema {
 
 impl Schema {
     pub fn new(block: Block) -> Self {
-        Schema { version: 0, block, ty: std::sync::OnceLock::new() }
+        Schema {
+            version: 0,
+            block,
+            ty: std::sync::OnceLock::new(),
+        }
     }
     pub fn to_proto(&self) -> pb::Schema {
         pb::Schema {
