@@ -149,6 +149,40 @@ where
     }
 }
 
+/// Waits until `get` finds the object gone (None or 404), bounded by `deadline` (timeouts.delete);
+/// a failed read or the timeout goes into `diags`. `what` names the object, e.g. `job "render"`.
+pub async fn wait_until_gone<T, F, Fut>(
+    ctx: &Ctx<Batch>,
+    deadline: tokio::time::Instant,
+    what: &str,
+    diags: &mut Diagnostics,
+    get: F,
+) where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<T>, BatchError>>,
+{
+    let waiting_for = format!("{what} to be deleted");
+    let r = poll_until(ctx, deadline, &waiting_for, || {
+        let read = get();
+        async move {
+            match read.await {
+                Ok(None) => Ok(Some(())),
+                Ok(Some(_)) => Ok(None),
+                Err(e) if is_not_found(&e) => Ok(Some(())),
+                Err(e) => {
+                    let mut d = Diagnostics::new();
+                    batch_error(&mut d, &format!("read {what} while deleting it"), &e, None);
+                    Err(d)
+                }
+            }
+        }
+    })
+    .await;
+    if let Err(e) = r {
+        wait_error(diags, &waiting_for, e, "delete");
+    }
+}
+
 /// Sleeps; returns true when cancelled first.
 pub async fn cancellable_sleep(cancel: &CancellationToken, d: Duration) -> bool {
     tokio::select! {

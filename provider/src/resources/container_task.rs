@@ -36,7 +36,7 @@ use crate::common::container::{
 };
 use crate::common::{
     Batch, WaitError, batch_error, deadline, env_from_model, env_to_model, error_code,
-    is_not_found, opts, poll_opts, poll_until, wait_error,
+    is_not_found, opts, poll_opts, poll_until, wait_error, wait_until_gone,
 };
 use crate::resources::job::duration_from_model;
 
@@ -1504,31 +1504,13 @@ impl Resource<Batch> for ContainerTaskResource {
                 return diags;
             }
         }
-        let what = format!("task {name:?} of job {job:?} to be deleted");
-        let r = poll_until(ctx, dl, &what, || {
-            let (job, name) = (job.clone(), name.clone());
-            async move {
-                match ctx.client.api.get_task(&job, &name, &poll_opts(ctx)).await {
-                    Ok(None) => Ok(Some(())),
-                    Ok(Some(_)) => Ok(None),
-                    Err(e) if is_not_found(&e) => Ok(Some(())),
-                    Err(e) => {
-                        let mut d = Diagnostics::new();
-                        batch_error(
-                            &mut d,
-                            &format!("read task {name:?} while deleting it"),
-                            &e,
-                            None,
-                        );
-                        Err(d)
-                    }
-                }
-            }
+        let what = format!("task {name:?} of job {job:?}");
+        let api = &ctx.client.api;
+        let (job, name) = (&job, &name);
+        wait_until_gone(ctx, dl, &what, &mut diags, move || async move {
+            api.get_task(job, name, &poll_opts(ctx)).await
         })
         .await;
-        if let Err(e) = r {
-            wait_error(&mut diags, &what, e, "delete");
-        }
         diags
     }
 

@@ -33,7 +33,7 @@ use crate::common::container::{
 };
 use crate::common::{
     Batch, batch_error, deadline, env_from_model, env_to_model, error_code, is_not_found,
-    metadata_from_model, metadata_to_model, opts, poll_opts, poll_until, wait_error,
+    metadata_from_model, metadata_to_model, opts, poll_opts, wait_until_gone,
 };
 use crate::resources::container_task::{
     user_identity_block, user_identity_from_model, user_identity_to_model,
@@ -776,31 +776,13 @@ impl Resource<Batch> for JobResource {
             batch_error(&mut diags, &format!("delete job {name:?}"), &e, None);
             return diags;
         }
-        let what = format!("job {name:?} to be deleted");
-        let r = poll_until(ctx, dl, &what, || {
-            let name = name.clone();
-            async move {
-                match ctx.client.api.get_job(&name, &poll_opts(ctx)).await {
-                    Ok(None) => Ok(Some(())),
-                    Ok(Some(_)) => Ok(None),
-                    Err(e) if is_not_found(&e) => Ok(Some(())),
-                    Err(e) => {
-                        let mut d = Diagnostics::new();
-                        batch_error(
-                            &mut d,
-                            &format!("read job {name:?} while deleting it"),
-                            &e,
-                            None,
-                        );
-                        Err(d)
-                    }
-                }
-            }
+        let what = format!("job {name:?}");
+        let api = &ctx.client.api;
+        let name = &name;
+        wait_until_gone(ctx, dl, &what, &mut diags, move || async move {
+            api.get_job(name, &poll_opts(ctx)).await
         })
         .await;
-        if let Err(e) = r {
-            wait_error(&mut diags, &what, e, "delete");
-        }
         diags
     }
 
