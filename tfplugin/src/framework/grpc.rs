@@ -35,7 +35,13 @@ impl<C> ResourceEntry<C> {
         if v.is_null() {
             return None;
         }
-        let msgpack = encode_msgpack(&id.of(v), &id.value_type()).ok()?;
+        let identity = id.of(v);
+        // Terraform 1.15 cannot render a plan whose identity is partly unknown (`show -json`
+        // fails with "value is not known"); a create whose name is not known yet plans none.
+        if !identity.is_wholly_known() {
+            return None;
+        }
+        let msgpack = encode_msgpack(&identity, &id.value_type()).ok()?;
         Some(pb::ResourceIdentityData {
             identity_data: Some(pb::DynamicValue {
                 msgpack,
