@@ -77,6 +77,27 @@ fn seed_scenario_updates_failures_and_import() {
             job_hcl(&pool_ref, ""),
             seed_task("busybox", "")
         ));
+        // Ids follow from names, so the plan shows them (and the task's job_id) before apply.
+        let plan = wd.plan_json();
+        let after = |addr: &str| {
+            plan["resource_changes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["address"] == addr)
+                .map(|c| c["change"]["after"].clone())
+                .unwrap_or_else(|| panic!("no change for {addr}"))
+        };
+        assert_eq!(after("batch_job.job")["id"], "render");
+        assert_eq!(after("batch_container_task.hello")["job_id"], "render");
+        assert_eq!(after("batch_container_task.hello")["id"], "render/hello");
+        assert!(
+            !after_unknown(&plan, "batch_container_task.hello").contains(&"id".to_string()),
+            "{plan}"
+        );
+        if !pool_hcl.is_empty() {
+            assert_eq!(after("batch_container_pool.pool")["id"], batch_api::POOL);
+        }
         wd.apply();
         assert_eq!(wd.output("hello"), json!("hello world\n"));
         let hello = wd.resource("batch_container_task.hello").unwrap();

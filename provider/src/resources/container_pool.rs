@@ -1262,7 +1262,14 @@ impl Resource<Batch> for ContainerPoolResource {
 
     fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         let prior = req.prior;
-        if prior.is_null() || resp.planned.is_null() {
+        if resp.planned.is_null() {
+            return;
+        }
+        if prior.is_null() {
+            // The id is the name: show it in the plan rather than "(known after apply)".
+            // Terraform also plans the create half of a replacement with a null prior.
+            let name = resp.planned.get("name").clone();
+            resp.planned.set("id", name);
             return;
         }
         // Batch treats VM sizes, node agent SKUs and image names case-insensitively (and returns

@@ -1164,7 +1164,18 @@ impl Resource<Batch> for ContainerTaskResource {
     }
 
     fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
-        if req.prior.is_null() || !resp.requires_replace.is_empty() {
+        if req.prior.is_null() {
+            // `<job_id>/<name>` is known once both are (also on the create half of a
+            // replacement, which Terraform plans with a null prior): show it in the plan.
+            if let (Some(job), Some(name)) =
+                (resp.planned.get_str("job_id"), resp.planned.get_str("name"))
+            {
+                let id = Value::string(format!("{job}/{name}"));
+                resp.planned.set("id", id);
+            }
+            return;
+        }
+        if !resp.requires_replace.is_empty() {
             return;
         }
         // An in-place update (constraints, wait_for_completion, timeouts) leaves the run as it is,

@@ -490,6 +490,10 @@ impl Resource<Batch> for JobResource {
     fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         if req.prior.is_null() {
             resp.planned.set("state", Value::Unknown);
+            // The id is the name (also on the create half of a replacement, planned with a
+            // null prior): show it in the plan rather than "(known after apply)".
+            let name = resp.planned.get("name").clone();
+            resp.planned.set("id", name);
             return;
         }
         // Batch refuses terminatejob -> noaction: the only way there is a new job.
