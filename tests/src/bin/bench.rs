@@ -18,12 +18,16 @@ const MAGIC_COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d
 /// records the child's peak RSS (see [`wrap_main`]).
 const WRAP_VAR: &str = "E2E_BENCH_WRAP";
 const RSS_FILE_VAR: &str = "E2E_BENCH_RSS_FILE";
+const PROBE_SOURCE: &str = "local/probe";
 const NULL_REL: &str = "mirror/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
     Data,
     Null,
+    /// `probe_null` from terraform-provider-probe (tests/src/bin/probe-provider.rs): null_resource's
+    /// schema on our plugin code, the control that separates plugin cost from schema size.
+    Probe,
     Batch,
 }
 
@@ -32,6 +36,7 @@ impl Kind {
         match self {
             Kind::Data => "terraform_data",
             Kind::Null => "null 2.1.2",
+            Kind::Probe => "probe",
             Kind::Batch => "batch",
         }
     }
@@ -44,6 +49,10 @@ impl Kind {
             Kind::Null => format!(
                 "terraform {{\n  required_providers {{\n    null = {{\n      source  = \"hashicorp/null\"\n      version = \"2.1.2\"\n    }}\n  }}\n}}\n\
                  resource \"null_resource\" \"t\" {{\n  count    = {n}\n  triggers = {{ name = \"t${{count.index}}\" }}\n}}\n"
+            ),
+            Kind::Probe => format!(
+                "terraform {{\n  required_providers {{\n    probe = {{\n      source = \"{PROBE_SOURCE}\"\n    }}\n  }}\n}}\n\
+                 resource \"probe_null\" \"t\" {{\n  count    = {n}\n  triggers = {{ name = \"t${{count.index}}\" }}\n}}\n"
             ),
             Kind::Batch => format!(
                 "{}\nprovider \"batch\" {{\n  account_name     = \"{DEV_ACCOUNT}\"\n  account_endpoint = \"http://127.0.0.1:10100\"\n  account_key      = \"{DEV_KEY}\"\n}}\n\n\
@@ -130,6 +139,7 @@ fn main() {
     let null_reason = (!null_bin.is_file())
         .then(|| "null provider missing: run scripts/get-null-provider.sh".to_string());
     let (provider, batch_reason) = locate_provider(&opts);
+    let (probe, probe_reason) = locate_probe(&opts);
 
     let cert = client_cert();
     println!("# terraform-provider-batch benchmarks\n");
@@ -148,7 +158,14 @@ fn main() {
     }
 
     for tf in &tfs {
-        plan_table(tf, &opts, &provider, &batch_reason, &null_reason);
+        let bins = Bins {
+            batch: &provider,
+            batch_reason: &batch_reason,
+            probe: &probe,
+            probe_reason: &probe_reason,
+            null_reason: &null_reason,
+        };
+        plan_table(tf, &opts, &bins);
         rss_table(tf, &opts, &provider, &batch_reason, &null_bin, &null_reason);
     }
     handshake_table(
@@ -192,6 +209,43 @@ fn locate_provider(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
     }
 }
 
+/// The release terraform-provider-probe (built here unless `--no-build`), or why there is none.
+fn locate_probe(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
+    if opts.build {
+        eprintln!("bench: cargo build --release -p e2e --bin terraform-provider-probe ...");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let st = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "e2e",
+                "--bin",
+                "terraform-provider-probe",
+            ])
+            .current_dir(e2e::repo_root())
+            .status();
+        if !matches!(st, Ok(s) if s.success()) {
+            return (None, Some("probe not built (cargo build failed)".into()));
+        }
+    }
+    let bin = e2e::target_dir().join("release/terraform-provider-probe");
+    if bin.is_file() {
+        (Some(bin), None)
+    } else {
+        (None, Some("probe not built".into()))
+    }
+}
+
+/// Where the providers under test are (or why one is missing).
+struct Bins<'a> {
+    batch: &'a Option<PathBuf>,
+    batch_reason: &'a Option<String>,
+    probe: &'a Option<PathBuf>,
+    probe_reason: &'a Option<String>,
+    null_reason: &'a Option<String>,
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -213,12 +267,23 @@ fn ratio(a: Option<Duration>, b: Option<Duration>) -> String {
 }
 
 /// A working directory ready to plan `kind` with `n` resources (null: `terraform init` done).
-fn prepare(tf: &Terraform, kind: Kind, n: usize, provider: &Option<PathBuf>) -> Workdir {
+fn prepare(tf: &Terraform, kind: Kind, n: usize, bins: &Bins) -> Workdir {
     let wd = match kind {
         Kind::Data => Workdir::with_cli_config(tf, &dev_overrides_config(None)),
         Kind::Null => Workdir::with_cli_config(tf, &mirror_config(false)),
+        Kind::Probe => {
+            let dir = bins.probe.as_ref().and_then(|p| p.parent()).expect("probe");
+            let dir = dir.to_string_lossy().replace('\\', "\\\\");
+            Workdir::with_cli_config(
+                tf,
+                &format!(
+                    "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/{PROBE_SOURCE}\" = \"{dir}\"\n  }}\n  direct {{}}\n}}\n"
+                ),
+            )
+        }
         Kind::Batch => {
-            let dir = provider
+            let dir = bins
+                .batch
                 .as_ref()
                 .and_then(|p| p.parent())
                 .expect("provider");
@@ -254,21 +319,15 @@ fn time_plans(wd: &Workdir, reps: usize) -> Result<Duration, String> {
     Ok(median(times))
 }
 
-fn plan_table(
-    tf: &Terraform,
-    opts: &Opts,
-    provider: &Option<PathBuf>,
-    batch_reason: &Option<String>,
-    null_reason: &Option<String>,
-) {
+fn plan_table(tf: &Terraform, opts: &Opts, bins: &Bins) {
     println!(
         "\n## terraform plan from empty state (Terraform v{}, wall time)\n",
         tf.version
     );
     println!(
-        "| N | terraform_data | null 2.1.2 | batch | batch / terraform_data | batch / null | null / terraform_data |"
+        "| N | terraform_data | null 2.1.2 | probe | batch | batch / terraform_data | batch / null | probe / terraform_data | probe / null | batch / probe | null / terraform_data |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut failures = Vec::new();
     for &n in &opts.sizes {
         let mut cell = |kind: Kind, reason: &Option<String>| -> (Option<Duration>, String) {
@@ -276,7 +335,7 @@ fn plan_table(
                 return (None, r.clone());
             }
             eprintln!("bench: v{} {} N={n}", tf.version, kind.name());
-            let wd = prepare(tf, kind, n, provider);
+            let wd = prepare(tf, kind, n, bins);
             match time_plans(&wd, opts.reps) {
                 Ok(d) => (Some(d), fmt_d(d)),
                 Err(e) => {
@@ -286,14 +345,21 @@ fn plan_table(
             }
         };
         let (d, ds) = cell(Kind::Data, &None);
-        let (nl, ns) = cell(Kind::Null, null_reason);
-        let (b, bs) = cell(Kind::Batch, batch_reason);
+        let (nl, ns) = cell(Kind::Null, bins.null_reason);
+        let (p, ps) = cell(Kind::Probe, bins.probe_reason);
+        let (b, bs) = cell(Kind::Batch, bins.batch_reason);
         println!(
-            "| {n} | {ds} | {ns} | {bs} | {} | {} | {} |",
+            "| {n} | {ds} | {ns} | {ps} | {bs} | {} | {} | {} | {} | {} | {} |",
             ratio(b, d),
             ratio(b, nl),
+            ratio(p, d),
+            ratio(p, nl),
+            ratio(b, p),
             ratio(nl, d)
         );
+    }
+    if bins.batch.is_some() {
+        schema_sizes(tf, bins);
     }
     for f in failures {
         println!("\nfailure: {f}");
@@ -302,6 +368,37 @@ fn plan_table(
 
 /// Peak RSS of the provider processes during the largest plan, measured by running this binary
 /// as a wrapper (dev_overrides dir with a `terraform-provider-<type>` symlink to it).
+/// Attributes plus nested blocks, at every level, of a resource schema in
+/// `terraform providers schema -json` (the size Terraform core walks for every instance).
+fn schema_nodes(block: &serde_json::Value) -> usize {
+    let attrs = block["attributes"].as_object().map_or(0, |a| a.len());
+    let blocks: usize = block["block_types"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, b)| 1 + schema_nodes(&b["block"]))
+        .sum();
+    attrs + blocks
+}
+
+/// Prints how large the planned resources' schemas are: Terraform's own per-instance work
+/// (building the schema's type, ProposedNew, plan checks, state encoding, rendering) grows with it.
+fn schema_sizes(tf: &Terraform, bins: &Bins) {
+    let wd = prepare(tf, Kind::Batch, 1, bins);
+    let schema = wd.providers_schema_json();
+    let Some(batch) = schema["provider_schemas"]
+        .as_object()
+        .and_then(|m| m.values().next())
+    else {
+        return;
+    };
+    let task = schema_nodes(&batch["resource_schemas"]["batch_container_task"]["block"]);
+    println!(
+        "\nSchema size (attributes + nested blocks, all levels): null_resource and probe_null 2, \
+         terraform_data 4, batch_container_task {task}."
+    );
+}
+
 fn rss_table(
     tf: &Terraform,
     opts: &Opts,
