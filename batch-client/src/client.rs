@@ -358,6 +358,7 @@ impl BatchClient {
     /// Creates a client. Fails with [`BatchError::Config`] on a bad endpoint or credential setup.
     pub fn new(config: ClientConfig) -> Result<Self> {
         let base = validate_endpoint(&config.endpoint)?;
+        crate::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(Duration::from_secs(20))

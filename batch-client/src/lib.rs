@@ -36,3 +36,13 @@ pub use models::Secret;
 pub use ops::{ByteRange, FileContent, FileInfo, MAX_TASKS_PER_COLLECTION};
 pub use retry::RetryPolicy;
 pub use tokio_util::sync::CancellationToken;
+
+/// Makes aws-lc-rs the process's rustls crypto provider unless one is installed already.
+///
+/// reqwest is built without a crypto provider of its own (its default would add ring beside
+/// aws-lc-rs) and takes the process default; [`BatchClient::new`] calls this, and so must any
+/// other code of the process that builds a `reqwest::Client` first.
+pub fn install_crypto_provider() {
+    // Err only means a provider is installed already, which is all that is needed.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

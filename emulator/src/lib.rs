@@ -29,6 +29,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use runtime::RuntimeKind;
 
+/// Makes aws-lc-rs the process's rustls crypto provider unless one is installed already:
+/// reqwest (resource file downloads) is built without one of its own.
+pub fn install_crypto_provider() {
+    // Err only means a provider is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// The well-known development account key (like Azurite's). Not a secret.
 pub const DEV_KEY: &str =
     "LiTVyehCZlrfz4lJyV0JmYi9hiHOv3xV+G39YubGVdwr0ikYa/7ws5Q4WOYGpDltNPkG9dcHM6I8uEDpQuzLww==";

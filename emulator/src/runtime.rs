@@ -155,6 +155,7 @@ async fn download_resource_file(rf: &Value, wd: &std::path::Path) -> Result<(), 
     if let Some(parent) = dest.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
+    crate::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()

@@ -8,6 +8,7 @@ use serde_json::json;
 #[tokio::test]
 async fn authentication_failures() {
     let emu = Emu::start().await;
+    batch_emulator::install_crypto_provider();
     let http = reqwest::Client::new();
     // No Authorization header.
     let r = http
@@ -438,6 +439,7 @@ async fn state_survives_restart_and_running_tasks_are_requeued() {
 async fn fault_injection() {
     let emu = Emu::start().await;
     let c = &emu.client;
+    batch_emulator::install_crypto_provider();
     let http = reqwest::Client::new();
     let admin = format!("{}/_emulator/faults", emu.url());
     let r = http

@@ -281,6 +281,7 @@ async fn failing_start_task_and_forced_states() {
     );
 
     // Overrides set before the pool exists.
+    batch_emulator::install_crypto_provider();
     let http = reqwest::Client::new();
     let r = http
         .put(format!("{}/_emulator/pools/un/overrides", emu.url()))

@@ -161,6 +161,7 @@ pub fn string_to_sign(
 
 impl Client {
     pub fn new(base: &str, account: &str, key_b64: &str) -> Client {
+        batch_emulator::install_crypto_provider();
         Client {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
