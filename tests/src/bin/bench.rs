@@ -299,24 +299,18 @@ fn prepare(tf: &Terraform, kind: Kind, n: usize, bins: &Bins) -> Workdir {
 
 const PLAN: &[&str] = &["plan", "-input=false", "-no-color", "-lock=false"];
 
-fn time_plans(wd: &Workdir, reps: usize) -> Result<Duration, String> {
-    // One untimed warm-up run: page cache, Go runtime start-up of the first run.
-    let mut times = Vec::new();
-    for i in 0..=reps {
-        let out = wd.run(PLAN);
-        if !out.success() {
-            let all = out.combined();
-            let tail: Vec<&str> = all.lines().rev().take(8).collect();
-            return Err(format!(
-                "plan failed: {}",
-                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-            ));
-        }
-        if i > 0 {
-            times.push(out.duration);
-        }
+/// One timed plan, or why it failed.
+fn time_plan(wd: &Workdir) -> Result<Duration, String> {
+    let out = wd.run(PLAN);
+    if out.success() {
+        return Ok(out.duration);
     }
-    Ok(median(times))
+    let all = out.combined();
+    let tail: Vec<&str> = all.lines().rev().take(8).collect();
+    Err(format!(
+        "plan failed: {}",
+        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    ))
 }
 
 fn plan_table(tf: &Terraform, opts: &Opts, bins: &Bins) {
@@ -328,26 +322,60 @@ fn plan_table(tf: &Terraform, opts: &Opts, bins: &Bins) {
         "| N | terraform_data | null 2.1.2 | probe | batch | batch / terraform_data | batch / null | probe / terraform_data | probe / null | batch / probe | null / terraform_data |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let kinds = [
+        (Kind::Data, &None),
+        (Kind::Null, bins.null_reason),
+        (Kind::Probe, bins.probe_reason),
+        (Kind::Batch, bins.batch_reason),
+    ];
     let mut failures = Vec::new();
     for &n in &opts.sizes {
-        let mut cell = |kind: Kind, reason: &Option<String>| -> (Option<Duration>, String) {
-            if let Some(r) = reason {
-                return (None, r.clone());
-            }
-            eprintln!("bench: v{} {} N={n}", tf.version, kind.name());
-            let wd = prepare(tf, kind, n, bins);
-            match time_plans(&wd, opts.reps) {
-                Ok(d) => (Some(d), fmt_d(d)),
-                Err(e) => {
-                    failures.push(format!("{} N={n}: {e}", kind.name()));
-                    (None, "failed".into())
+        // Every kind gets a working directory and one untimed warm-up plan (page cache, first
+        // start of each binary); then the timed repetitions go round the kinds in turn, so a
+        // slow spell of the machine hits all of them alike instead of one column.
+        let mut cells: Vec<(Option<Workdir>, Vec<Duration>, Option<String>)> = kinds
+            .iter()
+            .map(|(kind, reason)| {
+                if let Some(r) = reason {
+                    return (None, Vec::new(), Some(r.clone()));
+                }
+                eprintln!("bench: v{} {} N={n} (warm-up)", tf.version, kind.name());
+                let wd = prepare(tf, *kind, n, bins);
+                match time_plan(&wd) {
+                    Ok(_) => (Some(wd), Vec::new(), None),
+                    Err(e) => {
+                        failures.push(format!("{} N={n}: {e}", kind.name()));
+                        (None, Vec::new(), Some("failed".into()))
+                    }
+                }
+            })
+            .collect();
+        for rep in 1..=opts.reps {
+            eprintln!("bench: v{} N={n} round {rep}/{}", tf.version, opts.reps);
+            for ((kind, _), cell) in kinds.iter().zip(cells.iter_mut()) {
+                let Some(wd) = &cell.0 else { continue };
+                match time_plan(wd) {
+                    Ok(d) => cell.1.push(d),
+                    Err(e) => {
+                        failures.push(format!("{} N={n}: {e}", kind.name()));
+                        cell.0 = None;
+                        cell.2 = Some("failed".into());
+                    }
                 }
             }
-        };
-        let (d, ds) = cell(Kind::Data, &None);
-        let (nl, ns) = cell(Kind::Null, bins.null_reason);
-        let (p, ps) = cell(Kind::Probe, bins.probe_reason);
-        let (b, bs) = cell(Kind::Batch, bins.batch_reason);
+        }
+        let res: Vec<(Option<Duration>, String)> = cells
+            .into_iter()
+            .map(|(_, times, err)| match err {
+                Some(e) => (None, e),
+                None if times.is_empty() => (None, "-".into()),
+                None => {
+                    let m = median(times);
+                    (Some(m), fmt_d(m))
+                }
+            })
+            .collect();
+        let [(d, ds), (nl, ns), (p, ps), (b, bs)] = <[_; 4]>::try_from(res).expect("four kinds");
         println!(
             "| {n} | {ds} | {ns} | {ps} | {bs} | {} | {} | {} | {} | {} | {} |",
             ratio(b, d),
