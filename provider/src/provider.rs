@@ -5,10 +5,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use std::time::Duration;
 
+use crate::common::validators::{EndpointUrl, check_endpoint};
 use batch_client::{Auth, BatchClient, ClientConfig, EntraConfig, EntraCredentialKind, Secret};
 use tfplugin::framework::{DataSource, Provider, Resource};
 use tfplugin::schema::{Attribute, Block, Schema};
-use tfplugin::validators::{EndpointUrl, NotEmpty, check_endpoint};
+use tfplugin::validators::NotEmpty;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::Batch;

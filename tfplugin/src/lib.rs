@@ -1,6 +1,6 @@
 //! Terraform plugin protocol 6 for Rust: the transport Terraform's go-plugin client expects, the
 //! value model (msgpack/JSON DynamicValue codec driven by the schema's type) and a small provider
-//! framework in the spirit of terraform-plugin-framework. Knows Terraform, not Batch.
+//! framework in the spirit of terraform-plugin-framework. Knows Terraform and nothing of any particular service: usable alone as a Rust provider SDK.
 
 pub mod codec;
 pub mod diag;

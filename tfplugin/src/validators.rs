@@ -14,7 +14,7 @@ pub trait Validator: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// The value must be one of the listed strings (exact case, as Batch's wire values are).
+/// The value must be one of the listed strings (exact case).
 pub struct OneOf(pub &'static [&'static str]);
 
 impl Validator for OneOf {
@@ -55,35 +55,6 @@ fn quoted(v: &[&str]) -> String {
         .map(|s| format!("{s:?}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A Batch identifier: letters, digits, hyphens and underscores, 1 to 64 characters.
-pub struct BatchId;
-
-pub fn is_batch_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-impl Validator for BatchId {
-    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str()
-            && !is_batch_id(s)
-        {
-            diags.attr_error(
-                path,
-                format!("Invalid Batch id in {path}"),
-                format!(
-                    "{s:?} is not a valid Batch id: use 1 to 64 characters, each a letter, digit, hyphen or underscore."
-                ),
-            );
-        }
-    }
-    fn describe(&self) -> String {
-        "1 to 64 letters, digits, hyphens and underscores.".into()
-    }
 }
 
 /// An ISO 8601 duration such as `PT15M` or `P7D`.
@@ -172,62 +143,6 @@ impl Validator for NotEmpty {
     }
     fn describe(&self) -> String {
         "Not empty.".into()
-    }
-}
-
-/// An endpoint URL: https, or http only on a loopback host (the local Batch service).
-pub struct EndpointUrl;
-
-pub fn check_endpoint(s: &str) -> Result<(), String> {
-    let (scheme, rest) = s.split_once("://").ok_or(
-        "it has no scheme; write it like \"https://myaccount.westeurope.batch.azure.com\"",
-    )?;
-    let host_port = rest.split('/').next().unwrap_or("");
-    if host_port.is_empty() {
-        return Err("it has no host".into());
-    }
-    let host = if let Some(h) = host_port.strip_prefix('[') {
-        h.split(']').next().unwrap_or("")
-    } else {
-        host_port
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(host_port)
-    };
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(()),
-        "http" => {
-            let loopback = host.eq_ignore_ascii_case("localhost")
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .map(|ip| ip.is_loopback())
-                    .unwrap_or(false);
-            if loopback {
-                Ok(())
-            } else {
-                Err(format!(
-                    "plain http is only allowed on loopback (127.0.0.1, ::1, localhost), not on {host:?}; use https"
-                ))
-            }
-        }
-        other => Err(format!("scheme {other:?} is not supported; use https")),
-    }
-}
-
-impl Validator for EndpointUrl {
-    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str()
-            && let Err(e) = check_endpoint(s)
-        {
-            diags.attr_error(
-                path,
-                format!("Invalid endpoint in {path}"),
-                format!("{s:?} cannot be used: {e}."),
-            );
-        }
-    }
-    fn describe(&self) -> String {
-        "An https URL (http only on loopback).".into()
     }
 }
 
@@ -353,24 +268,5 @@ mod tests {
         assert!(parse_iso8601_duration("15M").is_err());
         assert!(parse_iso8601_duration("PT").is_err());
         assert!(parse_iso8601_duration("P1H").is_err());
-    }
-
-    #[test]
-    fn endpoints() {
-        assert!(check_endpoint("https://a.westeurope.batch.azure.com").is_ok());
-        assert!(check_endpoint("http://127.0.0.1:10100").is_ok());
-        assert!(check_endpoint("http://localhost:10100/").is_ok());
-        assert!(check_endpoint("http://[::1]:10100").is_ok());
-        assert!(check_endpoint("http://example.com").is_err());
-        assert!(check_endpoint("ftp://127.0.0.1").is_err());
-        assert!(check_endpoint("127.0.0.1:10100").is_err());
-    }
-
-    #[test]
-    fn batch_ids() {
-        assert!(is_batch_id("pool-1_a"));
-        assert!(!is_batch_id(""));
-        assert!(!is_batch_id("a b"));
-        assert!(!is_batch_id(&"x".repeat(65)));
     }
 }

@@ -3,6 +3,7 @@
 //! (container settings, registries, environment, metadata).
 
 pub mod container;
+pub mod validators;
 
 use std::future::Future;
 use std::time::Duration;

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use crate::common::validators::BatchId;
 use async_trait::async_trait;
 use tfplugin::framework::{Ctx, DataSource};
 use tfplugin::schema::{Attribute, Block, Nesting, Schema};
-use tfplugin::validators::BatchId;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::{Batch, batch_error, opts};

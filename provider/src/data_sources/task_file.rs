@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
+use crate::common::validators::BatchId;
 use async_trait::async_trait;
 use batch_client::RequestOptions;
 use tfplugin::framework::{Ctx, DataSource};
 use tfplugin::schema::{Attribute, Block, Schema};
-use tfplugin::validators::{BatchId, IntBetween, NotEmpty};
+use tfplugin::validators::{IntBetween, NotEmpty};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::{Batch, batch_error};

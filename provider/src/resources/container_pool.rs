@@ -13,6 +13,8 @@
 
 use std::time::Duration;
 
+use crate::common::validators::BatchId;
+use crate::common::validators::is_batch_id;
 use async_trait::async_trait;
 use batch_client::models::{
     AutoUserSpecification, CloudPool, ComputeNode, ContainerConfiguration, ContainerRegistry,
@@ -27,8 +29,8 @@ use tfplugin::framework::{
     PlanResponse, Private, ReadRequest, ReadResponse, Resource, null_object,
 };
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
-use tfplugin::validators::{BatchId, IntBetween, Iso8601Duration, NotEmpty, OneOf};
-use tfplugin::validators::{is_batch_id, parse_iso8601_duration};
+use tfplugin::validators::parse_iso8601_duration;
+use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::container::{

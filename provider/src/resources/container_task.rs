@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use crate::common::validators::{BatchId, is_batch_id};
 use async_trait::async_trait;
 use batch_client::models::{
     AutoUserSpecification, CloudTask, ComputeNodeIdentityReference, ExitCodeMapping,
@@ -27,7 +28,7 @@ use tfplugin::framework::{
     PlanResponse, Private, ReadRequest, ReadResponse, Resource, null_object,
 };
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
-use tfplugin::validators::{BatchId, IntBetween, Iso8601Duration, NotEmpty, OneOf, is_batch_id};
+use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::container::{

@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use crate::common::validators::BatchId;
 use async_trait::async_trait;
 use batch_client::models::{
     JobAddParameter, JobConstraints, JobPatchParameter, JobPreparationTask, JobReleaseTask,
@@ -24,7 +25,7 @@ use tfplugin::framework::{
     PlanResponse, Private, ReadRequest, ReadResponse, Resource, null_object,
 };
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
-use tfplugin::validators::{BatchId, IntBetween, Iso8601Duration, NotEmpty, OneOf};
+use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::container::{
@@ -792,7 +793,7 @@ impl Resource<Batch> for JobResource {
 
     async fn import(&self, _ctx: &Ctx<Batch>, id: &str) -> ImportResponse {
         let mut diags = Diagnostics::new();
-        if !tfplugin::validators::is_batch_id(id) {
+        if !crate::common::validators::is_batch_id(id) {
             diags.error(
                 "Invalid import id",
                 format!("{id:?} is not a job name: import a batch_job by its name, e.g. `terraform import batch_job.example render`."),

@@ -258,7 +258,7 @@ where
             on_panic(one_error(
                 "The provider crashed",
                 format!(
-                    "{rpc} panicked: {msg}. This is a bug in terraform-provider-batch; please report it with the log (TF_LOG=debug)."
+                    "{rpc} panicked: {msg}. This is a bug in the provider; please report it with the log (TF_LOG=debug)."
                 ),
             ))
         }

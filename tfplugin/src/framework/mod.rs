@@ -34,7 +34,7 @@ pub struct Ctx<C> {
 pub trait Provider: Send + Sync + 'static {
     /// What `configure` produces and every resource receives.
     type Client: Send + Sync + 'static;
-    /// The provider's type name, e.g. `batch`.
+    /// The provider's type name, e.g. `demo`.
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     /// Checks the provider block (values may be unknown).
@@ -139,7 +139,7 @@ impl Identity {
 
 #[async_trait]
 pub trait Resource<C>: Send + Sync {
-    /// Full type name, e.g. `batch_container_pool`.
+    /// Full type name, e.g. `demo_widget`.
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     /// The resource's identity, if it has one (the framework fills it in every response).

@@ -125,9 +125,9 @@ mod tests {
 
     #[test]
     fn reattach_config_has_terraforms_shape() {
-        let json = reattach_config("registry.terraform.io/local/batch", 42, Path::new("/t/s"));
+        let json = reattach_config("registry.terraform.io/example/demo", 42, Path::new("/t/s"));
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        let p = &v["registry.terraform.io/local/batch"];
+        let p = &v["registry.terraform.io/example/demo"];
         assert_eq!(p["Protocol"], "grpc");
         assert_eq!(p["ProtocolVersion"].to_string(), "6");
         assert_eq!(p["Pid"].to_string(), "42");

@@ -8,7 +8,7 @@
 //! # #[tonic::async_trait] impl tfplugin_proto::tfplugin6::provider_server::Provider for MyProvider {}
 //! fn main() {
 //!     let opts = tfplugin::server::ServeOptions::new(
-//!         "registry.terraform.io/local/batch", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+//!         "registry.terraform.io/example/demo", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
 //!     tfplugin::server::serve(MyProvider, opts)
 //! }
 //! ```
@@ -49,10 +49,10 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// What [`serve`] needs to know about the provider binary.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// Fully qualified provider source address, e.g. `registry.terraform.io/local/batch`: the key
+    /// Fully qualified provider source address, e.g. `registry.terraform.io/example/demo`: the key
     /// of the `TF_REATTACH_PROVIDERS` value printed in debug mode.
     pub address: String,
-    /// Binary name for the help text, e.g. `terraform-provider-batch`.
+    /// Binary name for the help text, e.g. `terraform-provider-demo`.
     pub name: String,
     /// Version for `--version` and the help text, e.g. `0.1.0`.
     pub version: String,
@@ -124,7 +124,7 @@ impl RunningServer {
     }
 
     /// The `TF_REATTACH_PROVIDERS` JSON for this server under the provider `address`
-    /// (e.g. `registry.terraform.io/local/batch`). Only meaningful for a plaintext server.
+    /// (e.g. `registry.terraform.io/example/demo`). Only meaningful for a plaintext server.
     pub fn reattach_config(&self, address: &str) -> String {
         handshake::reattach_config(address, std::process::id(), &self.socket_path)
     }
