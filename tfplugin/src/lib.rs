@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod diag;
 pub mod framework;
+pub mod model;
 pub mod schema;
 pub mod server;
 pub mod types;
