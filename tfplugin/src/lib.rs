@@ -6,6 +6,7 @@ pub mod codec;
 pub mod diag;
 pub mod framework;
 pub mod schema;
+pub mod semantics;
 pub mod server;
 pub mod types;
 pub mod validators;
