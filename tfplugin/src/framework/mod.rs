@@ -4,12 +4,12 @@
 //! requires-replace, declared semantic equality and server defaults, declared cross-attribute
 //! rules, private state, panics, consistency checks in debug builds).
 
-mod checks;
+pub(crate) mod checks;
 mod grpc;
 mod normalize;
 mod plan;
 mod validate;
-mod walk;
+pub(crate) mod walk;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -201,3 +201,6 @@ pub fn decode_private(b: &[u8]) -> Private {
         serde_json::from_slice(b).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests;
