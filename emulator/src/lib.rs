@@ -13,6 +13,7 @@ pub mod faults;
 pub mod files;
 pub mod jobs;
 pub mod pools;
+pub mod routes;
 pub mod runtime;
 pub mod schema;
 pub mod server;
