@@ -5,9 +5,8 @@ use serde_json::{Value, json};
 
 use crate::app::{App, HandlerResult, Reply, Req, check_conditions, filter_matches, page, select};
 use crate::error::ApiError;
-use crate::pools::touch;
 use crate::state::{Job, State, Task, b, i, s};
-use crate::util::{MAX_DURATION, now_iso, now_ms, valid_id};
+use crate::util::{MAX_DURATION, now_iso, now_ms, touch, valid_id};
 
 pub fn find_job<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Job, ApiError> {
     st.jobs
@@ -163,7 +162,7 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
                 t[k] = v.clone();
             }
         }
-        match build_task(app, st, &key, &t) {
+        match build_task(st, &key, &t) {
             Ok(task) => {
                 st.jobs
                     .get_mut(&key)
@@ -176,7 +175,7 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
                 if let Some(job) = st.jobs.remove(&key)
                     && job.body["poolInfo"].get("autoPoolSpecification").is_some()
                 {
-                    st.pools.remove(&job_pool_key(&job.body));
+                    st.pools.remove(&job.pool_key());
                 }
                 for (k, v) in e.values.iter_mut() {
                     if k == "PropertyName" {
@@ -313,32 +312,17 @@ pub fn job_delete(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResu
             "The specified job has been marked for deletion and is being garbage collected.",
         ));
     }
-    {
-        set_job_state(&mut j.body, "deleting");
-        j.delete_done_at = Some(now_ms() + app.delete_delay.as_millis() as i64);
-        touch(&mut j.body);
-        let key = id.to_ascii_lowercase();
-        crate::engine::stop_job_tasks(app, st, &key, "The job was deleted.");
-        st.dirty = true;
-    }
+    j.set_state("deleting");
+    j.delete_done_at = Some(now_ms() + app.delete_delay.as_millis() as i64);
+    touch(&mut j.body);
+    st.stop_job_tasks(
+        &app.cancels,
+        &id.to_ascii_lowercase(),
+        "The job was deleted.",
+    );
+    st.dirty = true;
     let j = find_job(st, id)?;
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
-}
-
-/// The pool a job runs on: its poolId, or the auto pool created for it.
-pub fn job_pool_key(body: &Value) -> String {
-    match s(&body["poolInfo"], "poolId") {
-        "" => s(&body["executionInfo"], "poolId").to_ascii_lowercase(),
-        p => p.to_ascii_lowercase(),
-    }
-}
-
-pub fn set_job_state(body: &mut Value, state: &str) {
-    let now = now_iso();
-    body["previousState"] = body["state"].clone();
-    body["previousStateTransitionTime"] = body["stateTransitionTime"].clone();
-    body["state"] = json!(state);
-    body["stateTransitionTime"] = json!(now);
 }
 
 pub fn job_terminate(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
@@ -350,7 +334,7 @@ pub fn job_terminate(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerR
         .unwrap_or("UserTerminate")
         .to_string();
     writable_job(st, req, id)?;
-    crate::engine::terminate_job(app, st, &id.to_ascii_lowercase(), &reason);
+    st.terminate_job(&app.cancels, &id.to_ascii_lowercase(), &reason);
     let j = find_job(st, id)?;
     touch(&mut j.body);
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
@@ -365,39 +349,14 @@ pub fn job_disable(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
             "The specified job is not in the active state.",
         ));
     }
-    set_job_state(&mut j.body, "disabled");
+    j.set_state("disabled");
     touch(&mut j.body);
-    let jk = id.to_ascii_lowercase();
-    let running: Vec<String> = j
-        .tasks
-        .iter()
-        .filter(|(_, t)| matches!(s(&t.body, "state"), "running" | "preparing"))
-        .map(|(k, _)| k.clone())
-        .collect();
     // requeue: running tasks go back to active; terminate: they end; wait: they finish.
-    match s(&d, "disableTasks").to_ascii_lowercase().as_str() {
-        "requeue" => {
-            for tk in running {
-                crate::engine::requeue_task(app, st, &jk, &tk);
-            }
-        }
-        "terminate" => {
-            for tk in running {
-                crate::engine::end_running_task(
-                    app,
-                    st,
-                    &jk,
-                    &tk,
-                    Some(crate::runtime::Failure::user(
-                        "TaskEnded",
-                        "The job was disabled.",
-                    )),
-                );
-            }
-        }
-        _ => {}
-    }
-    st.dirty = true;
+    st.disable_job_tasks(
+        &app.cancels,
+        &id.to_ascii_lowercase(),
+        s(&d, "disableTasks"),
+    );
     let j = find_job(st, id)?;
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
 }
@@ -407,7 +366,7 @@ pub fn job_enable(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
     check_conditions(req, &j.body, false)?;
     match s(&j.body, "state") {
         "disabled" | "disabling" => {
-            set_job_state(&mut j.body, "active");
+            j.set_state("active");
             touch(&mut j.body);
             st.dirty = true;
         }
@@ -421,17 +380,6 @@ pub fn job_enable(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
     }
     let j = find_job(st, id)?;
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&j.body, false))
-}
-
-pub fn task_subtasks(
-    _app: &App,
-    st: &mut State,
-    _req: &Req,
-    job: &str,
-    task: &str,
-) -> HandlerResult {
-    let t = find_task(st, job, task)?;
-    Ok(Reply::json(StatusCode::OK, json!({"value": t.subtasks})))
 }
 
 pub fn task_counts(_app: &App, st: &mut State, _req: &Req, id: &str) -> HandlerResult {
@@ -460,8 +408,54 @@ pub fn task_counts(_app: &App, st: &mut State, _req: &Req, id: &str) -> HandlerR
     ))
 }
 
+/// Job_ListPreparationAndReleaseTaskStatus.
+pub fn prep_release_status(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
+    let j = find_job(st, id)?;
+    if j.body.get("jobPreparationTask").is_none() && j.body.get("jobReleaseTask").is_none() {
+        return Err(ApiError::conflict(
+            "JobPreparationTaskOrReleaseTaskNotSpecified",
+            "The job does not have a job preparation or release task.",
+        ));
+    }
+    let jk = id.to_ascii_lowercase();
+    let pk = j.pool_key();
+    let job_url_id = s(&j.body, "id").to_string();
+    let mut items = vec![];
+    if let Some(p) = st.pools.get(&pk) {
+        for n in &p.nodes {
+            let Some(prep) = n.prep_info.get(&jk) else {
+                continue;
+            };
+            let mut v = json!({"poolId": s(&p.body, "id"), "nodeId": s(&n.body, "id"), "nodeUrl": s(&n.body, "url"),
+                "jobPreparationTaskExecutionInfo": prep});
+            if let Some(rel) = n.release_info.get(&jk) {
+                v["jobReleaseTaskExecutionInfo"] = rel.clone();
+            }
+            items.push(v);
+        }
+    }
+    crate::app::page(
+        app,
+        req,
+        &format!("/jobs/{job_url_id}/jobpreparationandreleasetaskstatus"),
+        items,
+        "jobpreparationandreleasetaskstatuslist",
+    )
+}
+
+pub fn task_subtasks(
+    _app: &App,
+    st: &mut State,
+    _req: &Req,
+    job: &str,
+    task: &str,
+) -> HandlerResult {
+    let t = find_task(st, job, task)?;
+    Ok(Reply::json(StatusCode::OK, json!({"value": t.subtasks})))
+}
+
 /// Validate one TaskAddParameter against its job and build the stored task.
-fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Task, ApiError> {
+fn build_task(st: &mut State, job_key: &str, t: &Value) -> Result<Task, ApiError> {
     crate::schema::validate("TaskAddParameter", t)?;
     let id = s(t, "id").to_string();
     if !valid_id(&id) {
@@ -528,7 +522,7 @@ fn build_task(_app: &App, st: &mut State, job_key: &str, t: &Value) -> Result<Ta
             "requiredSlots must be at least 1.",
         ));
     }
-    let pool_key = job_pool_key(&job.body);
+    let pool_key = job.pool_key();
     if let Some(pool) = st.pools.get(&pool_key) {
         let container_pool = pool.body["virtualMachineConfiguration"]
             .get("containerConfiguration")
@@ -620,10 +614,10 @@ fn addable_job(st: &mut State, id: &str) -> Result<String, ApiError> {
     }
 }
 
-pub fn task_add(app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerResult {
+pub fn task_add(_app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerResult {
     let t = req.json("TaskAddParameter", true)?.unwrap_or_default();
     let key = addable_job(st, job_id)?;
-    let task = build_task(app, st, &key, &t)?;
+    let task = build_task(st, &key, &t)?;
     let reply = Reply::status(StatusCode::CREATED).write_headers(&task.body, true);
     let job = st.jobs.get_mut(&key).unwrap();
     job.tasks
@@ -632,7 +626,7 @@ pub fn task_add(app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerRe
     Ok(reply)
 }
 
-pub fn task_add_collection(app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerResult {
+pub fn task_add_collection(_app: &App, st: &mut State, req: &Req, job_id: &str) -> HandlerResult {
     if req.body.len() > 1024 * 1024 {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -660,7 +654,7 @@ pub fn task_add_collection(app: &App, st: &mut State, req: &Req, job_id: &str) -
     let mut results = vec![];
     for t in tasks {
         let tid = s(t, "id").to_string();
-        match build_task(app, st, &key, t) {
+        match build_task(st, &key, t) {
             Ok(task) => {
                 results.push(
                     json!({"status": "success", "taskId": tid, "eTag": task.body["eTag"],
@@ -757,7 +751,7 @@ pub fn task_delete(app: &App, st: &mut State, req: &Req, job: &str, task: &str) 
     let t = find_task(st, job, task)?;
     check_conditions(req, &t.body, false)?;
     let (jk, tk) = (job.to_ascii_lowercase(), task.to_ascii_lowercase());
-    crate::engine::end_running_task(app, st, &jk, &tk, None);
+    st.end_running_task(&app.cancels, &jk, &tk, None);
     let t = st.jobs.get_mut(&jk).and_then(|j| j.tasks.remove(&tk));
     if let Some(dir) = t.and_then(|t| t.dir) {
         let _ = std::fs::remove_dir_all(dir);
@@ -783,28 +777,8 @@ pub fn task_terminate(
         ));
     }
     let (jk, tk) = (job.to_ascii_lowercase(), task.to_ascii_lowercase());
-    crate::engine::end_running_task(
-        app,
-        st,
-        &jk,
-        &tk,
-        Some(crate::runtime::Failure::user(
-            "TaskEnded",
-            "The task was terminated by a Task_Terminate request.",
-        )),
-    );
+    st.terminate_task(&app.cancels, &jk, &tk);
     let t = find_task(st, job, task)?;
-    if s(&t.body, "state") == "active" {
-        crate::engine::complete_task_body(
-            &mut t.body,
-            None,
-            Some(&crate::runtime::Failure::user(
-                "TaskEnded",
-                "The task was terminated by a Task_Terminate request.",
-            )),
-            None,
-        );
-    }
     touch(&mut t.body);
     st.dirty = true;
     let t = find_task(st, job, task)?;
@@ -834,55 +808,9 @@ pub fn task_reactivate(
             "Only a task that completed with a failure can be reactivated.",
         ));
     }
-    let now = now_iso();
-    t.body["previousState"] = json!("completed");
-    t.body["previousStateTransitionTime"] = t.body["stateTransitionTime"].clone();
-    t.body["state"] = json!("active");
-    t.body["stateTransitionTime"] = json!(now);
-    let ei = &mut t.body["executionInfo"];
-    ei["retryCount"] = json!(0);
-    if let Some(o) = ei.as_object_mut() {
-        for k in ["endTime", "exitCode", "result", "failureInfo"] {
-            o.remove(k);
-        }
-    }
+    t.reactivate();
     touch(&mut t.body);
     st.dirty = true;
     let t = find_task(st, job, task)?;
     Ok(Reply::status(StatusCode::NO_CONTENT).write_headers(&t.body, false))
-}
-
-/// Job_ListPreparationAndReleaseTaskStatus.
-pub fn prep_release_status(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
-    let j = find_job(st, id)?;
-    if j.body.get("jobPreparationTask").is_none() && j.body.get("jobReleaseTask").is_none() {
-        return Err(ApiError::conflict(
-            "JobPreparationTaskOrReleaseTaskNotSpecified",
-            "The job does not have a job preparation or release task.",
-        ));
-    }
-    let jk = id.to_ascii_lowercase();
-    let pk = job_pool_key(&j.body);
-    let job_url_id = s(&j.body, "id").to_string();
-    let mut items = vec![];
-    if let Some(p) = st.pools.get(&pk) {
-        for n in &p.nodes {
-            let Some(prep) = n.prep_info.get(&jk) else {
-                continue;
-            };
-            let mut v = json!({"poolId": s(&p.body, "id"), "nodeId": s(&n.body, "id"), "nodeUrl": s(&n.body, "url"),
-                "jobPreparationTaskExecutionInfo": prep});
-            if let Some(rel) = n.release_info.get(&jk) {
-                v["jobReleaseTaskExecutionInfo"] = rel.clone();
-            }
-            items.push(v);
-        }
-    }
-    crate::app::page(
-        app,
-        req,
-        &format!("/jobs/{job_url_id}/jobpreparationandreleasetaskstatus"),
-        items,
-        "jobpreparationandreleasetaskstatuslist",
-    )
 }
