@@ -3,6 +3,7 @@
 //!
 //! Start it in-process with [`start`]; the `batch-emulator` binary wraps the same function.
 
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod faults;
 pub mod files;
 pub mod jobs;
+pub mod nodes;
 pub mod pools;
 pub mod routes;
 pub mod runtime;

@@ -1,11 +1,11 @@
-//! Pool and compute-node operations.
+//! Pool operations (compute-node operations are in `nodes`, account ones in `account`).
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app::{App, HandlerResult, Reply, Req, check_conditions, filter_matches, page, select};
 use crate::error::ApiError;
-use crate::state::{Node, Pool, State, b, i, s};
+use crate::state::{Pool, State, b, i, s};
 use crate::util::{now_iso, now_ms, touch, valid_id};
 
 pub fn find_pool<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Pool, ApiError> {
@@ -15,7 +15,7 @@ pub fn find_pool<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Pool, ApiErr
 }
 
 fn known_image(image_ref: &Value) -> Option<Value> {
-    supported_images().into_iter().find(|img| {
+    crate::account::supported_images().into_iter().find(|img| {
         ["publisher", "offer", "sku"]
             .iter()
             .all(|k| s(&img["imageReference"], k).eq_ignore_ascii_case(s(image_ref, k)))
@@ -652,204 +652,4 @@ pub fn pool_remove_nodes(_app: &App, st: &mut State, req: &Req, id: &str) -> Han
     st.dirty = true;
     let p = find_pool(st, id)?;
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&p.body, false))
-}
-
-/// Marketplace images the local service "supports", with the capabilities the real one reports.
-pub fn supported_images() -> Vec<Value> {
-    let img = |agent: &str, publisher: &str, offer: &str, sku: &str, caps: &[&str]| {
-        let mut v = json!({
-            "nodeAgentSKUId": agent,
-            "imageReference": {"publisher": publisher, "offer": offer, "sku": sku, "version": "latest"},
-            "verificationType": "verified",
-            "osType": "linux",
-        });
-        if !caps.is_empty() {
-            v["capabilities"] = json!(caps);
-        }
-        v
-    };
-    vec![
-        img(
-            "batch.node.ubuntu 20.04",
-            "microsoft-azure-batch",
-            "ubuntu-server-container",
-            "20-04-lts",
-            &["DockerCompatible"],
-        ),
-        img(
-            "batch.node.ubuntu 22.04",
-            "microsoft-dsvm",
-            "ubuntu-hpc",
-            "2204",
-            &["DockerCompatible", "NvidiaTeslaDriverInstalled"],
-        ),
-        img(
-            "batch.node.ubuntu 20.04",
-            "canonical",
-            "0001-com-ubuntu-server-focal",
-            "20_04-lts",
-            &[],
-        ),
-        img(
-            "batch.node.ubuntu 22.04",
-            "canonical",
-            "0001-com-ubuntu-server-jammy",
-            "22_04-lts",
-            &[],
-        ),
-        img(
-            "batch.node.ubuntu 24.04",
-            "canonical",
-            "ubuntu-24_04-lts",
-            "server",
-            &[],
-        ),
-        img(
-            "batch.node.el 9",
-            "almalinux",
-            "almalinux-x86_64",
-            "9-gen2",
-            &[],
-        ),
-    ]
-}
-
-pub fn supported_images_list(app: &App, req: &Req) -> HandlerResult {
-    let mut items = vec![];
-    for v in supported_images() {
-        if filter_matches(req.q("$filter"), &v)? {
-            items.push(v);
-        }
-    }
-    page(app, req, "/supportedimages", items, "supportedimages")
-}
-
-pub fn node_counts(app: &App, st: &mut State, req: &Req) -> HandlerResult {
-    const STATES: [(&str, &str); 15] = [
-        ("creating", "creating"),
-        ("idle", "idle"),
-        ("offline", "offline"),
-        ("preempted", "preempted"),
-        ("rebooting", "rebooting"),
-        ("reimaging", "reimaging"),
-        ("running", "running"),
-        ("starting", "starting"),
-        ("starttaskfailed", "startTaskFailed"),
-        ("leavingpool", "leavingPool"),
-        ("unknown", "unknown"),
-        ("unusable", "unusable"),
-        ("waitingforstarttask", "waitingForStartTask"),
-        ("upgradingos", "upgradingOS"),
-        ("deallocated", "deallocated"),
-    ];
-    let mut items = vec![];
-    for p in st.pools.values() {
-        let mut out = json!({"poolId": s(&p.body, "id")});
-        for (key, dedicated) in [("dedicated", true), ("lowPriority", false)] {
-            let mut c = json!({"total": 0});
-            for (_, name) in STATES {
-                c[name] = json!(0);
-            }
-            for n in p
-                .nodes
-                .iter()
-                .filter(|n| b(&n.body, "isDedicated") == dedicated)
-            {
-                let state = s(&n.body, "state");
-                if let Some((_, name)) = STATES.iter().find(|(k, _)| *k == state) {
-                    c[*name] = json!(i(&c, name) + 1);
-                }
-                c["total"] = json!(i(&c, "total") + 1);
-            }
-            out[key] = c;
-        }
-        if filter_matches(req.q("$filter"), &out)? {
-            items.push(out);
-        }
-    }
-    page(app, req, "/nodecounts", items, "poolnodecounts")
-}
-
-pub fn node_list(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
-    let p = find_pool(st, id)?;
-    let mut items = vec![];
-    for n in &p.nodes {
-        if filter_matches(req.q("$filter"), &n.body)? {
-            items.push(n.body.clone());
-        }
-    }
-    page(
-        app,
-        req,
-        &format!("/pools/{}/nodes", s(&p.body, "id")),
-        items,
-        "nodes",
-    )
-}
-
-pub fn node_get(_app: &App, st: &mut State, req: &Req, id: &str, node: &str) -> HandlerResult {
-    let p = find_pool(st, id)?;
-    let n = p
-        .nodes
-        .iter()
-        .find(|n| s(&n.body, "id") == node)
-        .ok_or_else(ApiError::node_not_found)?;
-    Ok(Reply::json(StatusCode::OK, select(req, n.body.clone())))
-}
-
-fn find_node<'a>(st: &'a mut State, pool: &str, node: &str) -> Result<&'a mut Node, ApiError> {
-    find_pool(st, pool)?
-        .node_mut(node)
-        .ok_or_else(ApiError::node_not_found)
-}
-
-/// ComputeNode_Reboot: running tasks are requeued (or terminated), then the node starts again and
-/// reruns its start task.
-pub fn node_reboot(app: &App, st: &mut State, req: &Req, pool: &str, node: &str) -> HandlerResult {
-    let opt = req.json("NodeRebootParameter", false)?.unwrap_or_default();
-    let running = find_node(st, pool, node)?.running.clone();
-    let terminate = s(&opt, "nodeRebootOption").eq_ignore_ascii_case("terminate");
-    st.clear_node(
-        &app.cancels,
-        running,
-        terminate.then_some("The node was rebooted."),
-    );
-    find_node(st, pool, node)?.reboot(app.node_start_delay.as_millis() as i64);
-    st.dirty = true;
-    Ok(Reply::status(StatusCode::ACCEPTED))
-}
-
-/// ComputeNode_DisableScheduling / EnableScheduling.
-pub fn node_scheduling(
-    app: &App,
-    st: &mut State,
-    req: &Req,
-    pool: &str,
-    node: &str,
-    enable: bool,
-) -> HandlerResult {
-    let opt = if enable {
-        Value::Null
-    } else {
-        req.json("NodeDisableSchedulingParameter", false)?
-            .unwrap_or_default()
-    };
-    let running = find_node(st, pool, node)?.running.clone();
-    if !enable {
-        match s(&opt, "nodeDisableSchedulingOption")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "terminate" => st.clear_node(
-                &app.cancels,
-                running,
-                Some("Scheduling was disabled on the node."),
-            ),
-            "taskcompletion" => {}
-            _ => st.clear_node(&app.cancels, running, None),
-        }
-    }
-    find_node(st, pool, node)?.set_scheduling(enable);
-    st.dirty = true;
-    Ok(Reply::status(StatusCode::OK))
 }

@@ -10,7 +10,7 @@ use axum::response::Response;
 use crate::admin;
 use crate::app::{App, HandlerResult, Req};
 use crate::state::State;
-use crate::{files, jobs, pools};
+use crate::{account, files, jobs, nodes, pools};
 
 /// A Batch operation: runs under the state lock with the path's captures.
 pub type OpFn = fn(&App, &mut State, &Req, &[String]) -> HandlerResult;
@@ -76,11 +76,11 @@ pub static ROUTES: &[Route] = &[
     op("POST",   "/pools/{poolId}/updateproperties",         "Pool_UpdateProperties",  |a, st, r, p| pools::pool_update_properties(a, st, r, &p[0])),
     op("POST",   "/pools/{poolId}/removenodes",              "Pool_RemoveNodes",       |a, st, r, p| pools::pool_remove_nodes(a, st, r, &p[0])),
     // Compute nodes
-    op("GET",    "/pools/{poolId}/nodes",                    "ComputeNode_List",       |a, st, r, p| pools::node_list(a, st, r, &p[0])),
-    op("GET",    "/pools/{poolId}/nodes/{nodeId}",           "ComputeNode_Get",        |a, st, r, p| pools::node_get(a, st, r, &p[0], &p[1])),
-    op("POST",   "/pools/{poolId}/nodes/{nodeId}/reboot",    "ComputeNode_Reboot",     |a, st, r, p| pools::node_reboot(a, st, r, &p[0], &p[1])),
-    op("POST",   "/pools/{poolId}/nodes/{nodeId}/disablescheduling", "ComputeNode_DisableScheduling", |a, st, r, p| pools::node_scheduling(a, st, r, &p[0], &p[1], false)),
-    op("POST",   "/pools/{poolId}/nodes/{nodeId}/enablescheduling",  "ComputeNode_EnableScheduling",  |a, st, r, p| pools::node_scheduling(a, st, r, &p[0], &p[1], true)),
+    op("GET",    "/pools/{poolId}/nodes",                    "ComputeNode_List",       |a, st, r, p| nodes::node_list(a, st, r, &p[0])),
+    op("GET",    "/pools/{poolId}/nodes/{nodeId}",           "ComputeNode_Get",        |a, st, r, p| nodes::node_get(a, st, r, &p[0], &p[1])),
+    op("POST",   "/pools/{poolId}/nodes/{nodeId}/reboot",    "ComputeNode_Reboot",     |a, st, r, p| nodes::node_reboot(a, st, r, &p[0], &p[1])),
+    op("POST",   "/pools/{poolId}/nodes/{nodeId}/disablescheduling", "ComputeNode_DisableScheduling", |a, st, r, p| nodes::node_scheduling(a, st, r, &p[0], &p[1], false)),
+    op("POST",   "/pools/{poolId}/nodes/{nodeId}/enablescheduling",  "ComputeNode_EnableScheduling",  |a, st, r, p| nodes::node_scheduling(a, st, r, &p[0], &p[1], true)),
     op("GET",    "/pools/{poolId}/nodes/{nodeId}/files",     "File_ListFromComputeNode",          |a, st, r, p| files::node_files(a, st, r, &p[0], &p[1])),
     op("GET",    "/pools/{poolId}/nodes/{nodeId}/files/{*filePath}", "File_GetFromComputeNode",           |a, st, r, p| files::node_file(a, st, r, &p[0], &p[1], &p[2])),
     op("HEAD",   "/pools/{poolId}/nodes/{nodeId}/files/{*filePath}", "File_GetPropertiesFromComputeNode", |a, st, r, p| files::node_file(a, st, r, &p[0], &p[1], &p[2])),
@@ -97,21 +97,21 @@ pub static ROUTES: &[Route] = &[
     op("GET",    "/jobs/{jobId}/taskcounts",                 "Job_GetTaskCounts",      |a, st, r, p| jobs::task_counts(a, st, r, &p[0])),
     op("GET",    "/jobs/{jobId}/jobpreparationandreleasetaskstatus", "Job_ListPreparationAndReleaseTaskStatus", |a, st, r, p| jobs::prep_release_status(a, st, r, &p[0])),
     // Tasks
-    op("POST",   "/jobs/{jobId}/tasks",                      "Task_Add",               |a, st, r, p| jobs::task_add(a, st, r, &p[0])),
-    op("GET",    "/jobs/{jobId}/tasks",                      "Task_List",              |a, st, r, p| jobs::task_list(a, st, r, &p[0])),
-    op("POST",   "/jobs/{jobId}/addtaskcollection",          "Task_AddCollection",     |a, st, r, p| jobs::task_add_collection(a, st, r, &p[0])),
-    op("GET",    "/jobs/{jobId}/tasks/{taskId}",             "Task_Get",               |a, st, r, p| jobs::task_get(a, st, r, &p[0], &p[1])),
-    op("PUT",    "/jobs/{jobId}/tasks/{taskId}",             "Task_Update",            |a, st, r, p| jobs::task_update(a, st, r, &p[0], &p[1])),
-    op("DELETE", "/jobs/{jobId}/tasks/{taskId}",             "Task_Delete",            |a, st, r, p| jobs::task_delete(a, st, r, &p[0], &p[1])),
-    op("POST",   "/jobs/{jobId}/tasks/{taskId}/terminate",   "Task_Terminate",         |a, st, r, p| jobs::task_terminate(a, st, r, &p[0], &p[1])),
-    op("POST",   "/jobs/{jobId}/tasks/{taskId}/reactivate",  "Task_Reactivate",        |a, st, r, p| jobs::task_reactivate(a, st, r, &p[0], &p[1])),
-    op("GET",    "/jobs/{jobId}/tasks/{taskId}/subtasksinfo", "Task_ListSubtasks",     |a, st, r, p| jobs::task_subtasks(a, st, r, &p[0], &p[1])),
+    op("POST",   "/jobs/{jobId}/tasks",                      "Task_Add",               |a, st, r, p| jobs::tasks::task_add(a, st, r, &p[0])),
+    op("GET",    "/jobs/{jobId}/tasks",                      "Task_List",              |a, st, r, p| jobs::tasks::task_list(a, st, r, &p[0])),
+    op("POST",   "/jobs/{jobId}/addtaskcollection",          "Task_AddCollection",     |a, st, r, p| jobs::tasks::task_add_collection(a, st, r, &p[0])),
+    op("GET",    "/jobs/{jobId}/tasks/{taskId}",             "Task_Get",               |a, st, r, p| jobs::tasks::task_get(a, st, r, &p[0], &p[1])),
+    op("PUT",    "/jobs/{jobId}/tasks/{taskId}",             "Task_Update",            |a, st, r, p| jobs::tasks::task_update(a, st, r, &p[0], &p[1])),
+    op("DELETE", "/jobs/{jobId}/tasks/{taskId}",             "Task_Delete",            |a, st, r, p| jobs::tasks::task_delete(a, st, r, &p[0], &p[1])),
+    op("POST",   "/jobs/{jobId}/tasks/{taskId}/terminate",   "Task_Terminate",         |a, st, r, p| jobs::tasks::task_terminate(a, st, r, &p[0], &p[1])),
+    op("POST",   "/jobs/{jobId}/tasks/{taskId}/reactivate",  "Task_Reactivate",        |a, st, r, p| jobs::tasks::task_reactivate(a, st, r, &p[0], &p[1])),
+    op("GET",    "/jobs/{jobId}/tasks/{taskId}/subtasksinfo", "Task_ListSubtasks",     |a, st, r, p| jobs::tasks::task_subtasks(a, st, r, &p[0], &p[1])),
     op("GET",    "/jobs/{jobId}/tasks/{taskId}/files",       "File_ListFromTask",      |a, st, r, p| files::task_files(a, st, r, &p[0], &p[1])),
     op("GET",    "/jobs/{jobId}/tasks/{taskId}/files/{*filePath}", "File_GetFromTask",           |a, st, r, p| files::task_file(a, st, r, &p[0], &p[1], &p[2])),
     op("HEAD",   "/jobs/{jobId}/tasks/{taskId}/files/{*filePath}", "File_GetPropertiesFromTask", |a, st, r, p| files::task_file(a, st, r, &p[0], &p[1], &p[2])),
     // Account
-    op("GET",    "/supportedimages",                         "Account_ListSupportedImages", |a, _, r, _| pools::supported_images_list(a, r)),
-    op("GET",    "/nodecounts",                              "Account_ListPoolNodeCounts",  |a, st, r, _| pools::node_counts(a, st, r)),
+    op("GET",    "/supportedimages",                         "Account_ListSupportedImages", |a, _, r, _| account::supported_images_list(a, r)),
+    op("GET",    "/nodecounts",                              "Account_ListPoolNodeCounts",  |a, st, r, _| account::node_counts(a, st, r)),
     // Control API (not part of Batch; no authentication, loopback only)
     control("GET",          "/_emulator/health",                          |a, _, _| admin::health(a)),
     control("GET",          "/_emulator/faults",                          |a, _, _| admin::faults_get(a)),
