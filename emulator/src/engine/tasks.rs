@@ -262,17 +262,8 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
                 .record_prep(&a, attempt, (&prep_dir, &started), &o);
             if !ok {
                 let f = o.failure.unwrap();
-                let out = Outcome {
-                    exit_code: None,
-                    failure: Some(Failure::user(
-                        "JobPreparationTaskFailed",
-                        format!(
-                            "The job preparation task failed on the node: {} ({})",
-                            f.message, f.code
-                        ),
-                    )),
-                    container_info: None,
-                };
+                let why = format!("The job preparation task failed on the node: {}", f.message);
+                let out = failed_before("JobPreparationTaskFailed", why, &f);
                 finish(&app2, &a.jk, &a.tk, attempt, out).await;
                 return;
             }
@@ -320,17 +311,11 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
                 st.record_subtasks(&a.jk, &a.tk, attempt, subtasks);
             }
             if let Some((nid, f)) = failed {
-                let out = Outcome {
-                    exit_code: None,
-                    failure: Some(Failure::user(
-                        "CoordinationCommandFailed",
-                        format!(
-                            "The coordination command failed on node {nid}: {} ({})",
-                            f.message, f.code
-                        ),
-                    )),
-                    container_info: None,
-                };
+                let why = format!(
+                    "The coordination command failed on node {nid}: {}",
+                    f.message
+                );
+                let out = failed_before("CoordinationCommandFailed", why, &f);
                 finish(&app2, &a.jk, &a.tk, attempt, out).await;
                 return;
             }
@@ -341,6 +326,15 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
         }
         finish(&app2, &a.jk, &a.tk, attempt, o).await;
     });
+}
+
+/// The outcome of a task whose command did not run because a command before it failed with `f`.
+fn failed_before(code: &str, why: String, f: &Failure) -> Outcome {
+    Outcome {
+        exit_code: None,
+        failure: Some(Failure::user(code, format!("{why} ({})", f.code))),
+        container_info: None,
+    }
 }
 
 /// Record the end of a run: retry, or complete the task.

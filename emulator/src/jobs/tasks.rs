@@ -147,18 +147,7 @@ pub(super) fn build_task(st: &mut State, job_key: &str, t: &Value) -> Result<Tas
         mi["numberOfInstances"] = json!(1);
     }
     touch(&mut body);
-    Ok(Task {
-        body,
-        seq,
-        attempt: 0,
-        dir: None,
-        node: None,
-        slots: 0,
-        retry_at: None,
-        files_deleted: false,
-        sub_nodes: vec![],
-        subtasks: vec![],
-    })
+    Ok(Task::new(body, seq))
 }
 
 fn addable_job(st: &mut State, id: &str) -> Result<String, ApiError> {

@@ -210,6 +210,22 @@ pub fn pool_key_of(body: &Value) -> String {
 }
 
 impl Task {
+    /// A new task: `active`, never run.
+    pub fn new(body: Value, seq: u64) -> Task {
+        Task {
+            body,
+            seq,
+            attempt: 0,
+            dir: None,
+            node: None,
+            slots: 0,
+            retry_at: None,
+            files_deleted: false,
+            sub_nodes: vec![],
+            subtasks: vec![],
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         matches!(s(&self.body, "state"), "running" | "preparing")
     }
@@ -444,23 +460,7 @@ mod tests {
             tasks: tasks
                 .iter()
                 .enumerate()
-                .map(|(k, (id, b))| {
-                    (
-                        id.to_string(),
-                        Task {
-                            body: b.clone(),
-                            seq: k as u64,
-                            attempt: 0,
-                            dir: None,
-                            node: None,
-                            slots: 0,
-                            retry_at: None,
-                            files_deleted: false,
-                            sub_nodes: vec![],
-                            subtasks: vec![],
-                        },
-                    )
-                })
+                .map(|(k, (id, b))| (id.to_string(), Task::new(b.clone(), k as u64)))
                 .collect(),
             delete_done_at: None,
         }

@@ -352,13 +352,8 @@ impl Node {
         Node {
             body,
             ready_at: now_ms() + site.start_delay_ms,
-            setup_started: false,
-            slots_used: 0,
-            running: vec![],
-            prep: Default::default(),
-            prep_info: Default::default(),
-            release_info: Default::default(),
             root,
+            ..Node::placeholder()
         }
     }
 
@@ -432,17 +427,8 @@ impl Node {
 
     /// The start task ended after `retries` retries.
     pub fn start_task_done(&mut self, started: &str, retries: i64, outcome: &Outcome, wait: bool) {
-        let mut info = json!({"state": "completed", "startTime": started, "endTime": now_iso(), "retryCount": retries,
-            "result": if outcome.failure.is_none() { "success" } else { "failure" }});
-        if let Some(c) = outcome.exit_code {
-            info["exitCode"] = json!(c);
-        }
-        if let Some(f) = &outcome.failure {
-            info["failureInfo"] = f.to_value();
-        }
-        if let Some(ci) = &outcome.container_info {
-            info["containerInfo"] = ci.clone();
-        }
+        let mut info = json!({"state": "completed", "startTime": started, "endTime": now_iso(), "retryCount": retries});
+        add_outcome(&mut info, outcome);
         self.body["startTaskInfo"] = info;
         if s(&self.body, "state") == "waitingforstarttask" {
             self.set_state(if outcome.failure.is_some() && wait {
@@ -510,18 +496,28 @@ impl Node {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let mut v = json!({"state": "completed", "startTime": started, "endTime": now_iso(), "retryCount": 0,
-            "taskRootDirectory": rel, "taskRootDirectoryUrl": format!("{}/files/{rel}", s(&self.body, "url")),
-            "result": if o.failure.is_none() { "success" } else { "failure" }});
-        if let Some(c) = o.exit_code {
-            v["exitCode"] = json!(c);
-        }
-        if let Some(f) = &o.failure {
-            v["failureInfo"] = f.to_value();
-        }
-        if let Some(ci) = &o.container_info {
-            v["containerInfo"] = ci.clone();
-        }
+            "taskRootDirectory": rel, "taskRootDirectoryUrl": format!("{}/files/{rel}", s(&self.body, "url"))});
+        add_outcome(&mut v, o);
         v
+    }
+}
+
+/// The result of a run in an execution information body: result, exitCode, failureInfo,
+/// containerInfo.
+fn add_outcome(info: &mut Value, o: &Outcome) {
+    info["result"] = json!(if o.failure.is_none() {
+        "success"
+    } else {
+        "failure"
+    });
+    if let Some(c) = o.exit_code {
+        info["exitCode"] = json!(c);
+    }
+    if let Some(f) = &o.failure {
+        info["failureInfo"] = f.to_value();
+    }
+    if let Some(ci) = &o.container_info {
+        info["containerInfo"] = ci.clone();
     }
 }
 
