@@ -128,6 +128,12 @@ pub fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Set a new ETag and lastModified on a resource body.
+pub fn touch(body: &mut serde_json::Value) {
+    body["eTag"] = serde_json::json!(new_etag());
+    body["lastModified"] = serde_json::json!(now_iso());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
