@@ -327,43 +327,51 @@ mod tests {
         }
     }
 
+    /// `after` an ambiguous failure with each of `errors`, in short.
+    fn steps(r: &Recovery, errors: &[(u16, &str)]) -> Vec<&'static str> {
+        let steps = errors
+            .iter()
+            .map(|&(status, code)| match r.after(true, &err(status, code)) {
+                Step::Failed => "failed",
+                Step::Committed => "committed",
+                Step::ReadBack(u) if *u == url() => "read back",
+                Step::ReadBack(u) => panic!("read back of {u}"),
+            });
+        steps.collect()
+    }
+
     #[test]
     fn errors_that_prove_the_write_come_before_a_read_back() {
-        let r = Recovery::deleted(url(), delete_done, None);
-        assert_eq!(r.after(true, &err(404, "PoolNotFound")), Step::Committed);
-        assert_eq!(r.after(true, &err(409, "Other")), Step::ReadBack(&url()));
-        assert_eq!(r.after(true, &err(400, "Bad")), Step::Failed);
-        assert_eq!(Recovery::none().after(true, &err(409, "X")), Step::Failed);
+        let delete = Recovery::deleted(url(), delete_done, None);
+        let errors = [(404, "PoolNotFound"), (409, "Other"), (400, "Bad")];
         assert_eq!(
-            Recovery::codes(delete_done).after(true, &err(412, "X")),
-            Step::Failed
+            steps(&delete, &errors),
+            ["committed", "read back", "failed"]
         );
+        let errors = [(404, "PoolNotFound"), (409, "X"), (412, "X")];
+        let codes = Recovery::codes(delete_done);
+        assert_eq!(steps(&codes, &errors), ["committed", "failed", "failed"]);
+        assert_eq!(steps(&Recovery::none(), &errors), ["failed"; 3]);
     }
 
     #[test]
     fn updates_read_back_on_409_and_412_only() {
-        let r = Recovery::shows(url(), json!({"displayName": "x"}));
-        assert_eq!(
-            r.after(true, &err(409, "PoolBeingResized")),
-            Step::ReadBack(&url())
-        );
-        assert_eq!(
-            r.after(true, &err(412, "ConditionNotMet")),
-            Step::ReadBack(&url())
-        );
-        assert_eq!(r.after(true, &err(404, "PoolNotFound")), Step::Failed);
-        assert_eq!(r.after(true, &err(500, "InternalError")), Step::Failed);
+        let update = Recovery::shows(url(), json!({"displayName": "x"}));
+        let errors = [
+            (409, "PoolBeingResized"),
+            (412, "ConditionNotMet"),
+            (404, "PoolNotFound"),
+            (500, "InternalError"),
+        ];
+        let want = ["read back", "read back", "failed", "failed"];
+        assert_eq!(steps(&update, &errors), want);
     }
 
     #[test]
     fn creates_read_back_only_on_their_exists_code() {
-        let r = Recovery::created(url(), "PoolExists", json!({"id": "p"}));
-        assert_eq!(
-            r.after(true, &err(409, "poolexists")),
-            Step::ReadBack(&url())
-        );
-        assert_eq!(r.after(true, &err(409, "JobExists")), Step::Failed);
-        assert_eq!(r.after(true, &err(412, "PoolExists")), Step::Failed);
+        let create = Recovery::created(url(), "PoolExists", json!({"id": "p"}));
+        let errors = [(409, "poolexists"), (409, "JobExists"), (412, "PoolExists")];
+        assert_eq!(steps(&create, &errors), ["read back", "failed", "failed"]);
     }
 
     #[test]
