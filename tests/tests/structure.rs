@@ -124,8 +124,8 @@ fn attribute_names() -> BTreeSet<String> {
 fn string_keyed_mentions() -> Vec<String> {
     let names = attribute_names();
     let lit = Regex::new(r#"([(,\[]\s*)"([a-z0-9_]+)"\s*[,)]"#).unwrap();
-    let def = Regex::new(r"(Attribute::[a-z_]+|NestedBlock::[a-z_]+|Attribute::nested)\(\s*$")
-        .unwrap();
+    let def =
+        Regex::new(r"(Attribute::[a-z_]+|NestedBlock::[a-z_]+|Attribute::nested)\(\s*$").unwrap();
     let mut hits = Vec::new();
     for f in rust_files(&repo().join("provider/src")) {
         if f.ends_with("bin/gen-docs.rs") {
