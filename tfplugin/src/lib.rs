@@ -7,6 +7,7 @@ pub mod diag;
 pub mod framework;
 pub mod schema;
 pub mod server;
+pub mod testing;
 pub mod types;
 pub mod validators;
 pub mod value;
