@@ -482,7 +482,12 @@ impl<P: Provider> Harness<P> {
         let s = &self.provider_schema;
         let dv = self.encode(s, &config, "provider configuration")?;
         let mut acc = Diagnostics::new();
-        config_errors(&s.block, &s.block.complete(&config), &AttrPath::root(), &mut acc);
+        config_errors(
+            &s.block,
+            &s.block.complete(&config),
+            &AttrPath::root(),
+            &mut acc,
+        );
         if acc.has_errors() {
             return Err(acc);
         }
@@ -555,7 +560,12 @@ impl<P: Provider> Harness<P> {
         config: &Value,
         acc: &mut Diagnostics,
     ) -> Result<(Value, Vec<AttrPath>, Vec<u8>), Diagnostics> {
-        let proposed = objchange::proposed_new(&s.block, prior, config);
+        // A destroy (null config) is proposed as null; otherwise core's ProposedNew.
+        let proposed = if config.is_null() {
+            Value::Null
+        } else {
+            objchange::proposed_new(&s.block, prior, config)
+        };
         let r = Rpc::plan_resource_change(
             &self.server,
             Request::new(pb::plan_resource_change::Request {
