@@ -4,6 +4,7 @@
 
 pub mod container;
 pub mod validators;
+pub mod wire_paths;
 
 use std::future::Future;
 use std::time::Duration;

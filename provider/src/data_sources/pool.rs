@@ -11,7 +11,11 @@ use tfplugin::schema::{Attribute, Block, Nesting, Schema};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::{Batch, batch_error, opts};
-use crate::resources::container_pool::{pool_to_state, schema as pool_schema};
+use crate::resources::container_pool::flatten::flatten_pool;
+use crate::resources::container_pool::model::PoolModel;
+use crate::resources::container_pool::schema as pool_schema;
+use batch_client::models::CloudPool;
+use tfplugin::model::Tf;
 
 pub struct PoolDataSource;
 
@@ -117,15 +121,10 @@ impl DataSource<Batch> for PoolDataSource {
 
     async fn read(&self, ctx: &Ctx<Batch>, config: Value) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::new();
-        let name = config.get_str("name").unwrap_or_default().to_string();
+        let name = PoolModel::read(&config).unwrap_or_default().name();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5 * 60);
         match ctx.client.api.get_pool(&name, &opts(ctx, deadline)).await {
-            Ok(Some(p)) => {
-                let mut prior = Value::Object(Default::default());
-                prior.set("name", Value::string(name.clone()));
-                let state = pool_to_state(&p.value, &prior);
-                (project(&state, &pool_schema().block), diags)
-            }
+            Ok(Some(p)) => (view(&p.value, &name), diags),
             Ok(None) => {
                 diags.attr_error(
                     &AttrPath::attr("name"),
@@ -140,4 +139,14 @@ impl DataSource<Batch> for PoolDataSource {
             }
         }
     }
+}
+
+/// The data source's value for a pool read as `name`: the resource's flatten with no prior
+/// state (Batch's own spelling), projected onto the data source's attributes.
+fn view(p: &CloudPool, name: &str) -> Value {
+    let prior = PoolModel {
+        name: Tf::Known(name.to_string()),
+        ..Default::default()
+    };
+    project(&flatten_pool(p, &prior).write(), &pool_schema().block)
 }
