@@ -206,13 +206,21 @@ impl WirePaths {
                 runs.push(tokens_in(&l));
             }
         }
-        let before: BTreeMap<_, _> = base_leaves.iter().cloned().collect();
+        // Leaves grouped by wire path (arrays put several under one path).
+        let grouped = |leaves: Vec<(Vec<String>, Json)>| {
+            let mut g: BTreeMap<Vec<String>, Vec<Json>> = BTreeMap::new();
+            for (wire, v) in leaves {
+                g.entry(wire).or_default().push(v);
+            }
+            g
+        };
+        let before = grouped(base_leaves.clone());
         for attr in &sample.bools {
             let mut flipped = base.clone();
             set_at(&mut flipped, &attr.0, Value::Bool(true));
             let Some(after) = run(&flipped) else { continue };
             runs.push(
-                after
+                grouped(after)
                     .into_iter()
                     .filter(|(wire, v)| before.get(wire) != Some(v))
                     .map(|(wire, _)| (wire, attr.clone()))
@@ -222,16 +230,16 @@ impl WirePaths {
         let mut entries: Vec<(Vec<String>, AttrPath)> = Vec::new();
         let mut objects: Vec<(Vec<String>, AttrPath)> = Vec::new();
         for found in runs {
-            // Objects and arrays map to the longest attribute path their leaves share in the
-            // run (`imageReference` -> `image`), unless that is the whole resource; the first
-            // run that names one wins.
+            // Objects and arrays map to the longest path the blocks holding their leaves share
+            // in the run (`imageReference` -> `image`), unless that is the whole resource; the
+            // first run that names one wins.
             let mut inner: BTreeMap<Vec<String>, Vec<AttrPath>> = BTreeMap::new();
             for (wire, attr) in &found {
                 for n in 1..wire.len() {
                     inner
                         .entry(wire[..n].to_vec())
                         .or_default()
-                        .push(attr.clone());
+                        .push(AttrPath(attr.0[..attr.0.len().saturating_sub(1)].to_vec()));
                 }
             }
             for (wire, attrs) in inner {
@@ -309,5 +317,178 @@ impl WirePaths {
     /// Every wire path (dotted) with its attribute, for tests and debugging.
     pub fn entries(&self) -> impl Iterator<Item = (String, &AttrPath)> {
         self.entries.iter().map(|(w, a)| (w.join("."), a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use tfplugin::model::Tf;
+
+    use super::*;
+
+    /// A small resource: a block, a list block, a map, a bool and two alternatives.
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Model {
+        name: Tf<String>,
+        size: Tf<i64>,
+        enabled: Tf<bool>,
+        tags: Tf<BTreeMap<String, String>>,
+        net: Tf<Net>,
+        disks: Vec<Disk>,
+        image: Tf<String>,
+        image_id: Tf<String>,
+    }
+    #[derive(Deserialize, Default, Clone)]
+    #[serde(default)]
+    struct Net {
+        subnet: Tf<String>,
+    }
+    #[derive(Deserialize, Default, Clone)]
+    #[serde(default)]
+    struct Disk {
+        lun: Tf<i64>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body {
+        id: Option<String>,
+        target_size: Option<i64>,
+        enable_thing: bool,
+        metadata: Vec<(String, String)>,
+        network_configuration: Option<NetBody>,
+        data_disks: Vec<DiskBody>,
+        image_reference: ImageBody,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NetBody {
+        subnet_id: Option<String>,
+    }
+    #[derive(Serialize)]
+    struct DiskBody {
+        lun: Option<i64>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ImageBody {
+        offer: Option<String>,
+        virtual_machine_image_id: Option<String>,
+    }
+
+    fn ty() -> Type {
+        Type::object([
+            ("name", Type::String),
+            ("size", Type::Number),
+            ("enabled", Type::Bool),
+            ("tags", Type::map(Type::String)),
+            ("net", Type::object([("subnet", Type::String)])),
+            ("disks", Type::list(Type::object([("lun", Type::Number)]))),
+            ("image", Type::String),
+            ("image_id", Type::String),
+        ])
+    }
+
+    fn expand(m: &Model) -> Body {
+        Body {
+            id: m.name.known().map(|n| format!("prefix-{n}")),
+            target_size: m.size.known().copied(),
+            enable_thing: m.enabled.known() == Some(&true),
+            metadata: m
+                .tags
+                .known()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            network_configuration: m.net.known().map(|n| NetBody {
+                subnet_id: n.subnet.known().cloned(),
+            }),
+            data_disks: m
+                .disks
+                .iter()
+                .map(|d| DiskBody {
+                    lun: d.lun.known().copied(),
+                })
+                .collect(),
+            // Exactly one of the two is sent, the image first.
+            image_reference: match m.image.known() {
+                Some(i) => ImageBody {
+                    offer: Some(i.clone()),
+                    virtual_machine_image_id: None,
+                },
+                None => ImageBody {
+                    offer: None,
+                    virtual_machine_image_id: m.image_id.known().cloned(),
+                },
+            },
+        }
+    }
+
+    fn lookup(w: &WirePaths, p: &str) -> Option<String> {
+        w.lookup(p).map(|p| p.to_string())
+    }
+
+    #[test]
+    fn derives_leaves_blocks_lists_bools_and_alternatives() {
+        let w = WirePaths::derive(&ty(), expand);
+        let cases = [
+            ("id", Some("name")),
+            ("targetSize", Some("size")),
+            ("enableThing", Some("enabled")),
+            ("networkConfiguration.subnetId", Some("net.subnet")),
+            ("subnetid", Some("net.subnet")),
+            ("networkConfiguration", Some("net")),
+            ("dataDisks[2].lun", Some("disks")),
+            ("lun", Some("disks")),
+            ("imageReference.offer", Some("image")),
+            ("imageReference.virtualMachineImageId", Some("image_id")),
+            ("metadata", Some("tags")),
+            ("nothing", None),
+        ];
+        for (prop, want) in cases {
+            assert_eq!(lookup(&w, prop).as_deref(), want, "{prop}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_last_segments_name_nothing_and_merge_adds_calls() {
+        #[derive(Serialize)]
+        struct Two {
+            a: Inner,
+            b: Inner,
+        }
+        #[derive(Serialize)]
+        struct Inner {
+            value: Option<String>,
+        }
+        let two = |m: &Model| Two {
+            a: Inner {
+                value: m.name.known().cloned(),
+            },
+            b: Inner {
+                value: m.image.known().cloned(),
+            },
+        };
+        let w = WirePaths::derive(&ty(), two);
+        assert_eq!(lookup(&w, "value"), None, "two attributes end in `value`");
+        assert_eq!(lookup(&w, "b.value").as_deref(), Some("image"));
+        assert_eq!(lookup(&w, "targetSize"), None);
+        let w = w.merge(WirePaths::derive(&ty(), expand));
+        assert_eq!(lookup(&w, "targetSize").as_deref(), Some("size"));
+        assert!(w.entries().count() > 10);
+    }
+
+    #[test]
+    fn a_model_that_cannot_read_the_sample_derives_nothing() {
+        #[derive(Deserialize)]
+        struct Wrong {
+            #[allow(dead_code)]
+            name: i64,
+        }
+        let w = WirePaths::derive(&ty(), |_: &Wrong| serde_json::json!({"id": "x"}));
+        assert_eq!(w.entries().count(), 0);
     }
 }

@@ -150,3 +150,54 @@ fn view(p: &CloudPool, name: &str) -> Value {
     };
     project(&flatten_pool(p, &prior).write(), &pool_schema().block)
 }
+
+#[cfg(test)]
+mod tests {
+    use batch_client::models::{
+        ContainerConfiguration, ContainerRegistry, VirtualMachineConfiguration,
+    };
+
+    use super::*;
+
+    #[test]
+    fn the_view_has_the_resource_attributes_without_secrets_and_terraform_settings() {
+        let s = ds_schema();
+        let ty = s.block.value_type();
+        let tfplugin::Type::Object(attrs) = &ty else {
+            panic!("{ty:?}")
+        };
+        assert!(attrs.contains_key("vm_size") && attrs.contains_key("container"));
+        assert!(!attrs.contains_key("wait_for") && !attrs.contains_key("timeouts"));
+        assert!(
+            s.block
+                .attributes
+                .iter()
+                .all(|a| a.name == "name" || a.computed)
+        );
+        let p = CloudPool {
+            id: Some("p1".into()),
+            vm_size: Some("standard_d2s_v3".into()),
+            virtual_machine_configuration: Some(VirtualMachineConfiguration {
+                container_configuration: Some(ContainerConfiguration {
+                    type_: "dockerCompatible".into(),
+                    container_image_names: None,
+                    container_registries: Some(vec![ContainerRegistry {
+                        registry_server: Some("r.io".into()),
+                        username: Some("u".into()),
+                        ..Default::default()
+                    }]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = view(&p, "P1");
+        assert_eq!(v.get_str("name"), Some("P1"), "the name as asked");
+        assert_eq!(v.get_str("vm_size"), Some("standard_d2s_v3"));
+        let reg = &v.get("container").get("registry").elements()[0];
+        assert_eq!(reg.get_str("server"), Some("r.io"));
+        assert!(reg.as_map().is_some_and(|m| !m.contains_key("password")));
+        // Every attribute of the data source's type is present.
+        assert_eq!(v.as_map().map(|m| m.len()), Some(attrs.len()), "{v:?}");
+    }
+}

@@ -211,6 +211,15 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
     }
 }
 
+/// The pool is gone: Terraform forgets it.
+fn gone(diags: Diagnostics) -> ApplyResponse {
+    ApplyResponse {
+        new_state: Value::Null,
+        private: Private::new(),
+        diags,
+    }
+}
+
 /// An update that stopped: the state is the pool as Batch has it (or the prior state).
 fn stopped(
     diags: Diagnostics,
@@ -258,11 +267,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                 format!("Pool {name} no longer exists"),
                 "The pool was deleted outside Terraform. Run terraform apply again: the refresh notices it and plans to create it.",
             );
-            return ApplyResponse {
-                new_state: Value::Null,
-                private: Private::new(),
-                diags,
-            };
+            return gone(diags);
         }
         Err(e) => {
             report(&mut diags, &format!("read pool {name}"), &e);
@@ -366,11 +371,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                             &name,
                             "The pool was deleted during the update.",
                         ));
-                        return ApplyResponse {
-                            new_state: Value::Null,
-                            private: Private::new(),
-                            diags,
-                        };
+                        return gone(diags);
                     }
                     Err(e) => {
                         report(&mut diags, &format!("read pool {name}"), &e);

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use batch_client::models::{CloudPool, ComputeNode};
+use batch_client::models::{CloudPool, ComputeNode, NameValuePair};
 use batch_client::{BatchError, ListQuery, RequestOptions, Versioned};
 use tfplugin::framework::Ctx;
 use tfplugin::{Diagnostics, Severity};
@@ -56,22 +56,26 @@ pub fn pool_opts(
     }
 }
 
+/// Batch's name-value details, one `\nname: value` line each.
+fn name_values(values: Option<&[NameValuePair]>) -> String {
+    values
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            format!(
+                "\n{}: {}",
+                v.name.as_deref().unwrap_or(""),
+                v.value.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
 pub fn resize_error_diags(p: &CloudPool, name: &str) -> Option<Diagnostics> {
     let errs = p.resize_errors.as_ref().filter(|e| !e.is_empty())?;
     let mut d = Diagnostics::new();
     for e in errs {
-        let values: String = e
-            .values
-            .iter()
-            .flatten()
-            .map(|v| {
-                format!(
-                    "\n{}: {}",
-                    v.name.as_deref().unwrap_or(""),
-                    v.value.as_deref().unwrap_or("")
-                )
-            })
-            .collect();
+        let values = name_values(e.values.as_deref());
         d.error(
             format!(
                 "Pool {name} resize failed: {}",
@@ -91,18 +95,7 @@ pub fn resize_error_diags(p: &CloudPool, name: &str) -> Option<Diagnostics> {
 pub fn autoscale_error_diags(p: &CloudPool, name: &str) -> Option<Diagnostics> {
     let e = p.auto_scale_run.as_ref()?.error.as_ref()?;
     let mut d = Diagnostics::new();
-    let values: String = e
-        .values
-        .iter()
-        .flatten()
-        .map(|v| {
-            format!(
-                "\n{}: {}",
-                v.name.as_deref().unwrap_or(""),
-                v.value.as_deref().unwrap_or("")
-            )
-        })
-        .collect();
+    let values = name_values(e.values.as_deref());
     d.push(
         Severity::Error,
         format!(
