@@ -1,0 +1,1 @@
+//! Unit tests of the resource as a whole: expand/flatten round trips, validation, plan.
