@@ -32,12 +32,14 @@ use crate::common::container::{
     task_container_block, task_container_from_model, task_container_to_model,
     validate_task_container,
 };
+#[cfg(test)]
+use crate::common::task_spec::UNLIMITED_DURATION;
+use crate::common::task_spec::{
+    duration_from_model, user_identity_block, user_identity_from_model, user_identity_to_model,
+};
 use crate::common::{
     Batch, batch_error, deadline, env_from_model, env_to_model, error_code, is_not_found,
     metadata_from_model, metadata_to_model, opts, poll_opts, wait_until_gone,
-};
-use crate::resources::container_task::{
-    user_identity_block, user_identity_from_model, user_identity_to_model,
 };
 
 pub struct JobResource;
@@ -45,47 +47,6 @@ pub struct JobResource;
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
-
-/// What the service returns for an unset duration: .NET's TimeSpan.MaxValue.
-pub(crate) const UNLIMITED_DURATION: &str = "P10675199DT2H48M5.4775807S";
-
-/// Seconds of an ISO 8601 duration, if it parses.
-fn duration_secs(s: &str) -> Option<f64> {
-    tfplugin::validators::parse_iso8601_duration(s)
-        .ok()
-        .map(|d| d.as_secs_f64())
-}
-
-/// True for the "no limit" value the service reports (about 29,000 years).
-pub(crate) fn is_unlimited(s: &str) -> bool {
-    duration_secs(s).is_some_and(|v| v >= 10_675_199.0 * 86_400.0)
-}
-
-/// A duration as state: the prior spelling when it means the same length of time (the service
-/// may rewrite `PT60M` as `PT1H`), null when the user left it unset and the service reports
-/// `server_default` (or "unlimited").
-pub(crate) fn duration_from_model(
-    remote: Option<&str>,
-    prior: &Value,
-    server_default: Option<&str>,
-) -> Value {
-    let Some(r) = remote else {
-        return Value::Null;
-    };
-    let same = |a: &str, b: &str| match (duration_secs(a), duration_secs(b)) {
-        (Some(x), Some(y)) => (x - y).abs() < 1e-3,
-        _ => a == b,
-    };
-    match prior.as_str() {
-        Some(p) if same(p, r) => Value::string(p),
-        None if prior.is_null()
-            && (is_unlimited(r) || server_default.is_some_and(|d| same(d, r))) =>
-        {
-            Value::Null
-        }
-        _ => Value::string(r),
-    }
-}
 
 fn constraints_block() -> Block {
     Block::new("Execution limits of the job as a whole. Changes apply in place (Job_Patch).")
