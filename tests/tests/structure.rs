@@ -32,16 +32,18 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The part of a file before its unit tests (`#[cfg(test)]` at the start of a line), or none
-/// for a file that is itself a test module (`tests.rs`, `*_tests.rs`).
+/// The part of a file before its inline unit-test module (`#[cfg(test)]` then `mod x {`), or
+/// none for a file that is itself a test module (`tests.rs`, `*_tests.rs`, `tests/*.rs`).
 fn non_test_part(path: &Path) -> String {
     let name = path.file_name().unwrap().to_string_lossy();
-    if name == "tests.rs" || name.ends_with("_tests.rs") {
+    let in_tests_dir = path.parent().is_some_and(|p| p.ends_with("tests"));
+    if name == "tests.rs" || name.ends_with("_tests.rs") || in_tests_dir {
         return String::new();
     }
     let text = fs::read_to_string(path).unwrap();
-    match text.find("\n#[cfg(test)]") {
-        Some(i) => text[..i].to_string(),
+    let inline_tests = Regex::new(r"\n#\[cfg\(test\)\]\s*\nmod [a-z_]+ \{").unwrap();
+    match inline_tests.find(&text) {
+        Some(m) => text[..m.start()].to_string(),
         None => text,
     }
 }
