@@ -1,0 +1,101 @@
+//! The `batch_job` resource as Rust types: one field per Terraform attribute, read from and
+//! written to plan and state with `tfplugin::model` (field names are the attribute names).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tfplugin::model::Tf;
+
+/// The name of a field of a model, checked by the compiler: models name their fields after the
+/// Terraform attributes, so this is the attribute's name (`attr!(JobModel, pool_id)`).
+macro_rules! attr {
+    ($model:ty, $field:ident) => {{
+        #[allow(dead_code)]
+        fn field_exists(m: &$model) {
+            let _ = &m.$field;
+        }
+        stringify!($field)
+    }};
+}
+pub(crate) use attr;
+
+/// The path of a top-level attribute of the job (`job_path!(pool_id)`).
+macro_rules! job_path {
+    ($field:ident) => {
+        tfplugin::AttrPath::attr($crate::resources::job::model::attr!(
+            $crate::resources::job::model::JobModel,
+            $field
+        ))
+    };
+}
+pub(crate) use job_path;
+
+/// A `batch_job`: configuration, plan and state. Attributes that can be unknown while planning
+/// and that plan-time code must tell apart from null are [`Tf`]; the rest read unknown as `None`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JobModel {
+    pub id: Tf<String>,
+    pub name: Tf<String>,
+    pub display_name: Option<String>,
+    pub pool_id: Option<String>,
+    pub priority: Option<i64>,
+    pub max_parallel_tasks: Option<i64>,
+    pub uses_task_dependencies: Option<bool>,
+    pub on_all_tasks_complete: Option<String>,
+    pub on_task_failure: Option<String>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub state: Tf<String>,
+    pub constraints: Option<JobConstraintsModel>,
+    pub timeouts: Option<TimeoutsModel>,
+}
+
+/// The `constraints` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JobConstraintsModel {
+    pub max_wall_clock_time: Option<String>,
+    pub max_task_retry_count: Option<i64>,
+}
+
+/// The `timeouts` block (Go duration strings).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TimeoutsModel {
+    pub create: Option<String>,
+    pub update: Option<String>,
+    pub delete: Option<String>,
+}
+
+/// The operations `timeouts` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+}
+
+impl JobModel {
+    /// The job's name (its id in Batch), or "" while unknown.
+    pub fn job_name(&self) -> String {
+        self.name
+            .known()
+            .or(self.id.known())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// How long `op` may take: `timeouts.<op>` or `default`.
+    pub fn timeout(&self, op: Op, default: std::time::Duration) -> std::time::Duration {
+        let t = self.timeouts.as_ref();
+        let s = match op {
+            Op::Create => t.and_then(|t| t.create.as_deref()),
+            Op::Update => t.and_then(|t| t.update.as_deref()),
+            Op::Delete => t.and_then(|t| t.delete.as_deref()),
+        };
+        s.and_then(|s| tfplugin::validators::parse_go_duration(s).ok())
+            .unwrap_or(default)
+    }
+
+    /// The instant `timeouts.<op>` from now.
+    pub fn deadline(&self, op: Op, default: std::time::Duration) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.timeout(op, default)
+    }
+}
