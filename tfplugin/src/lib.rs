@@ -7,6 +7,7 @@ pub mod diag;
 pub mod framework;
 pub mod model;
 pub mod schema;
+pub mod semantics;
 pub mod server;
 pub mod types;
 pub mod validators;

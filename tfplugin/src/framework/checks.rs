@@ -44,6 +44,16 @@ pub fn check_planned(
             bug(diags, &ap, "config is unknown but the plan is known".into());
             continue;
         }
+        if let Some(n) = &a.nested
+            && !(a.computed && c.is_null())
+            && !c.is_null()
+            && !c.is_unknown()
+            && !p.is_null()
+            && !p.is_unknown()
+        {
+            check_nested(n.nesting, &n.block, c, q, p, &ap, diags);
+            continue;
+        }
         if p == c
             || (!q.is_null() && !c.is_null() && p == q)
             || (a.computed && (!a.optional || c.is_null()))
@@ -110,6 +120,58 @@ pub fn check_planned(
                 }
             }
         }
+    }
+}
+
+/// A nested attribute's planned elements against the config's: same elements (list positions,
+/// map keys), each checked like an object. Set elements cannot be matched and are not checked.
+fn check_nested(
+    nesting: Nesting,
+    block: &Block,
+    config: &Value,
+    prior: &Value,
+    planned: &Value,
+    path: &AttrPath,
+    diags: &mut Diagnostics,
+) {
+    match nesting {
+        Nesting::Single => check_planned(block, config, prior, planned, path, diags),
+        Nesting::List => {
+            let (c, p) = (config.elements(), planned.elements());
+            if c.len() != p.len() {
+                bug(
+                    diags,
+                    path,
+                    format!("planned {} elements, config has {}", p.len(), c.len()),
+                );
+                return;
+            }
+            for (i, (ce, pe)) in c.iter().zip(p).enumerate() {
+                let qe = prior.elements().get(i).unwrap_or(&Value::Null);
+                check_planned(block, ce, qe, pe, &path.index(i), diags);
+            }
+        }
+        Nesting::Map => {
+            let (Some(c), Some(p)) = (config.as_map(), planned.as_map()) else {
+                return;
+            };
+            if !c.keys().eq(p.keys()) {
+                bug(
+                    diags,
+                    path,
+                    "planned map keys differ from the config's".into(),
+                );
+                return;
+            }
+            for (k, ce) in c {
+                let qe = prior
+                    .as_map()
+                    .and_then(|m| m.get(k))
+                    .unwrap_or(&Value::Null);
+                check_planned(block, ce, qe, &p[k], &path.key(k), diags);
+            }
+        }
+        Nesting::Set => {}
     }
 }
 

@@ -1,11 +1,15 @@
 //! A small provider framework in the spirit of terraform-plugin-framework: providers, resources and
 //! data sources describe their schema and implement CRUD on `Value`s; the framework does the
 //! protocol work (decoding, defaults, write-only handling, unknown marking, plan modifiers,
-//! requires-replace, private state, panics, consistency checks in debug builds).
+//! requires-replace, declared semantic equality and server defaults, declared cross-attribute
+//! rules, private state, panics, consistency checks in debug builds).
 
-mod checks;
+pub(crate) mod checks;
 mod grpc;
+mod normalize;
 mod plan;
+mod validate;
+pub(crate) mod walk;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +22,9 @@ use crate::schema::Schema;
 use crate::value::Value;
 
 pub use grpc::FrameworkServer;
-pub use plan::{null_object, null_write_only, plan_resource, validate_values};
+pub use normalize::{keep_equivalent, normalize_applied, normalize_read, null_server_defaults};
+pub use plan::{null_object, null_write_only, plan_resource};
+pub use validate::validate_values;
 
 /// Provider-private data kept by Terraform beside the state (never shown in plans), e.g. ETags.
 pub type Private = BTreeMap<String, serde_json::Value>;
@@ -195,3 +201,6 @@ pub fn decode_private(b: &[u8]) -> Private {
         serde_json::from_slice(b).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,15 +1,19 @@
-//! The framework's default plan, in terraform-plugin-framework's order: defaults for unset
-//! attributes, write-only attributes nulled, requires-replace paths collected, and — only when
-//! something changes — computed attributes the config leaves unset marked unknown unless their plan
-//! modifier keeps the prior value.
+//! The framework's plan, in terraform-plugin-framework's order: defaults for unset attributes and
+//! write-only attributes nulled; values semantically equal to the prior state kept as they were;
+//! only when something changes, computed attributes the config leaves unset marked unknown; then
+//! each attribute's plan modifiers in declaration order, collecting requires-replace paths. Nested
+//! attributes and nested blocks are walked the same way (see `walk`).
 
 use crate::diag::{AttrPath, Diagnostics};
-use crate::schema::{Block, Nesting, PlanModifier, Schema};
+use crate::schema::{AttrPlanRequest, AttrPlanResponse, Block, Nesting, Schema};
 use crate::value::Value;
 
+use super::normalize::keep_equivalent;
+use super::walk::{Child, children, each_element_mut, get_mut, shape_differs};
 use super::{PlanResponse, Private};
 
-/// Computes the default plan for a create or update (`proposed` is Terraform's proposed new state).
+/// Computes the framework's plan for a create or update (`proposed` is Terraform's proposed new
+/// state); the resource's `modify_plan` runs on the result.
 pub fn plan_resource(
     schema: &Schema,
     config: &Value,
@@ -19,25 +23,43 @@ pub fn plan_resource(
 ) -> PlanResponse {
     let mut planned = proposed.clone();
     apply_defaults(&schema.block, config, &mut planned);
-    let mut requires_replace = Vec::new();
     if !prior.is_null() {
-        collect_requires_replace(
-            &schema.block,
-            &planned,
-            prior,
-            &AttrPath::root(),
-            &mut requires_replace,
-        );
+        keep_equivalent(&schema.block, prior, &mut planned);
     }
     if prior.is_null() || planned != *prior {
         mark_unknown(&schema.block, config, &mut planned, prior);
     }
+    let before = planned.clone();
+    let mut m = Modify {
+        prior_state: prior,
+        planned_state: &before,
+        requires_replace: Vec::new(),
+        diags: Diagnostics::new(),
+    };
+    m.block(
+        &schema.block,
+        config,
+        prior,
+        &mut planned,
+        &AttrPath::root(),
+    );
     PlanResponse {
         planned,
-        requires_replace,
+        requires_replace: dedup(m.requires_replace),
         private: prior_private.clone(),
-        diags: Diagnostics::new(),
+        diags: m.diags,
     }
+}
+
+/// Removes repeated paths, keeping the first of each.
+pub(crate) fn dedup(paths: Vec<AttrPath>) -> Vec<AttrPath> {
+    let mut out: Vec<AttrPath> = Vec::with_capacity(paths.len());
+    for p in paths {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
@@ -53,99 +75,23 @@ fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
             planned.set(&a.name, d.clone());
         }
     }
-    for b in &block.blocks {
-        let cfg = config.get(&b.name).clone();
-        let Some(m) = planned.as_map_mut() else {
-            return;
-        };
-        let Some(pv) = m.get_mut(&b.name) else {
+    for c in children(block) {
+        let Some(pv) = get_mut(planned, c.name) else {
             continue;
         };
-        match b.nesting {
-            Nesting::Single => apply_defaults(&b.block, &cfg, pv),
-            Nesting::List | Nesting::Set => {
-                if let Value::List(items) | Value::Set(items) = pv {
-                    for (i, item) in items.iter_mut().enumerate() {
-                        // Set elements cannot be matched to config by position; their non-computed
-                        // attributes equal the config anyway, so the element stands in for it.
-                        let c = if b.nesting == Nesting::List {
-                            cfg.elements().get(i).cloned().unwrap_or(Value::Null)
-                        } else {
-                            item.clone()
-                        };
-                        apply_defaults(&b.block, &c, item);
-                    }
-                }
-            }
-            Nesting::Map => {
-                if let Value::Map(items) = pv {
-                    for (k, item) in items.iter_mut() {
-                        let c = cfg
-                            .as_map()
-                            .and_then(|m| m.get(k))
-                            .cloned()
-                            .unwrap_or(Value::Null);
-                        apply_defaults(&b.block, &c, item);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn block_has_replace(block: &Block) -> bool {
-    block.attributes.iter().any(|a| a.is_requires_replace())
-        || block
-            .blocks
-            .iter()
-            .any(|b| b.requires_replace || block_has_replace(&b.block))
-}
-
-fn collect_requires_replace(
-    block: &Block,
-    planned: &Value,
-    prior: &Value,
-    path: &AttrPath,
-    out: &mut Vec<AttrPath>,
-) {
-    for a in &block.attributes {
-        if a.is_requires_replace() && planned.get(&a.name) != prior.get(&a.name) {
-            out.push(path.child(&a.name));
-        }
-    }
-    for b in &block.blocks {
-        let (p, q) = (planned.get(&b.name), prior.get(&b.name));
-        if p == q {
-            continue;
-        }
-        let bpath = path.child(&b.name);
-        if b.requires_replace {
-            out.push(bpath);
-            continue;
-        }
-        match b.nesting {
-            Nesting::Single => match (p.is_null(), q.is_null()) {
-                (false, false) => collect_requires_replace(&b.block, p, q, &bpath, out),
-                _ if block_has_replace(&b.block) => out.push(bpath),
-                _ => {}
+        let set = c.nesting == Nesting::Set;
+        each_element_mut(
+            c.nesting,
+            pv,
+            &[config.get(c.name)],
+            &AttrPath::root(),
+            &mut |item, cfg, _| {
+                // Set elements cannot be matched to config; their non-computed attributes equal
+                // the config anyway, so the element stands in for it.
+                let cfg = if set { item.clone() } else { cfg[0].clone() };
+                apply_defaults(c.block, &cfg, item);
             },
-            Nesting::List => {
-                if p.elements().len() != q.elements().len() {
-                    if block_has_replace(&b.block) {
-                        out.push(bpath);
-                    }
-                } else {
-                    for (i, (pe, qe)) in p.elements().iter().zip(q.elements()).enumerate() {
-                        collect_requires_replace(&b.block, pe, qe, &bpath.index(i), out);
-                    }
-                }
-            }
-            Nesting::Set | Nesting::Map => {
-                if block_has_replace(&b.block) {
-                    out.push(bpath);
-                }
-            }
-        }
+        );
     }
 }
 
@@ -154,41 +100,114 @@ fn mark_unknown(block: &Block, config: &Value, planned: &mut Value, prior: &Valu
         return;
     }
     for a in &block.attributes {
-        if !a.computed || a.write_only || a.default.is_some() || !config.get(&a.name).is_null() {
-            continue;
-        }
-        let keep = a
-            .plan_modifiers
-            .iter()
-            .any(|m| matches!(m, PlanModifier::UseStateForUnknown))
-            && !prior.get(&a.name).is_null();
-        if keep {
-            planned.set(&a.name, prior.get(&a.name).clone());
-        } else {
+        if a.computed && !a.write_only && a.default.is_none() && config.get(&a.name).is_null() {
             planned.set(&a.name, Value::Unknown);
         }
     }
-    for b in &block.blocks {
-        let cfg = config.get(&b.name).clone();
-        let pri = prior.get(&b.name).clone();
-        let Some(m) = planned.as_map_mut() else {
-            return;
-        };
-        let Some(pv) = m.get_mut(&b.name) else {
+    for c in children(block) {
+        if c.nesting == Nesting::Set {
+            continue;
+        }
+        let Some(pv) = get_mut(planned, c.name) else {
             continue;
         };
-        match b.nesting {
-            Nesting::Single => mark_unknown(&b.block, &cfg, pv, &pri),
-            Nesting::List => {
-                if let Value::List(items) = pv {
-                    for (i, item) in items.iter_mut().enumerate() {
-                        let c = cfg.elements().get(i).cloned().unwrap_or(Value::Null);
-                        let p = pri.elements().get(i).cloned().unwrap_or(Value::Null);
-                        mark_unknown(&b.block, &c, item, &p);
-                    }
-                }
+        each_element_mut(
+            c.nesting,
+            pv,
+            &[config.get(c.name), prior.get(c.name)],
+            &AttrPath::root(),
+            &mut |item, o, _| mark_unknown(c.block, o[0], item, o[1]),
+        );
+    }
+}
+
+/// True when any change inside the block replaces the object.
+fn block_has_replace(block: &Block) -> bool {
+    block.attributes.iter().any(|a| a.is_requires_replace())
+        || children(block).any(|c| c.replace || block_has_replace(c.block))
+}
+
+/// Runs attribute plan modifiers through the whole object.
+struct Modify<'a> {
+    prior_state: &'a Value,
+    planned_state: &'a Value,
+    requires_replace: Vec<AttrPath>,
+    diags: Diagnostics,
+}
+
+impl Modify<'_> {
+    fn block(
+        &mut self,
+        block: &Block,
+        config: &Value,
+        prior: &Value,
+        planned: &mut Value,
+        path: &AttrPath,
+    ) {
+        if !matches!(planned, Value::Object(_)) {
+            return;
+        }
+        for a in block
+            .attributes
+            .iter()
+            .filter(|a| !a.plan_modifiers.is_empty())
+        {
+            let ap = path.child(&a.name);
+            let mut resp = AttrPlanResponse {
+                planned: planned.get(&a.name).clone(),
+                requires_replace: false,
+                diags: Diagnostics::new(),
+            };
+            for m in &a.plan_modifiers {
+                let current = resp.planned.clone();
+                let req = AttrPlanRequest {
+                    path: &ap,
+                    config: config.get(&a.name),
+                    prior: prior.get(&a.name),
+                    planned: &current,
+                    prior_state: self.prior_state,
+                    planned_state: self.planned_state,
+                };
+                m.modify(&req, &mut resp);
             }
-            Nesting::Set | Nesting::Map => {}
+            planned.set(&a.name, resp.planned);
+            if resp.requires_replace {
+                self.requires_replace.push(ap);
+            }
+            self.diags.extend(resp.diags);
+        }
+        for c in children(block) {
+            let Some(pv) = get_mut(planned, c.name) else {
+                continue;
+            };
+            self.structural_replace(&c, pv, prior.get(c.name), &path.child(c.name));
+            if c.nesting == Nesting::Set {
+                continue;
+            }
+            each_element_mut(
+                c.nesting,
+                pv,
+                &[config.get(c.name), prior.get(c.name)],
+                &path.child(c.name),
+                &mut |item, o, p| self.block(c.block, o[0], o[1], item, p),
+            );
+        }
+    }
+
+    /// Replacement a container forces as a whole: a `requires_replace` nested block that
+    /// changes, or elements added or removed (or a set changed) when something inside replaces.
+    fn structural_replace(
+        &mut self,
+        c: &Child<'_>,
+        planned: &Value,
+        prior: &Value,
+        path: &AttrPath,
+    ) {
+        if self.prior_state.is_null() || planned == prior || planned.is_unknown() {
+            return;
+        }
+        if c.replace || (shape_differs(c.nesting, planned, prior) && block_has_replace(c.block)) {
+            self.requires_replace.push(path.clone());
         }
     }
 }
@@ -221,53 +240,11 @@ pub fn null_write_only(block: &Block, v: &mut Value) {
             v.set(&a.name, Value::Null);
         }
     }
-    for b in &block.blocks {
-        let Some(m) = v.as_map_mut() else { return };
-        let Some(bv) = m.get_mut(&b.name) else {
-            continue;
-        };
-        match bv {
-            Value::Object(_) => null_write_only(&b.block, bv),
-            Value::List(items) | Value::Set(items) => {
-                items.iter_mut().for_each(|i| null_write_only(&b.block, i))
-            }
-            Value::Map(items) => items
-                .values_mut()
-                .for_each(|i| null_write_only(&b.block, i)),
-            _ => {}
-        }
-    }
-}
-
-/// Runs every attribute validator on known, non-null values, recursing into blocks.
-pub fn validate_values(block: &Block, v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    for a in &block.attributes {
-        let av = v.get(&a.name);
-        if av.is_null() || av.is_unknown() {
-            continue;
-        }
-        for val in &a.validators {
-            val.validate(&path.child(&a.name), av, diags);
-        }
-    }
-    for b in &block.blocks {
-        let bv = v.get(&b.name);
-        let bpath = path.child(&b.name);
-        match bv {
-            Value::Object(_) if b.nesting == Nesting::Single => {
-                validate_values(&b.block, bv, &bpath, diags)
-            }
-            Value::List(items) | Value::Set(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    validate_values(&b.block, item, &bpath.index(i), diags);
-                }
-            }
-            Value::Map(items) => {
-                for (k, item) in items {
-                    validate_values(&b.block, item, &bpath.key(k), diags);
-                }
-            }
-            _ => {}
+    for c in children(block) {
+        if let Some(cv) = get_mut(v, c.name) {
+            each_element_mut(c.nesting, cv, &[], &AttrPath::root(), &mut |item, _, _| {
+                null_write_only(c.block, item)
+            });
         }
     }
 }

@@ -1,13 +1,24 @@
-//! Schemas as the framework describes them: attributes with descriptions, validators, defaults and
-//! plan modifiers, nested blocks, and the conversion to the protocol's `Schema`.
+//! Schemas as the framework describes them: attributes with descriptions, validators, defaults,
+//! plan modifiers and semantic equality, nested attributes and blocks, cross-attribute rules, and
+//! the conversion to the protocol's `Schema`.
+
+mod modifiers;
+mod rules;
 
 use std::sync::Arc;
 
 use tfplugin_proto::tfplugin6 as pb;
 
+use crate::semantics::Semantics;
 use crate::types::Type;
 use crate::validators::Validator;
 use crate::value::Value;
+
+pub use modifiers::{
+    AttrPlanRequest, AttrPlanResponse, PlanModifier, RequiresReplace, RequiresReplaceIf,
+    UseStateForUnknown,
+};
+pub use rules::Rule;
 
 /// A resource, data source or provider schema.
 #[derive(Clone)]
@@ -38,13 +49,12 @@ impl Schema {
     }
 }
 
-/// Plan modifiers the framework applies to an attribute after computing the default plan.
+/// The attributes inside a nested attribute (the protocol's `Schema.Object`): held as a block
+/// with attributes only, so the framework walks them as it walks nested blocks.
 #[derive(Clone)]
-pub enum PlanModifier {
-    /// A change of this attribute destroys and re-creates the object.
-    RequiresReplace,
-    /// Keep the prior state's value instead of "known after apply" when the config leaves it unset.
-    UseStateForUnknown,
+pub struct NestedAttributes {
+    pub nesting: Nesting,
+    pub block: Block,
 }
 
 #[derive(Clone)]
@@ -59,9 +69,16 @@ pub struct Attribute {
     pub write_only: bool,
     pub deprecated: Option<String>,
     pub validators: Vec<Arc<dyn Validator>>,
-    pub plan_modifiers: Vec<PlanModifier>,
+    /// Run in this order after defaults and unknown-marking.
+    pub plan_modifiers: Vec<Arc<dyn PlanModifier>>,
     /// Value planned when the config leaves the attribute null (the attribute must be computed).
     pub default: Option<Value>,
+    /// When two values mean the same (see [`crate::semantics`]).
+    pub semantics: Option<Arc<dyn Semantics>>,
+    /// The value the service fills in when the attribute is unset; read back as null then.
+    pub server_default: Option<Value>,
+    /// Set for a nested attribute: its value is an object, or a list, set or map of objects.
+    pub nested: Option<NestedAttributes>,
 }
 
 impl Attribute {
@@ -79,7 +96,29 @@ impl Attribute {
             validators: Vec::new(),
             plan_modifiers: Vec::new(),
             default: None,
+            semantics: None,
+            server_default: None,
+            nested: None,
         }
+    }
+    /// A nested attribute (protocol `nested_type`): an object (`Single`), or a list, set or map
+    /// of objects with the given attributes. Unlike a nested block it can be null, computed,
+    /// have a default and be replaced as a whole.
+    pub fn nested(name: &str, nesting: Nesting, attributes: Vec<Attribute>) -> Self {
+        let block = Block {
+            attributes,
+            ..Default::default()
+        };
+        let obj = block.value_type();
+        let ty = match nesting {
+            Nesting::Single => obj,
+            Nesting::List => Type::list(obj),
+            Nesting::Set => Type::set(obj),
+            Nesting::Map => Type::map(obj),
+        };
+        let mut a = Self::new(name, ty);
+        a.nested = Some(NestedAttributes { nesting, block });
+        a
     }
     pub fn string(name: &str) -> Self {
         Self::new(name, Type::String)
@@ -127,13 +166,42 @@ impl Attribute {
         self.validators.push(Arc::new(v));
         self
     }
-    pub fn requires_replace(mut self) -> Self {
-        self.plan_modifiers.push(PlanModifier::RequiresReplace);
+    pub fn requires_replace(self) -> Self {
+        self.plan_modifier(RequiresReplace)
+    }
+    pub fn use_state_for_unknown(self) -> Self {
+        self.plan_modifier(UseStateForUnknown)
+    }
+    /// Adds a plan modifier; modifiers run in the order they are added.
+    pub fn plan_modifier(mut self, m: impl PlanModifier + 'static) -> Self {
+        self.plan_modifiers.push(Arc::new(m));
         self
     }
-    pub fn use_state_for_unknown(mut self) -> Self {
-        self.plan_modifiers.push(PlanModifier::UseStateForUnknown);
+    /// Declares when two values of this attribute mean the same thing.
+    pub fn semantics(mut self, s: impl Semantics + 'static) -> Self {
+        self.semantics = Some(Arc::new(s));
         self
+    }
+    /// The value the service fills in when the attribute is unset: a read (or apply) that returns
+    /// it where the prior (or planned) value is null keeps null.
+    pub fn server_default(mut self, v: Value) -> Self {
+        self.server_default = Some(v);
+        self
+    }
+    /// The semantics' sentence for documentation, if the attribute declares semantics.
+    pub fn semantics_description(&self) -> Option<String> {
+        self.semantics.as_ref().map(|s| s.describe())
+    }
+    /// True when `a` and `b` mean the same: semantically equal for known, non-null values when
+    /// the attribute declares semantics, else `==`.
+    pub fn same_value(&self, a: &Value, b: &Value) -> bool {
+        if a == b {
+            return true;
+        }
+        match &self.semantics {
+            Some(s) if is_known_set(a) && is_known_set(b) => s.equal(a, b),
+            _ => false,
+        }
     }
     /// Optional + computed with a static default used when the config leaves it unset.
     pub fn default(mut self, v: Value) -> Self {
@@ -146,18 +214,26 @@ impl Attribute {
         self.deprecated = Some(msg.into());
         self
     }
-    pub fn has_modifier(&self, m: fn(&PlanModifier) -> bool) -> bool {
-        self.plan_modifiers.iter().any(m)
+    pub fn has_modifier(&self, m: impl Fn(&dyn PlanModifier) -> bool) -> bool {
+        self.plan_modifiers.iter().any(|p| m(p.as_ref()))
     }
+    /// True when any change of the attribute replaces the object (an unconditional `RequiresReplace`).
     pub fn is_requires_replace(&self) -> bool {
-        self.has_modifier(|m| matches!(m, PlanModifier::RequiresReplace))
+        self.has_modifier(|m| m.is_requires_replace())
     }
 
     fn to_proto(&self) -> pb::schema::Attribute {
+        let (r#type, nested_type) = match &self.nested {
+            None => (
+                serde_json::to_vec(&self.ty.to_json()).expect("type json"),
+                None,
+            ),
+            Some(n) => (Vec::new(), Some(n.to_proto())),
+        };
         pb::schema::Attribute {
             name: self.name.clone(),
-            r#type: serde_json::to_vec(&self.ty.to_json()).expect("type json"),
-            nested_type: None,
+            r#type,
+            nested_type,
             description: self.description.clone(),
             required: self.required,
             optional: self.optional,
@@ -167,6 +243,34 @@ impl Attribute {
             deprecated: self.deprecated.is_some(),
             write_only: self.write_only,
             deprecation_message: self.deprecated.clone().unwrap_or_default(),
+        }
+    }
+}
+
+fn is_known_set(v: &Value) -> bool {
+    !v.is_null() && !v.is_unknown()
+}
+
+impl NestedAttributes {
+    fn to_proto(&self) -> pb::schema::Object {
+        use pb::schema::object::NestingMode;
+        let nesting = match self.nesting {
+            Nesting::Single => NestingMode::Single,
+            Nesting::List => NestingMode::List,
+            Nesting::Set => NestingMode::Set,
+            Nesting::Map => NestingMode::Map,
+        };
+        #[allow(deprecated)]
+        pb::schema::Object {
+            attributes: self
+                .block
+                .attributes
+                .iter()
+                .map(Attribute::to_proto)
+                .collect(),
+            nesting: nesting as i32,
+            min_items: 0,
+            max_items: 0,
         }
     }
 }
@@ -273,6 +377,8 @@ pub struct Block {
     pub attributes: Vec<Attribute>,
     pub blocks: Vec<NestedBlock>,
     pub deprecated: Option<String>,
+    /// Cross-attribute rules checked on every instance of the block.
+    pub rules: Vec<Rule>,
 }
 
 impl Block {
@@ -289,6 +395,32 @@ impl Block {
     pub fn block(mut self, b: NestedBlock) -> Self {
         self.blocks.push(b);
         self
+    }
+    /// Exactly one of the named attributes or blocks must be set.
+    pub fn exactly_one_of(mut self, names: &[&str]) -> Self {
+        self.rules.push(Rule::ExactlyOneOf(owned(names)));
+        self
+    }
+    /// At least one of the named attributes or blocks must be set.
+    pub fn at_least_one_of(mut self, names: &[&str]) -> Self {
+        self.rules.push(Rule::AtLeastOneOf(owned(names)));
+        self
+    }
+    /// When `a` is set, none of `others` may be.
+    pub fn conflicts_with(mut self, a: &str, others: &[&str]) -> Self {
+        self.rules
+            .push(Rule::ConflictsWith(a.to_string(), owned(others)));
+        self
+    }
+    /// When `a` is set, each of `others` must be set too.
+    pub fn also_requires(mut self, a: &str, others: &[&str]) -> Self {
+        self.rules
+            .push(Rule::AlsoRequires(a.to_string(), owned(others)));
+        self
+    }
+    /// The block's cross-attribute rules (for documentation: `Rule::describe`).
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
     }
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
@@ -317,6 +449,10 @@ impl Block {
             deprecation_message: self.deprecated.clone().unwrap_or_default(),
         }
     }
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
 }
 
 /// The conventional `timeouts` block with Go duration strings (`"30m"`, `"2h45m"`) for the named
