@@ -1,17 +1,24 @@
 //! Container settings shared by pools (start task, registries), jobs (preparation and release
-//! tasks) and tasks: the `container { ... }` and `registry { ... }` blocks and their mapping onto
-//! the Batch models.
+//! tasks) and tasks: the `container { ... }` and `registry { ... }` blocks, their models and
+//! their mapping onto the Batch models (`expand_*`: Terraform -> Batch, `flatten_*`: Batch ->
+//! Terraform). The `*_to_model` / `*_from_model` functions take untyped values, for resources
+//! not yet on typed models.
 
 use batch_client::Secret;
 use batch_client::models::{
-    ComputeNodeIdentityReference, ContainerHostBatchBindMountEntry, ContainerRegistry,
-    TaskContainerSettings,
+    ContainerHostBatchBindMountEntry, ContainerRegistry, TaskContainerSettings,
 };
+use serde::{Deserialize, Serialize};
+use tfplugin::model::{Tf, from_value, to_value};
 use tfplugin::schema::{Attribute, Block, NestedBlock};
 use tfplugin::validators::{IntBetween, NotEmpty, OneOf};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
+use super::task_spec::{identity_reference, identity_reference_id};
+
 pub const WORKING_DIRECTORIES: &[&str] = &["taskWorkingDirectory", "containerImageDefault"];
+/// Batch's working directory when none is set.
+pub const DEFAULT_WORKING_DIRECTORY: &str = "taskWorkingDirectory";
 pub const BIND_MOUNT_SOURCES: &[&str] = &[
     "Shared",
     "Startup",
@@ -20,6 +27,35 @@ pub const BIND_MOUNT_SOURCES: &[&str] = &[
     "JobPrep",
     "Applications",
 ];
+
+/// `registry { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegistryModel {
+    pub server: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_wo: Option<String>,
+    pub password_wo_version: Option<i64>,
+    pub identity_reference: Option<String>,
+}
+
+/// `host_batch_bind_mount { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BindMountModel {
+    pub source: Option<String>,
+    pub is_read_only: Option<bool>,
+}
+
+/// `container { ... }` of a task, start task, preparation or release task.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskContainerModel {
+    pub image_name: String,
+    pub run_options: Option<String>,
+    pub working_directory: Option<String>,
+    pub registry: Option<RegistryModel>,
+    #[serde(default)]
+    pub host_batch_bind_mount: Vec<BindMountModel>,
+}
 
 /// The `registry` block: a private container registry and how to log in to it.
 pub fn registry_block() -> Block {
@@ -56,92 +92,84 @@ pub fn registry_block() -> Block {
         )
 }
 
+/// The configuration view of a registry for validation: null and unknown kept apart.
+#[derive(Deserialize)]
+pub struct RegistryCheck {
+    username: Tf<String>,
+    password: Tf<String>,
+    password_wo: Tf<String>,
+    password_wo_version: Tf<f64>,
+}
+
 /// Checks a registry block: at most one of password and password_wo; a password needs a username.
 pub fn validate_registry(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    let pw = v.get("password");
-    let wo = v.get("password_wo");
-    if !pw.is_null() && !pw.is_unknown() && !wo.is_null() && !wo.is_unknown() {
+    if let Ok(c) = from_value::<RegistryCheck>(v) {
+        check_registry(&c, path, diags);
+    }
+}
+
+/// [`validate_registry`] on the configuration view.
+pub fn check_registry(c: &RegistryCheck, path: &AttrPath, diags: &mut Diagnostics) {
+    let (password, password_wo) = (path.child("password"), path.child("password_wo"));
+    if c.password.is_known() && c.password_wo.is_known() {
         diags.attr_error(
-            &path.child("password_wo"),
+            &password_wo,
             "Conflicting registry passwords",
             format!(
-                "Set only one of {} and {}: password_wo is never stored in state, password is.",
-                path.child("password"),
-                path.child("password_wo")
+                "Set only one of {password} and {password_wo}: password_wo is never stored in state, password is."
             ),
         );
     }
-    if !v.get("password_wo_version").is_null() && wo.is_null() {
+    if !c.password_wo_version.is_null() && c.password_wo.is_null() {
         diags.attr_warning(
             &path.child("password_wo_version"),
             "password_wo_version without password_wo",
             "password_wo_version only matters together with password_wo.",
         );
     }
-    if (!pw.is_null() || !wo.is_null()) && v.get("username").is_null() {
+    if (!c.password.is_null() || !c.password_wo.is_null()) && c.username.is_null() {
+        let username = path.child("username");
         diags.attr_error(
-            &path.child("username"),
+            &username,
             "Registry username missing",
-            format!(
-                "A registry password needs a username: set {}.",
-                path.child("username")
-            ),
+            format!("A registry password needs a username: set {username}."),
         );
     }
 }
 
-/// The registry as Batch takes it. `config` is the same block in the configuration, which alone
-/// carries the write-only password.
-pub fn registry_to_model(planned: &Value, config: &Value) -> ContainerRegistry {
-    let password = planned
-        .get_str("password")
-        .or_else(|| config.get_str("password_wo"))
-        .map(|s| Secret(s.to_string()));
+/// Terraform -> Batch. `config` is the same block in the configuration, which alone carries the
+/// write-only password.
+pub fn expand_registry(m: &RegistryModel, config: Option<&RegistryModel>) -> ContainerRegistry {
+    let password = m
+        .password
+        .clone()
+        .or_else(|| config.and_then(|c| c.password_wo.clone()))
+        .map(Secret);
     ContainerRegistry {
-        registry_server: planned.get_str("server").map(str::to_string),
-        username: planned.get_str("username").map(str::to_string),
+        registry_server: m.server.clone(),
+        username: m.username.clone(),
         password,
-        identity_reference: planned.get_str("identity_reference").map(|id| {
-            ComputeNodeIdentityReference {
-                resource_id: Some(id.to_string()),
-            }
-        }),
+        identity_reference: identity_reference(m.identity_reference.as_deref()),
     }
 }
 
-/// The registry as state, from what Batch returns. Batch never returns passwords, so they (and
-/// the version counter) come from the prior state.
-pub fn registry_from_model(m: &ContainerRegistry, prior: &Value) -> Value {
-    let server = match (&m.registry_server, prior.get_str("server")) {
-        // Batch fills in docker.io when unset; keep the user's null.
-        (Some(s), None) if s.eq_ignore_ascii_case("docker.io") && prior_is_object(prior) => {
-            Value::Null
-        }
-        (Some(s), Some(p)) if s.eq_ignore_ascii_case(p) => Value::string(p),
-        (s, _) => Value::opt_string(s.clone()),
+/// Batch -> Terraform. Batch never returns passwords, so they (and the version counter) come
+/// from the prior state; the docker.io Batch fills in for an unset server stays unset.
+pub fn flatten_registry(m: &ContainerRegistry, prior: Option<&RegistryModel>) -> RegistryModel {
+    let prior_server = prior.and_then(|p| p.server.as_deref());
+    let server = match (&m.registry_server, prior_server) {
+        (Some(s), None) if s.eq_ignore_ascii_case("docker.io") && prior.is_some() => None,
+        (Some(s), Some(p)) if s.eq_ignore_ascii_case(p) => Some(p.to_string()),
+        (s, _) => s.clone(),
     };
-    Value::object([
-        ("server", server),
-        ("username", Value::opt_string(m.username.clone())),
-        ("password", prior.get("password").clone()),
-        ("password_wo", Value::Null),
-        (
-            "password_wo_version",
-            prior.get("password_wo_version").clone(),
-        ),
-        (
-            "identity_reference",
-            Value::opt_string(
-                m.identity_reference
-                    .as_ref()
-                    .and_then(|i| i.resource_id.clone()),
-            ),
-        ),
-    ])
-}
-
-fn prior_is_object(v: &Value) -> bool {
-    matches!(v, Value::Object(_))
+    RegistryModel {
+        server,
+        username: m.username.clone(),
+        password: prior.and_then(|p| p.password.clone()),
+        password_wo: None,
+        password_wo_version: prior.and_then(|p| p.password_wo_version),
+        identity_reference: identity_reference_id(m.identity_reference.as_ref()),
+    }
 }
 
 /// The `container` block of a task, start task, preparation or release task.
@@ -160,7 +188,7 @@ pub fn task_container_block(what: &str) -> Block {
         )
         .attr(
             Attribute::string("working_directory")
-                .default(Value::string("taskWorkingDirectory"))
+                .default(Value::string(DEFAULT_WORKING_DIRECTORY))
                 .validate(OneOf(WORKING_DIRECTORIES))
                 .description("`taskWorkingDirectory` (Batch's default: the task's working directory on the node) or `containerImageDefault` (the image's WORKDIR)."),
         )
@@ -175,92 +203,137 @@ pub fn task_container_block(what: &str) -> Block {
         )
 }
 
+/// The configuration view of a container block for validation.
+#[derive(Deserialize)]
+pub struct TaskContainerCheck {
+    registry: Option<RegistryCheck>,
+}
+
 /// Checks a container block (registry rules).
 pub fn validate_task_container(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    if let Some(r) = v.get_block("registry") {
-        validate_registry(r, &path.child("registry"), diags);
+    if let Ok(c) = from_value::<TaskContainerCheck>(v) {
+        check_task_container(&c, path, diags);
     }
 }
 
-/// Container settings as Batch takes them.
-pub fn task_container_to_model(planned: &Value, config: &Value) -> TaskContainerSettings {
-    let mounts: Vec<ContainerHostBatchBindMountEntry> = planned
-        .get("host_batch_bind_mount")
-        .elements()
+/// [`validate_task_container`] on the configuration view.
+pub fn check_task_container(c: &TaskContainerCheck, path: &AttrPath, diags: &mut Diagnostics) {
+    if let Some(r) = &c.registry {
+        check_registry(r, &path.child("registry"), diags);
+    }
+}
+
+/// Terraform -> Batch. `config` is the block in the configuration (write-only passwords).
+pub fn expand_task_container(
+    m: &TaskContainerModel,
+    config: Option<&TaskContainerModel>,
+) -> TaskContainerSettings {
+    let mounts: Vec<ContainerHostBatchBindMountEntry> = m
+        .host_batch_bind_mount
         .iter()
-        .map(|m| ContainerHostBatchBindMountEntry {
-            source: m.get_str("source").map(str::to_string),
-            is_read_only: m.get_bool("is_read_only"),
+        .map(|b| ContainerHostBatchBindMountEntry {
+            source: b.source.clone(),
+            is_read_only: b.is_read_only,
         })
         .collect();
     TaskContainerSettings {
-        image_name: planned
-            .get_str("image_name")
-            .unwrap_or_default()
-            .to_string(),
-        container_run_options: planned.get_str("run_options").map(str::to_string),
-        registry: planned
-            .get_block("registry")
-            .map(|r| registry_to_model(r, config.get_block("registry").unwrap_or(&Value::Null))),
-        working_directory: planned.get_str("working_directory").map(str::to_string),
-        container_host_batch_bind_mounts: if mounts.is_empty() {
-            None
-        } else {
-            Some(mounts)
-        },
+        image_name: m.image_name.clone(),
+        container_run_options: m.run_options.clone(),
+        registry: m
+            .registry
+            .as_ref()
+            .map(|r| expand_registry(r, config.and_then(|c| c.registry.as_ref()))),
+        working_directory: m.working_directory.clone(),
+        container_host_batch_bind_mounts: (!mounts.is_empty()).then_some(mounts),
     }
 }
 
-/// Container settings as state. Values the service fills in by itself (the default working
-/// directory, an empty run options string) keep the prior spelling so plans stay empty.
-pub fn task_container_from_model(m: &TaskContainerSettings, prior: &Value) -> Value {
-    // Optional + computed with Batch's default, so that a configuration that writes the default
-    // and one that leaves it out both read back without a diff (also after import).
-    let working_directory = match (
-        m.working_directory
-            .as_deref()
-            .unwrap_or("taskWorkingDirectory"),
-        prior.get_str("working_directory"),
-    ) {
-        (w, Some(p)) if w.eq_ignore_ascii_case(p) => Value::string(p),
-        (w, _) => Value::string(w),
+/// Batch -> Terraform. Values the service fills in by itself (the default working directory, an
+/// empty run options string, `is_read_only = false`) keep the prior spelling or stay unset, so
+/// plans stay empty.
+pub fn flatten_task_container(
+    m: &TaskContainerSettings,
+    prior: Option<&TaskContainerModel>,
+) -> TaskContainerModel {
+    let remote_wd = m
+        .working_directory
+        .as_deref()
+        .unwrap_or(DEFAULT_WORKING_DIRECTORY);
+    let working_directory = match prior.and_then(|p| p.working_directory.as_deref()) {
+        Some(p) if remote_wd.eq_ignore_ascii_case(p) => p.to_string(),
+        _ => remote_wd.to_string(),
     };
     let run_options = match (
         m.container_run_options.as_deref(),
-        prior.get_str("run_options"),
+        prior.and_then(|p| p.run_options.as_deref()),
     ) {
-        (Some(""), None) | (None, None) => Value::Null,
-        (r, _) => Value::opt_string(r.map(str::to_string)),
+        (Some(""), None) | (None, None) => None,
+        (r, _) => r.map(str::to_string),
     };
-    let prior_mounts = prior.get("host_batch_bind_mount").elements();
-    let mounts = m
+    let prior_mounts = prior
+        .map(|p| p.host_batch_bind_mount.as_slice())
+        .unwrap_or_default();
+    let host_batch_bind_mount = m
         .container_host_batch_bind_mounts
         .iter()
         .flatten()
         .enumerate()
         .map(|(i, e)| {
-            let p = prior_mounts.get(i).unwrap_or(&Value::Null);
-            let ro = match (e.is_read_only, p.get_bool("is_read_only")) {
-                (Some(false), None) | (None, None) => Value::Null,
-                (r, _) => Value::opt_bool(r),
-            };
-            Value::object([
-                ("source", Value::opt_string(e.source.clone())),
-                ("is_read_only", ro),
-            ])
+            let prior_ro = prior_mounts.get(i).and_then(|p| p.is_read_only);
+            BindMountModel {
+                source: e.source.clone(),
+                is_read_only: match (e.is_read_only, prior_ro) {
+                    (Some(false), None) | (None, None) => None,
+                    (r, _) => r,
+                },
+            }
         })
         .collect();
-    Value::object([
-        ("image_name", Value::string(m.image_name.clone())),
-        ("run_options", run_options),
-        ("working_directory", working_directory),
-        (
-            "registry",
-            m.registry
-                .as_ref()
-                .map(|r| registry_from_model(r, prior.get("registry")))
-                .unwrap_or(Value::Null),
-        ),
-        ("host_batch_bind_mount", Value::List(mounts)),
-    ])
+    TaskContainerModel {
+        image_name: m.image_name.clone(),
+        run_options,
+        working_directory: Some(working_directory),
+        registry: m
+            .registry
+            .as_ref()
+            .map(|r| flatten_registry(r, prior.and_then(|p| p.registry.as_ref()))),
+        host_batch_bind_mount,
+    }
 }
+
+// Untyped wrappers, for resources not yet on typed models.
+
+/// [`expand_registry`] over untyped block values.
+pub fn registry_to_model(planned: &Value, config: &Value) -> ContainerRegistry {
+    let config: Option<RegistryModel> = from_value(config).unwrap_or_default();
+    expand_registry(&from_value(planned).unwrap_or_default(), config.as_ref())
+}
+
+/// [`flatten_registry`] over untyped values.
+pub fn registry_from_model(m: &ContainerRegistry, prior: &Value) -> Value {
+    let prior: Option<RegistryModel> = from_value(prior).unwrap_or_default();
+    to_value(
+        &flatten_registry(m, prior.as_ref()),
+        &registry_block().value_type(),
+    )
+    .unwrap_or(Value::Null)
+}
+
+/// [`expand_task_container`] over untyped block values.
+pub fn task_container_to_model(planned: &Value, config: &Value) -> TaskContainerSettings {
+    let config: Option<TaskContainerModel> = from_value(config).unwrap_or_default();
+    expand_task_container(&from_value(planned).unwrap_or_default(), config.as_ref())
+}
+
+/// [`flatten_task_container`] over untyped values.
+pub fn task_container_from_model(m: &TaskContainerSettings, prior: &Value) -> Value {
+    let prior: Option<TaskContainerModel> = from_value(prior).unwrap_or_default();
+    to_value(
+        &flatten_task_container(m, prior.as_ref()),
+        &task_container_block("task").value_type(),
+    )
+    .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,13 +3,16 @@
 //! (container settings, registries, environment, metadata).
 
 pub mod container;
+pub mod task_spec;
 pub mod validators;
 
 use std::future::Future;
 use std::time::Duration;
 
 use batch_client::{BatchClient, BatchError, CancellationToken, RequestOptions};
+use serde::{Deserialize, Serialize};
 use tfplugin::framework::Ctx;
+use tfplugin::model::from_value;
 use tfplugin::validators::parse_go_duration;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
@@ -85,15 +88,82 @@ pub fn is_not_found(err: &BatchError) -> bool {
     matches!(err, BatchError::Service(se) if se.status == 404)
 }
 
-/// The duration in `timeouts.<op>` of `v`, or `default`.
-pub fn timeout(v: &Value, op: &str, default: Duration) -> Duration {
-    v.get("timeouts")
-        .get_str(op)
-        .and_then(|s| parse_go_duration(s).ok())
-        .unwrap_or(default)
+/// The `timeouts` block as a model: Go durations (`"30m"`) per operation. Every resource model
+/// embeds it as `timeouts: Option<Timeouts>`. Operations a resource's block lacks are left out
+/// when written, so one struct serves every `timeouts_block(...)`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeouts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<String>,
 }
 
-/// The instant `timeouts.<op>` from now.
+/// An operation with a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Read,
+    Update,
+    Delete,
+}
+
+impl Op {
+    /// The attribute name in `timeouts`, as error messages spell it (`timeouts.create`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Read => "read",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+}
+
+impl Timeouts {
+    /// The configured duration for `op`, or `default` (unset or unparsable).
+    pub fn get(t: Option<&Timeouts>, op: Op, default: Duration) -> Duration {
+        let s = t.and_then(|t| match op {
+            Op::Create => t.create.as_deref(),
+            Op::Read => t.read.as_deref(),
+            Op::Update => t.update.as_deref(),
+            Op::Delete => t.delete.as_deref(),
+        });
+        s.and_then(|s| parse_go_duration(s).ok()).unwrap_or(default)
+    }
+    /// The instant the timeout for `op` ends, counted from now.
+    pub fn deadline(t: Option<&Timeouts>, op: Op, default: Duration) -> tokio::time::Instant {
+        tokio::time::Instant::now() + Timeouts::get(t, op, default)
+    }
+}
+
+/// Any resource value's `timeouts`, for resources not yet on typed models.
+#[derive(Deserialize)]
+struct WithTimeouts {
+    timeouts: Option<Timeouts>,
+}
+
+fn op_of(op: &str) -> Option<Op> {
+    [Op::Create, Op::Read, Op::Update, Op::Delete]
+        .into_iter()
+        .find(|o| o.name() == op)
+}
+
+/// The duration in `timeouts.<op>` of `v`, or `default` (untyped; typed models use
+/// [`Timeouts::get`]).
+pub fn timeout(v: &Value, op: &str, default: Duration) -> Duration {
+    let t = from_value::<WithTimeouts>(v).ok().and_then(|w| w.timeouts);
+    match op_of(op) {
+        Some(op) => Timeouts::get(t.as_ref(), op, default),
+        None => default,
+    }
+}
+
+/// The instant `timeouts.<op>` from now (untyped; typed models use [`Timeouts::deadline`]).
 pub fn deadline(v: &Value, op: &str, default: Duration) -> tokio::time::Instant {
     tokio::time::Instant::now() + timeout(v, op, default)
 }
@@ -207,35 +277,21 @@ pub fn wait_error(diags: &mut Diagnostics, what: &str, err: WaitError, timeout_a
     }
 }
 
-/// Environment settings from a `map(string)` attribute (None when unset or empty).
+/// Environment settings from a `map(string)` value (None when unset or empty); untyped, typed
+/// models use [`task_spec::expand_environment`].
 pub fn env_to_model(v: &Value) -> Option<Vec<batch_client::models::EnvironmentSetting>> {
-    let m = v.get_string_map_value();
-    if m.is_empty() {
-        return None;
-    }
-    Some(
-        m.into_iter()
-            .map(|(name, value)| batch_client::models::EnvironmentSetting {
-                name,
-                value: Some(value),
-            })
-            .collect(),
-    )
+    task_spec::expand_environment(&from_value(v).unwrap_or_default())
 }
 
-/// Environment settings back to a map; None/empty from the service stays as the prior value
-/// when that was null (so an unset attribute does not turn into `{}`).
+/// Environment settings back to a map (untyped; see [`task_spec::flatten_environment`]).
 pub fn env_from_model(
     m: Option<&Vec<batch_client::models::EnvironmentSetting>>,
     prior: &Value,
 ) -> Value {
-    match m {
-        Some(list) if !list.is_empty() => Value::string_map(
-            list.iter()
-                .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())),
-        ),
-        _ if prior.is_null() => Value::Null,
-        _ => Value::Map(Default::default()),
+    let prior: task_spec::Environment = from_value(prior).unwrap_or_default();
+    match task_spec::flatten_environment(m, prior.as_ref()) {
+        Some(env) => Value::string_map(env),
+        None => Value::Null,
     }
 }
 
@@ -280,5 +336,84 @@ impl StringMapExt for Value {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::schema::timeouts_block;
+
+    #[test]
+    fn timeouts_model_covers_every_timeouts_block() {
+        for ops in [
+            &[("create", "1m")][..],
+            &[("create", "1m"), ("update", "1m"), ("delete", "1m")][..],
+            &[("read", "1m")][..],
+        ] {
+            let ty = timeouts_block(ops).value_type();
+            tfplugin::model::check_round_trip::<Timeouts>(&ty).unwrap();
+        }
+    }
+
+    #[test]
+    fn timeouts_pick_the_operation_or_the_default() {
+        let t = Timeouts {
+            create: Some("90s".into()),
+            delete: Some("not a duration".into()),
+            ..Default::default()
+        };
+        let d = Duration::from_secs(7);
+        assert_eq!(
+            Timeouts::get(Some(&t), Op::Create, d),
+            Duration::from_secs(90)
+        );
+        assert_eq!(Timeouts::get(Some(&t), Op::Update, d), d);
+        assert_eq!(Timeouts::get(Some(&t), Op::Delete, d), d);
+        assert_eq!(Timeouts::get(None, Op::Create, d), d);
+    }
+
+    #[test]
+    fn untyped_timeout_reads_the_block() {
+        #[derive(Serialize)]
+        struct R {
+            timeouts: Option<Timeouts>,
+        }
+        let ty = tfplugin::types::Type::object([(
+            "timeouts",
+            timeouts_block(&[("create", "1m"), ("update", "1m")]).value_type(),
+        )]);
+        let v = tfplugin::model::to_value(
+            &R {
+                timeouts: Some(Timeouts {
+                    update: Some("2m".into()),
+                    ..Default::default()
+                }),
+            },
+            &ty,
+        )
+        .unwrap();
+        let d = Duration::from_secs(1);
+        assert_eq!(timeout(&v, "update", d), Duration::from_secs(120));
+        assert_eq!(timeout(&v, "create", d), d);
+        assert_eq!(timeout(&Value::Null, "update", d), d);
+    }
+
+    #[test]
+    fn untyped_environment_keeps_null_and_empty_apart() {
+        use batch_client::models::EnvironmentSetting;
+        let e = vec![EnvironmentSetting {
+            name: "A".into(),
+            value: Some("1".into()),
+        }];
+        assert_eq!(env_from_model(None, &Value::Null), Value::Null);
+        assert_eq!(
+            env_from_model(None, &Value::string_map([("B", "2")])),
+            Value::Map(Default::default())
+        );
+        let v = env_from_model(Some(&e), &Value::Null);
+        assert_eq!(v, Value::string_map([("A", "1")]));
+        assert_eq!(env_to_model(&v), Some(e));
+        assert_eq!(env_to_model(&Value::Map(Default::default())), None);
     }
 }

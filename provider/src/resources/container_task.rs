@@ -16,11 +16,10 @@ use std::time::Duration;
 use crate::common::validators::{BatchId, is_batch_id};
 use async_trait::async_trait;
 use batch_client::models::{
-    AutoUserSpecification, CloudTask, ComputeNodeIdentityReference, ExitCodeMapping,
-    ExitCodeRangeMapping, ExitConditions, ExitOptions, HttpHeader, MultiInstanceSettings,
-    OutputFile, OutputFileBlobContainerDestination, OutputFileDestination, OutputFileUploadOptions,
-    ResourceFile, TaskAddParameter, TaskConstraints, TaskDependencies, TaskIdRange,
-    TaskUpdateParameter, UserIdentity,
+    CloudTask, ComputeNodeIdentityReference, ExitCodeMapping, ExitCodeRangeMapping, ExitConditions,
+    ExitOptions, HttpHeader, MultiInstanceSettings, OutputFile, OutputFileBlobContainerDestination,
+    OutputFileDestination, OutputFileUploadOptions, TaskAddParameter, TaskConstraints,
+    TaskDependencies, TaskIdRange, TaskUpdateParameter,
 };
 use batch_client::{BatchError, ByteRange, RequestOptions};
 use tfplugin::framework::{
@@ -35,11 +34,38 @@ use crate::common::container::{
     task_container_block, task_container_from_model, task_container_to_model,
     validate_task_container,
 };
+use crate::common::task_spec::{
+    ResourceFileModel, UNLIMITED_DURATION, duration_from_model, expand_resource_files,
+    flatten_resource_files, flatten_url, is_unlimited, resource_file_block, user_identity_block,
+    user_identity_from_model, user_identity_to_model, validate_resource_file,
+    validate_user_identity,
+};
 use crate::common::{
     Batch, WaitError, batch_error, deadline, env_from_model, env_to_model, error_code,
     is_not_found, opts, poll_opts, poll_until, wait_error, wait_until_gone,
 };
-use crate::resources::job::duration_from_model;
+
+fn resource_files_to_model(v: &Value) -> Option<Vec<batch_client::models::ResourceFile>> {
+    expand_resource_files(
+        &tfplugin::model::from_value::<Vec<ResourceFileModel>>(v).unwrap_or_default(),
+    )
+}
+
+fn resource_files_from_model(
+    m: Option<&Vec<batch_client::models::ResourceFile>>,
+    prior: &Value,
+) -> Value {
+    let prior: Vec<ResourceFileModel> = tfplugin::model::from_value(prior).unwrap_or_default();
+    tfplugin::model::to_value(
+        &flatten_resource_files(m, &prior),
+        &tfplugin::Type::list(resource_file_block().value_type()),
+    )
+    .unwrap_or(Value::List(vec![]))
+}
+
+fn url_from_model(remote: Option<&String>, prior: &Value) -> Value {
+    Value::opt_string(flatten_url(remote.map(String::as_str), prior.as_str()))
+}
 
 pub struct ContainerTaskResource;
 
@@ -61,249 +87,6 @@ const RUN_ATTRS: &[&str] = &[
 /// How much of stderr.txt a failure message shows.
 const STDERR_TAIL_BYTES: u64 = 4096;
 const STDERR_TAIL_LINES: usize = 20;
-
-// ---------------------------------------------------------------------------------------------
-// Blocks shared with batch_job (preparation and release tasks).
-
-/// The `user_identity` block: which user a task runs as.
-pub fn user_identity_block() -> Block {
-    Block::new("The user the task runs as. Default: Batch's auto user with pool scope, not an administrator.")
-        .attr(
-            Attribute::string("user_name")
-                .optional()
-                .validate(NotEmpty)
-                .description("A named user account of the pool. Set either this or `auto_user`."),
-        )
-        .block(NestedBlock::single(
-            "auto_user",
-            Block::new("Run as an automatically created user.")
-                .attr(
-                    Attribute::string("scope")
-                        .optional()
-                        .validate(OneOf(&["task", "pool"]))
-                        .description("`pool` (Batch's default: one auto user shared by all tasks of the pool) or `task` (a user of its own for this task)."),
-                )
-                .attr(
-                    Attribute::string("elevation_level")
-                        .optional()
-                        .validate(OneOf(&["nonadmin", "admin"]))
-                        .description("`nonadmin` (Batch's default) or `admin` (root on Linux)."),
-                ),
-        ))
-}
-
-pub fn validate_user_identity(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    let user = v.get("user_name");
-    let auto = v.get("auto_user");
-    if !user.is_null() && !user.is_unknown() && !auto.is_null() && !auto.is_unknown() {
-        diags.attr_error(
-            &path.child("auto_user"),
-            "Conflicting user identity",
-            format!(
-                "Set only one of {} and {}.",
-                path.child("user_name"),
-                path.child("auto_user")
-            ),
-        );
-    }
-    if user.is_null() && auto.is_null() {
-        diags.attr_error(
-            path,
-            "Empty user identity",
-            format!(
-                "Set {} or an {} block, or remove {path} to use Batch's default auto user.",
-                path.child("user_name"),
-                path.child("auto_user")
-            ),
-        );
-    }
-}
-
-pub fn user_identity_to_model(v: &Value) -> UserIdentity {
-    UserIdentity {
-        username: v.get_str("user_name").map(str::to_string),
-        auto_user: v.get_block("auto_user").map(|a| AutoUserSpecification {
-            scope: a.get_str("scope").map(str::to_string),
-            elevation_level: a.get_str("elevation_level").map(str::to_string),
-        }),
-    }
-}
-
-/// Keeps an unset user identity null when Batch reports its default (auto user, pool scope,
-/// nonadmin); enum values keep the prior spelling when they match case-insensitively.
-pub fn user_identity_from_model(m: Option<&UserIdentity>, prior: &Value) -> Value {
-    let Some(m) = m else { return Value::Null };
-    let enum_val = |remote: Option<&String>, prior: &Value, default: &str| -> Value {
-        match (remote, prior.as_str()) {
-            (Some(r), Some(p)) if r.eq_ignore_ascii_case(p) => Value::string(p),
-            (Some(r), None) if r.eq_ignore_ascii_case(default) => Value::Null,
-            (None, _) => Value::Null,
-            (Some(r), _) => Value::string(r.to_ascii_lowercase()),
-        }
-    };
-    let is_default = m.username.is_none()
-        && m.auto_user.as_ref().is_none_or(|a| {
-            a.scope
-                .as_deref()
-                .is_none_or(|s| s.eq_ignore_ascii_case("pool"))
-                && a.elevation_level
-                    .as_deref()
-                    .is_none_or(|e| e.eq_ignore_ascii_case("nonadmin"))
-        });
-    if is_default && prior.is_null() {
-        return Value::Null;
-    }
-    let pa = prior.get("auto_user");
-    let auto = match &m.auto_user {
-        None => Value::Null,
-        Some(a) => {
-            let scope = enum_val(a.scope.as_ref(), pa.get("scope"), "pool");
-            let elev = enum_val(
-                a.elevation_level.as_ref(),
-                pa.get("elevation_level"),
-                "nonadmin",
-            );
-            if pa.is_null()
-                && scope.is_null()
-                && elev.is_null()
-                && !prior.get("user_name").is_null()
-            {
-                Value::Null
-            } else {
-                Value::object([("scope", scope), ("elevation_level", elev)])
-            }
-        }
-    };
-    Value::object([
-        ("user_name", Value::opt_string(m.username.clone())),
-        ("auto_user", auto),
-    ])
-}
-
-/// The `resource_file` block: a file Batch downloads into the task's working directory.
-pub fn resource_file_block() -> Block {
-    Block::new("A file (or blob container) Batch downloads into the task's working directory before the task starts. Set exactly one of `http_url`, `storage_container_url` and `auto_storage_container_name`.")
-        .attr(Attribute::string("http_url").optional().sensitive().validate(NotEmpty).description("URL of one file (for Azure Storage, with read access, e.g. a SAS URL). Needs `file_path`. Sensitive because SAS tokens are credentials."))
-        .attr(Attribute::string("storage_container_url").optional().sensitive().validate(NotEmpty).description("URL of a blob container (with read and list access) to download, e.g. a SAS URL. Sensitive because SAS tokens are credentials."))
-        .attr(Attribute::string("auto_storage_container_name").optional().validate(NotEmpty).description("A blob container in the Batch account's auto-storage account to download."))
-        .attr(Attribute::string("blob_prefix").optional().description("With a container: only download blobs whose names start with this prefix."))
-        .attr(Attribute::string("file_path").optional().description("Where to put the download, relative to the task's working directory. Required with `http_url`; with a container, the directory to download into."))
-        .attr(Attribute::string("file_mode").optional().description("Octal file mode on Linux nodes, e.g. `0755`. Batch's default is `0770`."))
-        .attr(Attribute::string("identity_reference").optional().description("Resource id of a user-assigned managed identity of the pool to access Azure Storage with."))
-}
-
-pub fn validate_resource_file(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    let set: Vec<&str> = [
-        "http_url",
-        "storage_container_url",
-        "auto_storage_container_name",
-    ]
-    .into_iter()
-    .filter(|k| !v.get(k).is_null())
-    .collect();
-    let unknown = [
-        "http_url",
-        "storage_container_url",
-        "auto_storage_container_name",
-    ]
-    .iter()
-    .any(|k| v.get(k).is_unknown());
-    if set.len() != 1 && !unknown {
-        diags.attr_error(
-            path,
-            "Invalid resource_file source",
-            format!(
-                "Set exactly one of http_url, storage_container_url and auto_storage_container_name in {path} (found {}).",
-                if set.is_empty() { "none".to_string() } else { set.join(", ") }
-            ),
-        );
-    }
-    if !v.get("http_url").is_null() && v.get("file_path").is_null() {
-        diags.attr_error(
-            &path.child("file_path"),
-            "Missing file_path",
-            format!(
-                "A resource_file with http_url needs {}: the file name to download to.",
-                path.child("file_path")
-            ),
-        );
-    }
-}
-
-pub fn resource_file_to_model(v: &Value) -> ResourceFile {
-    ResourceFile {
-        auto_storage_container_name: v.get_str("auto_storage_container_name").map(str::to_string),
-        storage_container_url: v.get_str("storage_container_url").map(str::to_string),
-        http_url: v.get_str("http_url").map(str::to_string),
-        blob_prefix: v.get_str("blob_prefix").map(str::to_string),
-        file_path: v.get_str("file_path").map(str::to_string),
-        file_mode: v.get_str("file_mode").map(str::to_string),
-        identity_reference: v.get_str("identity_reference").map(|id| {
-            ComputeNodeIdentityReference {
-                resource_id: Some(id.to_string()),
-            }
-        }),
-    }
-}
-
-/// A URL as state: the prior value when the service returns it without its query (a SAS
-/// token it may withhold), so a redacted read never looks like a change.
-fn url_from_model(remote: Option<&String>, prior: &Value) -> Value {
-    match (remote, prior.as_str()) {
-        (Some(r), Some(p)) if r == p || (!r.contains('?') && p.split('?').next() == Some(r)) => {
-            Value::string(p)
-        }
-        (r, _) => Value::opt_string(r.cloned()),
-    }
-}
-
-pub fn resource_file_from_model(m: &ResourceFile, prior: &Value) -> Value {
-    Value::object([
-        (
-            "http_url",
-            url_from_model(m.http_url.as_ref(), prior.get("http_url")),
-        ),
-        (
-            "storage_container_url",
-            url_from_model(
-                m.storage_container_url.as_ref(),
-                prior.get("storage_container_url"),
-            ),
-        ),
-        (
-            "auto_storage_container_name",
-            Value::opt_string(m.auto_storage_container_name.clone()),
-        ),
-        ("blob_prefix", Value::opt_string(m.blob_prefix.clone())),
-        ("file_path", Value::opt_string(m.file_path.clone())),
-        ("file_mode", Value::opt_string(m.file_mode.clone())),
-        (
-            "identity_reference",
-            Value::opt_string(
-                m.identity_reference
-                    .as_ref()
-                    .and_then(|i| i.resource_id.clone()),
-            ),
-        ),
-    ])
-}
-
-fn resource_files_to_model(v: &Value) -> Option<Vec<ResourceFile>> {
-    let l: Vec<ResourceFile> = v.elements().iter().map(resource_file_to_model).collect();
-    (!l.is_empty()).then_some(l)
-}
-
-fn resource_files_from_model(m: Option<&Vec<ResourceFile>>, prior: &Value) -> Value {
-    Value::List(
-        m.into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, r)| {
-                resource_file_from_model(r, prior.elements().get(i).unwrap_or(&Value::Null))
-            })
-            .collect(),
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Schema.
@@ -452,7 +235,7 @@ fn imported_constraints(m: Option<&TaskConstraints>) -> Value {
     let wall = m
         .max_wall_clock_time
         .as_deref()
-        .filter(|w| !crate::resources::job::is_unlimited(w));
+        .filter(|w| !is_unlimited(w));
     let retention = m.retention_time.as_deref();
     let retries = m.max_task_retry_count.unwrap_or(0);
     let default_retention =
@@ -1369,7 +1152,7 @@ impl Resource<Batch> for ContainerTaskResource {
             let c = p.get_block("constraints").cloned().unwrap_or(Value::Null);
             let mut body = constraints_to_model(&c);
             if body.max_wall_clock_time.is_none() {
-                body.max_wall_clock_time = Some(crate::resources::job::UNLIMITED_DURATION.into());
+                body.max_wall_clock_time = Some(UNLIMITED_DURATION.into());
             }
             if body.retention_time.is_none() {
                 body.retention_time = Some("P7D".into());
@@ -1557,42 +1340,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_user_identity_stays_null() {
-        let m = UserIdentity {
-            username: None,
-            auto_user: Some(AutoUserSpecification {
-                scope: Some("pool".into()),
-                elevation_level: Some("nonadmin".into()),
-            }),
-        };
-        assert_eq!(
-            user_identity_from_model(Some(&m), &Value::Null),
-            Value::Null
-        );
-        let prior = Value::object([
-            ("user_name", Value::Null),
-            (
-                "auto_user",
-                Value::object([
-                    ("scope", Value::Null),
-                    ("elevation_level", Value::string("admin")),
-                ]),
-            ),
-        ]);
-        let m = UserIdentity {
-            username: None,
-            auto_user: Some(AutoUserSpecification {
-                scope: Some("pool".into()),
-                elevation_level: Some("Admin".into()),
-            }),
-        };
-        assert_eq!(user_identity_from_model(Some(&m), &prior), prior);
-    }
-
-    #[test]
     fn task_constraints_normalise() {
         let m = TaskConstraints {
-            max_wall_clock_time: Some(crate::resources::job::UNLIMITED_DURATION.into()),
+            max_wall_clock_time: Some(UNLIMITED_DURATION.into()),
             retention_time: Some("P7D".into()),
             max_task_retry_count: Some(2),
         };
@@ -1608,27 +1358,6 @@ mod tests {
             max_task_retry_count: Some(1),
         };
         assert_eq!(constraints_from_model(Some(&m), &prior), prior);
-    }
-
-    #[test]
-    fn urls_keep_a_withheld_sas() {
-        let prior = Value::string("https://a.blob.core.windows.net/c?sv=1&sig=x");
-        assert_eq!(
-            url_from_model(
-                Some(&"https://a.blob.core.windows.net/c".to_string()),
-                &prior
-            ),
-            prior
-        );
-        let other = "https://b.blob.core.windows.net/c".to_string();
-        assert_eq!(
-            url_from_model(Some(&other), &prior),
-            Value::string(other.clone())
-        );
-        assert_eq!(
-            url_from_model(Some(&other), &Value::Null),
-            Value::string(other)
-        );
     }
 
     #[test]

@@ -17,7 +17,6 @@ use super::flatten::flatten_job;
 use super::model::{JobModel, Op, job_path};
 use super::plan::{JobCall, plan_job_update};
 use super::schema::schema;
-use super::tasks;
 use crate::common::{
     Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
 };
@@ -62,13 +61,10 @@ pub(super) fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<JobModel>
     }
 }
 
-/// The model as a state value, with the preparation and release tasks taken from `tasks_from`.
-fn state_of(m: &JobModel, tasks_from: &Value, diags: &mut Diagnostics) -> Value {
+/// The model as a state value.
+fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
     match to_value(m, &schema().block.value_type()) {
-        Ok(mut v) => {
-            tasks::copy_tasks(tasks_from, &mut v);
-            v
-        }
+        Ok(v) => v,
         Err(e) => {
             diags.error(
                 "Provider bug: the job model does not fit its schema",
@@ -77,20 +73,6 @@ fn state_of(m: &JobModel, tasks_from: &Value, diags: &mut Diagnostics) -> Value 
             Value::Null
         }
     }
-}
-
-/// The job as the service reports it, as state normalised against `prior`.
-fn remote_state(
-    job: &CloudJob,
-    prior_value: &Value,
-    prior: &JobModel,
-    diags: &mut Diagnostics,
-) -> Value {
-    let mut v = state_of(&flatten_job(job, prior), &Value::Null, diags);
-    if !v.is_null() {
-        tasks::flatten_tasks(job, prior_value, &mut v);
-    }
-    v
 }
 
 fn failed(diags: Diagnostics) -> ApplyResponse {
@@ -108,8 +90,8 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     };
     let name = planned.job_name();
     let dl = planned.deadline(Op::Create, CREATE_DEFAULT);
-    let mut body = expand_job_add(&planned);
-    tasks::expand_tasks(&mut body, &req.planned, &req.config);
+    let config = from_value::<JobModel>(&req.config).ok();
+    let body = expand_job_add(&planned, config.as_ref());
     if let Err(e) = ctx.client.api.add_job(&body, &opts(ctx, dl)).await {
         let path = match error_code(&e) {
             Some(c) if c.eq_ignore_ascii_case("JobExists") => {
@@ -137,7 +119,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     match ctx.client.api.get_job(&name, &poll_opts(ctx)).await {
         Ok(Some(j)) => {
             st.state = j.value.state.clone().into();
-            let new_state = state_of(&st, &req.planned, &mut diags);
+            let new_state = state_of(&st, &mut diags);
             ApplyResponse {
                 new_state,
                 private: etag_private(j.etag),
@@ -160,7 +142,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
             );
             // The job exists: keep it in state (tainted) rather than orphan it.
             st.state = Tf::Null;
-            let new_state = state_of(&st, &req.planned, &mut diags);
+            let new_state = state_of(&st, &mut diags);
             ApplyResponse {
                 new_state,
                 private: Private::new(),
@@ -190,7 +172,7 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
             diags,
         },
         Ok(Some(j)) => ReadResponse {
-            state: remote_state(&j.value, &req.state, &prior, &mut diags),
+            state: state_of(&flatten_job(&j.value, &prior), &mut diags),
             private: etag_private(j.etag),
             diags,
         },
@@ -276,7 +258,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     if st.state.is_unknown() {
         st.state = prior.state.clone();
     }
-    let new_state = state_of(&st, &req.planned, &mut diags);
+    let new_state = state_of(&st, &mut diags);
     ApplyResponse {
         new_state,
         private: etag_private(etag),
@@ -322,7 +304,7 @@ pub fn import_state(id: &str, diags: &mut Diagnostics) -> Value {
         name: Tf::Known(id.to_string()),
         ..Default::default()
     };
-    state_of(&m, &Value::Null, diags)
+    state_of(&m, diags)
 }
 
 pub async fn import(id: &str) -> ImportResponse {

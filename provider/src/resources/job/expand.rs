@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use batch_client::models::{
-    CloudJob, JobAddParameter, JobConstraints, JobPatchParameter, JobUpdateParameter, MetadataItem,
-    PoolInformation,
+    CloudJob, JobAddParameter, JobConstraints, JobPatchParameter, JobPreparationTask,
+    JobReleaseTask, JobUpdateParameter, MetadataItem, PoolInformation,
 };
 
-use super::model::{JobConstraintsModel, JobModel};
+use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
 use super::plan::JobChanges;
+use crate::common::task_spec::{expand_environment, expand_task_container, expand_user_identity};
 
 fn int(v: Option<i64>) -> Option<i32> {
     v.map(|n| n as i32)
@@ -41,8 +42,45 @@ pub fn expand_metadata(m: Option<&BTreeMap<String, String>>) -> Option<Vec<Metad
     })
 }
 
-/// The Job_Add body, without the preparation and release tasks (see `tasks`).
-pub fn expand_job_add(m: &JobModel) -> JobAddParameter {
+/// The preparation task as Batch takes it; `config` is the same block in the configuration
+/// (write-only registry passwords live only there).
+pub fn expand_preparation_task(
+    m: &PreparationTaskModel,
+    config: Option<&PreparationTaskModel>,
+) -> JobPreparationTask {
+    JobPreparationTask {
+        command_line: m.command_line.clone(),
+        container_settings: m
+            .container
+            .as_ref()
+            .map(|c| expand_task_container(c, config.and_then(|c| c.container.as_ref()))),
+        environment_settings: expand_environment(&m.environment),
+        wait_for_success: m.wait_for_success,
+        rerun_on_node_reboot_after_success: m.rerun_on_node_reboot_after_success,
+        user_identity: m.user_identity.as_ref().map(expand_user_identity),
+        ..Default::default()
+    }
+}
+
+/// The release task as Batch takes it.
+pub fn expand_release_task(
+    m: &ReleaseTaskModel,
+    config: Option<&ReleaseTaskModel>,
+) -> JobReleaseTask {
+    JobReleaseTask {
+        command_line: m.command_line.clone(),
+        container_settings: m
+            .container
+            .as_ref()
+            .map(|c| expand_task_container(c, config.and_then(|c| c.container.as_ref()))),
+        environment_settings: expand_environment(&m.environment),
+        user_identity: m.user_identity.as_ref().map(expand_user_identity),
+        ..Default::default()
+    }
+}
+
+/// The Job_Add body. `config` is the configuration (write-only values of the tasks).
+pub fn expand_job_add(m: &JobModel, config: Option<&JobModel>) -> JobAddParameter {
     JobAddParameter {
         id: m.job_name(),
         display_name: m.display_name.clone(),
@@ -54,6 +92,14 @@ pub fn expand_job_add(m: &JobModel) -> JobAddParameter {
         on_task_failure: m.on_task_failure.clone(),
         metadata: expand_metadata(m.metadata.as_ref()),
         uses_task_dependencies: m.uses_task_dependencies,
+        job_preparation_task: m
+            .preparation_task
+            .as_ref()
+            .map(|t| expand_preparation_task(t, config.and_then(|c| c.preparation_task.as_ref()))),
+        job_release_task: m
+            .release_task
+            .as_ref()
+            .map(|t| expand_release_task(t, config.and_then(|c| c.release_task.as_ref()))),
         ..Default::default()
     }
 }

@@ -1,71 +1,21 @@
 //! Batch -> Terraform: the job as Batch reports it, written into the model. Server defaults the
-//! user left unset stay null; values that mean the same as the prior state keep its spelling.
+//! user left unset stay null.
 
 use std::collections::BTreeMap;
 
-use batch_client::models::{CloudJob, JobConstraints, MetadataItem};
-use tfplugin::Value;
+use batch_client::models::{
+    CloudJob, JobConstraints, JobPreparationTask, JobReleaseTask, MetadataItem,
+};
 use tfplugin::model::Tf;
 
-use super::model::{JobConstraintsModel, JobModel};
+use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
+use crate::common::task_spec::{
+    flatten_environment, flatten_task_container, flatten_user_identity, is_unlimited,
+};
 
-/// What the service returns for an unset duration: .NET's TimeSpan.MaxValue.
-pub(crate) const UNLIMITED_DURATION: &str = "P10675199DT2H48M5.4775807S";
-
-/// Seconds of an ISO 8601 duration, if it parses.
-fn duration_secs(s: &str) -> Option<f64> {
-    tfplugin::validators::parse_iso8601_duration(s)
-        .ok()
-        .map(|d| d.as_secs_f64())
-}
-
-/// True for the "no limit" value the service reports (about 29,000 years).
-pub(crate) fn is_unlimited(s: &str) -> bool {
-    duration_secs(s).is_some_and(|v| v >= 10_675_199.0 * 86_400.0)
-}
-
-/// A duration as state: the prior spelling when it means the same length of time (the service
-/// may rewrite `PT60M` as `PT1H`), None when the user left it unset and the service reports
-/// `server_default` (or "unlimited").
-pub fn flatten_duration(
-    remote: Option<&str>,
-    prior: Option<&str>,
-    server_default: Option<&str>,
-) -> Option<String> {
-    let r = remote?;
-    let same = |a: &str, b: &str| match (duration_secs(a), duration_secs(b)) {
-        (Some(x), Some(y)) => (x - y).abs() < 1e-3,
-        _ => a == b,
-    };
-    match prior {
-        Some(p) if same(p, r) => Some(p.to_string()),
-        None if is_unlimited(r) || server_default.is_some_and(|d| same(d, r)) => None,
-        _ => Some(r.to_string()),
-    }
-}
-
-/// [`flatten_duration`] on values, for the resources not yet on typed models.
-pub(crate) fn duration_from_model(
-    remote: Option<&str>,
-    prior: &Value,
-    server_default: Option<&str>,
-) -> Value {
-    if prior.is_unknown() {
-        return Value::opt_string(remote.map(str::to_string));
-    }
-    Value::opt_string(flatten_duration(remote, prior.as_str(), server_default))
-}
-
-/// Batch ids compare case-insensitively: keep the prior spelling when it names the same thing.
-fn keep_prior_case(remote: String, prior: Option<&str>) -> String {
-    match prior {
-        Some(p) if p.eq_ignore_ascii_case(&remote) => p.to_string(),
-        _ => remote,
-    }
-}
-
-/// The constraints block: null when the user had none and Batch reports its defaults (no wall
-/// clock limit, no retries).
+/// The constraints block. Spelling and per-attribute server defaults are the framework's
+/// (declared `SameIsoDuration`/`server_default` in the schema); here only the block itself: no
+/// block when the user had none and Batch reports nothing but its defaults.
 pub fn flatten_constraints(
     m: Option<&JobConstraints>,
     prior: Option<&JobConstraintsModel>,
@@ -73,26 +23,15 @@ pub fn flatten_constraints(
     let Some(m) = m else {
         return prior.map(|_| JobConstraintsModel::default());
     };
-    let max_wall_clock_time = flatten_duration(
-        m.max_wall_clock_time.as_deref(),
-        prior.and_then(|p| p.max_wall_clock_time.as_deref()),
-        None,
-    );
-    let max_task_retry_count = match (
-        m.max_task_retry_count,
-        prior.and_then(|p| p.max_task_retry_count),
-    ) {
-        (Some(0), None) | (None, _) => None,
-        (Some(n), _) => Some(n as i64),
-    };
-    let c = JobConstraintsModel {
-        max_wall_clock_time,
-        max_task_retry_count,
-    };
-    if prior.is_none() && c == JobConstraintsModel::default() {
+    let defaults = m.max_wall_clock_time.as_deref().is_none_or(is_unlimited)
+        && m.max_task_retry_count.is_none_or(|n| n == 0);
+    if prior.is_none() && defaults {
         return None;
     }
-    Some(c)
+    Some(JobConstraintsModel {
+        max_wall_clock_time: m.max_wall_clock_time.clone(),
+        max_task_retry_count: m.max_task_retry_count.map(i64::from),
+    })
 }
 
 /// Metadata as a map: null when Batch has none and the prior value was null.
@@ -115,24 +54,70 @@ fn flatten_enum(v: Option<&String>, default: &str) -> String {
     v.map_or(default, |s| s.as_str()).to_ascii_lowercase()
 }
 
-/// The job as state, normalised against `prior` (the default model on import). The
-/// preparation and release tasks are flattened by `tasks`; `timeouts` is configuration and
-/// comes from `prior`.
+/// The preparation task as state (the task spec's parts normalised against the prior block).
+pub fn flatten_preparation_task(
+    m: &JobPreparationTask,
+    prior: Option<&PreparationTaskModel>,
+) -> PreparationTaskModel {
+    PreparationTaskModel {
+        command_line: m.command_line.clone(),
+        environment: flatten_environment(
+            m.environment_settings.as_ref(),
+            prior.and_then(|p| p.environment.as_ref()),
+        ),
+        container: m
+            .container_settings
+            .as_ref()
+            .map(|c| flatten_task_container(c, prior.and_then(|p| p.container.as_ref()))),
+        user_identity: flatten_user_identity(
+            m.user_identity.as_ref(),
+            prior.and_then(|p| p.user_identity.as_ref()),
+        ),
+        wait_for_success: Some(m.wait_for_success.unwrap_or(true)),
+        rerun_on_node_reboot_after_success: Some(
+            m.rerun_on_node_reboot_after_success.unwrap_or(true),
+        ),
+    }
+}
+
+/// The release task as state.
+pub fn flatten_release_task(
+    m: &JobReleaseTask,
+    prior: Option<&ReleaseTaskModel>,
+) -> ReleaseTaskModel {
+    ReleaseTaskModel {
+        command_line: m.command_line.clone(),
+        environment: flatten_environment(
+            m.environment_settings.as_ref(),
+            prior.and_then(|p| p.environment.as_ref()),
+        ),
+        container: m
+            .container_settings
+            .as_ref()
+            .map(|c| flatten_task_container(c, prior.and_then(|p| p.container.as_ref()))),
+        user_identity: flatten_user_identity(
+            m.user_identity.as_ref(),
+            prior.and_then(|p| p.user_identity.as_ref()),
+        ),
+    }
+}
+
+/// The job as state, normalised against `prior` (the default model on import): server
+/// defaults the user left unset stay null. Case-insensitive ids and equal durations keep the
+/// prior spelling by the schema's declared semantics (the framework applies them after read).
+/// `timeouts` is configuration and comes from `prior`.
 pub fn flatten_job(job: &CloudJob, prior: &JobModel) -> JobModel {
-    let name = keep_prior_case(
-        job.id.clone().unwrap_or_default(),
-        prior.name.known().map(String::as_str),
-    );
-    let pool = job
-        .pool_info
-        .as_ref()
-        .and_then(|p| p.pool_id.clone())
-        .unwrap_or_default();
+    let name = job.id.clone().unwrap_or_default();
     JobModel {
         id: Tf::Known(name.clone()),
         name: Tf::Known(name),
         display_name: job.display_name.clone(),
-        pool_id: Some(keep_prior_case(pool, prior.pool_id.as_deref())),
+        pool_id: Some(
+            job.pool_info
+                .as_ref()
+                .and_then(|p| p.pool_id.clone())
+                .unwrap_or_default(),
+        ),
         priority: Some(job.priority.unwrap_or(0) as i64),
         max_parallel_tasks: Some(job.max_parallel_tasks.unwrap_or(-1) as i64),
         uses_task_dependencies: Some(job.uses_task_dependencies.unwrap_or(false)),
@@ -141,6 +126,14 @@ pub fn flatten_job(job: &CloudJob, prior: &JobModel) -> JobModel {
         metadata: flatten_metadata(job.metadata.as_ref(), prior.metadata.as_ref()),
         state: job.state.clone().into(),
         constraints: flatten_constraints(job.constraints.as_ref(), prior.constraints.as_ref()),
+        preparation_task: job
+            .job_preparation_task
+            .as_ref()
+            .map(|t| flatten_preparation_task(t, prior.preparation_task.as_ref())),
+        release_task: job
+            .job_release_task
+            .as_ref()
+            .map(|t| flatten_release_task(t, prior.release_task.as_ref())),
         timeouts: prior.timeouts.clone(),
     }
 }

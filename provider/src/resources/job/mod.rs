@@ -13,7 +13,8 @@
 //!
 //! Layout: `schema` (what users write), `model` (the same as Rust types), `expand` (model ->
 //! Batch bodies), `flatten` (Batch -> model), `plan` (which calls an update makes), `apply`
-//! (the calls), `tasks` (preparation and release tasks).
+//! (the calls). The preparation and release tasks build on the shared task spec
+//! (`common::task_spec`).
 
 mod apply;
 mod expand;
@@ -21,7 +22,6 @@ mod flatten;
 pub(crate) mod model;
 mod plan;
 mod schema;
-mod tasks;
 #[cfg(test)]
 mod tests;
 
@@ -32,24 +32,27 @@ use tfplugin::framework::{
 };
 use tfplugin::model::from_value;
 use tfplugin::schema::Schema;
-use tfplugin::{Diagnostics, Value};
+use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::Batch;
-use model::{JobModel, attr, job_path};
+use crate::common::task_spec::validate_task_container;
+use model::{JobModel, PreparationTaskModel, attr, job_path};
 use plan::{ReplaceReason, plan_job_update};
-
-pub(crate) use flatten::{UNLIMITED_DURATION, duration_from_model, is_unlimited};
 
 pub struct JobResource;
 
-/// A plan or configuration as the model can read it: a top-level collection that is only
-/// partly known (a map with an unknown value) counts as unknown as a whole.
+/// A plan or configuration as the model can read it: a top-level collection or block that is
+/// only partly known (a map with an unknown value, a task whose command line is known after
+/// apply) counts as unknown as a whole. Plan-time decisions need only top-level values.
 fn readable(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(m) = v.as_map_mut() {
         for a in m.values_mut() {
-            let collection = matches!(a, Value::Map(_) | Value::List(_) | Value::Set(_));
-            if collection && !a.is_wholly_known() {
+            let nested = matches!(
+                a,
+                Value::Map(_) | Value::List(_) | Value::Set(_) | Value::Object(_)
+            );
+            if nested && !a.is_wholly_known() {
                 *a = Value::Unknown;
             }
         }
@@ -82,7 +85,17 @@ impl Resource<Batch> for JobResource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        tasks::validate_tasks(config, diags);
+        // Registry rules of the tasks' containers (`release_task` needing a
+        // `preparation_task` is a rule declared on the schema).
+        let container = attr!(PreparationTaskModel, container);
+        for task in [
+            attr!(JobModel, preparation_task),
+            attr!(JobModel, release_task),
+        ] {
+            if let Some(c) = config.get(task).get_block(container) {
+                validate_task_container(c, &AttrPath::attr(task).child(container), diags);
+            }
+        }
         if plan_model(config).and_then(|m| m.max_parallel_tasks) == Some(0) {
             diags.attr_error(
                 &job_path!(max_parallel_tasks),

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tfplugin::model::Tf;
 
+use crate::common::task_spec::{Environment, TaskContainerModel, UserIdentityModel};
+pub use crate::common::{Op, Timeouts};
+
 /// The name of a field of a model, checked by the compiler: models name their fields after the
 /// Terraform attributes, so this is the attribute's name (`attr!(JobModel, pool_id)`).
 macro_rules! attr {
@@ -46,7 +49,9 @@ pub struct JobModel {
     pub metadata: Option<BTreeMap<String, String>>,
     pub state: Tf<String>,
     pub constraints: Option<JobConstraintsModel>,
-    pub timeouts: Option<TimeoutsModel>,
+    pub preparation_task: Option<PreparationTaskModel>,
+    pub release_task: Option<ReleaseTaskModel>,
+    pub timeouts: Option<Timeouts>,
 }
 
 /// The `constraints` block.
@@ -56,20 +61,24 @@ pub struct JobConstraintsModel {
     pub max_task_retry_count: Option<i64>,
 }
 
-/// The `timeouts` block (Go duration strings).
+/// The `preparation_task` block: the task spec's parts plus the preparation task's own.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct TimeoutsModel {
-    pub create: Option<String>,
-    pub update: Option<String>,
-    pub delete: Option<String>,
+pub struct PreparationTaskModel {
+    pub command_line: String,
+    pub environment: Environment,
+    pub container: Option<TaskContainerModel>,
+    pub user_identity: Option<UserIdentityModel>,
+    pub wait_for_success: Option<bool>,
+    pub rerun_on_node_reboot_after_success: Option<bool>,
 }
 
-/// The operations `timeouts` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Create,
-    Update,
-    Delete,
+/// The `release_task` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ReleaseTaskModel {
+    pub command_line: String,
+    pub environment: Environment,
+    pub container: Option<TaskContainerModel>,
+    pub user_identity: Option<UserIdentityModel>,
 }
 
 impl JobModel {
@@ -82,20 +91,8 @@ impl JobModel {
             .unwrap_or_default()
     }
 
-    /// How long `op` may take: `timeouts.<op>` or `default`.
-    pub fn timeout(&self, op: Op, default: std::time::Duration) -> std::time::Duration {
-        let t = self.timeouts.as_ref();
-        let s = match op {
-            Op::Create => t.and_then(|t| t.create.as_deref()),
-            Op::Update => t.and_then(|t| t.update.as_deref()),
-            Op::Delete => t.and_then(|t| t.delete.as_deref()),
-        };
-        s.and_then(|s| tfplugin::validators::parse_go_duration(s).ok())
-            .unwrap_or(default)
-    }
-
-    /// The instant `timeouts.<op>` from now.
+    /// The instant `timeouts.<op>` from now (`default` when unset).
     pub fn deadline(&self, op: Op, default: std::time::Duration) -> tokio::time::Instant {
-        tokio::time::Instant::now() + self.timeout(op, default)
+        Timeouts::deadline(self.timeouts.as_ref(), op, default)
     }
 }

@@ -2,40 +2,35 @@
 
 use tfplugin::Value;
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
+use tfplugin::semantics::{IgnoreCase, SameIsoDuration};
 use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
 
-use crate::common::container::task_container_block;
+use crate::common::task_spec::{TaskSpecSchema, UNLIMITED_DURATION};
 use crate::common::validators::BatchId;
-use crate::resources::container_task::user_identity_block;
 
 fn constraints_block() -> Block {
     Block::new("Execution limits of the job as a whole. Changes apply in place (Job_Patch).")
         .attr(
             Attribute::string("max_wall_clock_time")
                 .optional()
+                .semantics(SameIsoDuration)
+                .server_default(Value::string(UNLIMITED_DURATION))
                 .validate(Iso8601Duration)
                 .description("Longest time the job may run, from its creation, as an ISO 8601 duration such as `PT2H`. When it passes, Batch terminates the job and its running tasks. Default: no limit."),
         )
         .attr(
             Attribute::number("max_task_retry_count")
                 .optional()
+                .server_default(Value::int(0))
                 .validate(IntBetween(-1, 100_000))
                 .description("How often Batch retries a task of this job whose exit code is nonzero (tasks can override it). `-1` retries without limit. Default `0`."),
         )
 }
 
 fn prep_task_block() -> Block {
-    Block::new("A task Batch runs on each node before the first task of this job runs there (for example to download shared input). Changing it replaces the job.")
-        .attr(
-            Attribute::string("command_line")
-                .required()
-                .description("The command to run. It does not run under a shell: use `/bin/sh -c \"...\"` for variables, pipes or redirections."),
-        )
-        .attr(
-            Attribute::string_map("environment")
-                .optional()
-                .description("Environment variables for the preparation task."),
-        )
+    TaskSpecSchema::new("preparation task")
+        .user_identity()
+        .add_to(Block::new("A task Batch runs on each node before the first task of this job runs there (for example to download shared input). Changing it replaces the job."))
         .attr(
             Attribute::bool("wait_for_success")
                 .default(Value::Bool(true))
@@ -46,24 +41,12 @@ fn prep_task_block() -> Block {
                 .default(Value::Bool(true))
                 .description("Whether Batch runs the preparation task again after a node reboots. Default `true`."),
         )
-        .block(NestedBlock::single("container", task_container_block("preparation task")))
-        .block(NestedBlock::single("user_identity", user_identity_block()))
 }
 
 fn release_task_block() -> Block {
-    Block::new("A task Batch runs on each node that ran tasks of this job when the job ends (for example to clean up). Needs a `preparation_task`. Changing it replaces the job.")
-        .attr(
-            Attribute::string("command_line")
-                .required()
-                .description("The command to run. It does not run under a shell: use `/bin/sh -c \"...\"` for variables, pipes or redirections."),
-        )
-        .attr(
-            Attribute::string_map("environment")
-                .optional()
-                .description("Environment variables for the release task."),
-        )
-        .block(NestedBlock::single("container", task_container_block("release task")))
-        .block(NestedBlock::single("user_identity", user_identity_block()))
+    TaskSpecSchema::new("release task")
+        .user_identity()
+        .add_to(Block::new("A task Batch runs on each node that ran tasks of this job when the job ends (for example to clean up). Needs a `preparation_task` (it may be as small as `command_line = \"/bin/true\"`): Batch runs a release task only on nodes where the preparation task ran. Changing it replaces the job."))
 }
 
 pub fn schema() -> Schema {
@@ -72,15 +55,17 @@ pub fn schema() -> Schema {
             .attr(
                 Attribute::string("id")
                     .computed()
+                    .semantics(IgnoreCase)
                     .use_state_for_unknown()
                     .description("The job id (the same as `name`)."),
             )
             .attr(
                 Attribute::string("name")
                     .required()
+                    .semantics(IgnoreCase)
                     .requires_replace()
                     .validate(BatchId)
-                    .description("The job id in Batch: 1 to 64 letters, digits, hyphens and underscores, unique in the account (case-insensitive). Changing it replaces the job."),
+                    .description("The job id in Batch: 1 to 64 letters, digits, hyphens and underscores, unique in the account (case-insensitive). Changing it, other than in case, replaces the job."),
             )
             .attr(
                 Attribute::string("display_name")
@@ -91,9 +76,10 @@ pub fn schema() -> Schema {
             .attr(
                 Attribute::string("pool_id")
                     .required()
+                    .semantics(IgnoreCase)
                     .requires_replace()
                     .validate(NotEmpty)
-                    .description("The pool whose nodes run the job's tasks. Batch moves a job to another pool only while the job is disabled, so a change replaces the job (and deletes its tasks)."),
+                    .description("The pool whose nodes run the job's tasks. Batch moves a job to another pool only while the job is disabled, so a change (other than in case) replaces the job (and deletes its tasks)."),
             )
             .attr(
                 Attribute::number("priority")
@@ -139,6 +125,7 @@ pub fn schema() -> Schema {
             .block(NestedBlock::single("constraints", constraints_block()))
             .block(NestedBlock::single("preparation_task", prep_task_block()).requires_replace())
             .block(NestedBlock::single("release_task", release_task_block()).requires_replace())
-            .block(timeouts_block(&[("create", "5m"), ("update", "5m"), ("delete", "30m")])),
+            .block(timeouts_block(&[("create", "5m"), ("update", "5m"), ("delete", "30m")]))
+            .also_requires("release_task", &["preparation_task"]),
     )
 }

@@ -3,14 +3,21 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use batch_client::models::{CloudJob, JobConstraints, MetadataItem, PoolInformation};
+use crate::common::task_spec::{RegistryModel, TaskContainerModel};
+use batch_client::models::{
+    CloudJob, JobConstraints, JobPreparationTask, JobReleaseTask, MetadataItem, PoolInformation,
+};
 use tfplugin::model::{Tf, check_round_trip, from_value, to_value};
 
 use super::expand::{expand_constraints, expand_job_add, expand_job_patch, expand_job_update};
-use super::flatten::{flatten_constraints, flatten_duration, flatten_job, flatten_metadata};
-use super::model::{JobConstraintsModel, JobModel, Op, TimeoutsModel};
+use super::flatten::{flatten_constraints, flatten_job, flatten_metadata};
+use super::model::{
+    JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel, Timeouts,
+};
 use super::plan::{JobCall, JobChanges, ReplaceReason, plan_job_update};
 use super::*;
+use crate::common::Op;
+use crate::common::task_spec::UNLIMITED_DURATION;
 
 fn nested_type(name: &str) -> tfplugin::Type {
     schema::schema()
@@ -21,14 +28,14 @@ fn nested_type(name: &str) -> tfplugin::Type {
 }
 
 #[test]
-fn job_model_covers_its_schema_except_the_tasks() {
-    let mut ty = schema::schema().block.value_type();
-    // The preparation and release tasks are still on values (see `tasks`).
-    if let tfplugin::Type::Object(attrs) = &mut ty {
-        attrs.remove("preparation_task");
-        attrs.remove("release_task");
-    }
-    check_round_trip::<JobModel>(&ty).unwrap();
+fn job_model_covers_its_schema() {
+    check_round_trip::<JobModel>(&schema::schema().block.value_type()).unwrap();
+}
+
+#[test]
+fn task_models_cover_their_blocks() {
+    check_round_trip::<PreparationTaskModel>(&nested_type("preparation_task")).unwrap();
+    check_round_trip::<ReleaseTaskModel>(&nested_type("release_task")).unwrap();
 }
 
 #[test]
@@ -38,7 +45,7 @@ fn constraints_model_covers_its_block() {
 
 #[test]
 fn timeouts_model_covers_its_block() {
-    check_round_trip::<TimeoutsModel>(&nested_type("timeouts")).unwrap();
+    check_round_trip::<Timeouts>(&nested_type("timeouts")).unwrap();
 }
 
 #[test]
@@ -84,11 +91,11 @@ fn a_planned_value_reads_and_writes_back_unchanged() {
     let m: JobModel = from_value(&planned).unwrap();
     assert_eq!(m.priority, Some(100));
     assert_eq!(
-        m.timeout(Op::Create, Duration::ZERO),
+        Timeouts::get(m.timeouts.as_ref(), Op::Create, Duration::ZERO),
         Duration::from_secs(300)
     );
     assert_eq!(
-        m.timeout(Op::Delete, Duration::from_secs(7)),
+        Timeouts::get(m.timeouts.as_ref(), Op::Delete, Duration::from_secs(7)),
         Duration::from_secs(7)
     );
     let back = to_value(&m, &schema::schema().block.value_type()).unwrap();
@@ -115,48 +122,6 @@ fn unknown_values_read_as_unknown_or_none() {
     assert_eq!(m.pool_id, None);
     assert_eq!(m.metadata, None);
     assert_eq!(m.job_name(), "render");
-}
-
-#[test]
-fn durations_keep_the_users_spelling_and_null() {
-    type Case<'a> = (
-        Option<&'a str>,
-        Option<&'a str>,
-        Option<&'a str>,
-        Option<&'a str>,
-    );
-    let cases: &[Case] = &[
-        // remote, prior, server default => state
-        (Some("PT1H"), Some("PT60M"), None, Some("PT60M")),
-        (Some(UNLIMITED_DURATION), None, None, None),
-        (Some("P7D"), None, Some("P7D"), None),
-        (Some("PT2H"), None, Some("P7D"), Some("PT2H")),
-        (Some("PT2H"), Some("PT1H"), None, Some("PT2H")),
-        (None, Some("PT1H"), None, None),
-        (
-            Some(UNLIMITED_DURATION),
-            Some("PT1H"),
-            None,
-            Some(UNLIMITED_DURATION),
-        ),
-    ];
-    for (remote, prior, default, want) in cases {
-        assert_eq!(
-            flatten_duration(*remote, *prior, *default).as_deref(),
-            *want,
-            "remote {remote:?}, prior {prior:?}, default {default:?}"
-        );
-    }
-    // The value-based form used by the task resource agrees.
-    assert_eq!(
-        duration_from_model(Some("PT1H"), &Value::string("PT60M"), None),
-        Value::string("PT60M")
-    );
-    assert_eq!(
-        duration_from_model(Some(UNLIMITED_DURATION), &Value::Null, None),
-        Value::Null
-    );
-    assert!(is_unlimited(UNLIMITED_DURATION) && !is_unlimited("P7D"));
 }
 
 fn constraints(wall: Option<&str>, retries: Option<i64>) -> JobConstraintsModel {
@@ -209,12 +174,41 @@ fn flatten_constraints_keeps_server_defaults_null() {
         (None, None, None),
     ];
     for (remote, prior, want) in cases {
+        // Through the framework's read normalisation, as Terraform sees it.
+        let job = CloudJob {
+            constraints: remote.clone(),
+            ..cloud_job()
+        };
+        let prior_job = JobModel {
+            constraints: prior.clone(),
+            ..flatten_job(&cloud_job(), &JobModel::default())
+        };
         assert_eq!(
-            flatten_constraints(remote.as_ref(), prior.as_ref()),
+            read_back(&job, &prior_job).constraints,
             want,
             "remote {remote:?}, prior {prior:?}"
         );
     }
+    // flatten alone leaves spelling to the declared semantics, but drops a block of defaults.
+    let remote = remote_constraints(Some("PT2H"), Some(0));
+    let prior = constraints(Some("PT120M"), None);
+    assert_eq!(
+        flatten_constraints(Some(&remote), Some(&prior)),
+        Some(constraints(Some("PT2H"), Some(0)))
+    );
+    let defaults = remote_constraints(Some(UNLIMITED_DURATION), None);
+    assert_eq!(flatten_constraints(Some(&defaults), None), None);
+}
+
+/// What a read leaves in state: flatten, then the framework's normalisation against the prior
+/// state (declared semantics and server defaults).
+fn read_back(job: &CloudJob, prior: &JobModel) -> JobModel {
+    let s = schema::schema();
+    let ty = s.block.value_type();
+    let prior_value = to_value(prior, &ty).unwrap();
+    let mut new = to_value(&flatten_job(job, prior), &ty).unwrap();
+    tfplugin::framework::normalize_read(&s.block, &prior_value, &mut new);
+    from_value(&new).unwrap()
 }
 
 #[test]
@@ -248,15 +242,16 @@ fn cloud_job() -> CloudJob {
 #[test]
 fn flatten_job_keeps_the_users_case_and_fills_defaults() {
     let prior = JobModel {
+        id: Tf::Known("render".into()),
         name: Tf::Known("render".into()),
         pool_id: Some("pool-1".into()),
-        timeouts: Some(TimeoutsModel {
+        timeouts: Some(Timeouts {
             create: Some("1m".into()),
             ..Default::default()
         }),
         ..Default::default()
     };
-    let m = flatten_job(&cloud_job(), &prior);
+    let m = read_back(&cloud_job(), &prior);
     assert_eq!(m.name, Tf::Known("render".into()));
     assert_eq!(m.id, Tf::Known("render".into()));
     assert_eq!(m.pool_id.as_deref(), Some("pool-1"));
@@ -275,7 +270,12 @@ fn flatten_job_keeps_the_users_case_and_fills_defaults() {
         ..Default::default()
     };
     assert_eq!(
-        flatten_job(&cloud_job(), &other).name,
+        read_back(&cloud_job(), &other).name,
+        Tf::Known("RENDER".into())
+    );
+    // flatten itself reports Batch's spelling; the schema's IgnoreCase keeps the user's.
+    assert_eq!(
+        flatten_job(&cloud_job(), &prior).name,
         Tf::Known("RENDER".into())
     );
 }
@@ -298,7 +298,7 @@ fn planned_job() -> JobModel {
 
 #[test]
 fn expand_job_add_carries_every_attribute() {
-    let body = expand_job_add(&planned_job());
+    let body = expand_job_add(&planned_job(), None);
     let json = serde_json::to_value(&body).unwrap();
     assert_eq!(
         json,
@@ -399,7 +399,7 @@ fn update_planner_decides_patch_put_replace_or_nothing() {
         ("nothing", prior.clone(), vec![], None),
         (
             "timeouts only",
-            with(&|m| m.timeouts = Some(TimeoutsModel::default())),
+            with(&|m| m.timeouts = Some(Timeouts::default())),
             vec![],
             None,
         ),
@@ -494,10 +494,27 @@ fn validate_rejects_zero_parallel_tasks_and_a_lone_release_task() {
     let mut diags = Diagnostics::new();
     JobResource.validate(&job(&[("max_parallel_tasks", Value::int(2))]), &mut diags);
     assert!(diags.is_empty());
+    // A release task needs a preparation task: a rule declared on the schema, which the
+    // framework checks.
     let release = Value::object([("command_line", Value::string("true"))]);
-    let mut diags = Diagnostics::new();
-    JobResource.validate(&job(&[("release_task", release)]), &mut diags);
-    assert!(diags.has_errors());
+    let rules = |v: &Value| {
+        let mut diags = Diagnostics::new();
+        for r in schema::schema().block.rules() {
+            r.check(v, &tfplugin::AttrPath::root(), &mut diags);
+        }
+        diags
+    };
+    let lone = rules(&job(&[("release_task", release.clone())]));
+    assert_eq!(lone.0.len(), 1);
+    assert_eq!(
+        lone.0[0].path,
+        Some(tfplugin::AttrPath::attr("release_task"))
+    );
+    let both = job(&[
+        ("release_task", release.clone()),
+        ("preparation_task", release),
+    ]);
+    assert!(rules(&both).is_empty());
 }
 
 fn modify(prior: &Value, planned: &Value) -> PlanResponse {
@@ -547,4 +564,100 @@ fn modify_plan_uses_the_planner() {
     let r = modify(&Value::Null, &planned);
     assert_eq!(r.planned.get("id"), &Value::string("render"));
     assert!(r.planned.get("state").is_unknown());
+}
+
+fn container(image: &str, password_wo: Option<&str>) -> TaskContainerModel {
+    TaskContainerModel {
+        image_name: image.into(),
+        registry: Some(RegistryModel {
+            server: Some("r.example".into()),
+            username: Some("u".into()),
+            password_wo: password_wo.map(str::to_string),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn tasks_expand_with_the_configs_write_only_password() {
+    let planned = JobModel {
+        preparation_task: Some(PreparationTaskModel {
+            command_line: "prep".into(),
+            environment: Some([("A".to_string(), "1".to_string())].into()),
+            container: Some(container("ubuntu", None)),
+            wait_for_success: Some(true),
+            rerun_on_node_reboot_after_success: Some(false),
+            ..Default::default()
+        }),
+        release_task: Some(ReleaseTaskModel {
+            command_line: "release".into(),
+            container: Some(container("ubuntu", None)),
+            ..Default::default()
+        }),
+        ..planned_job()
+    };
+    let mut config = planned.clone();
+    if let Some(t) = config.preparation_task.as_mut() {
+        t.container = Some(container("ubuntu", Some("secret")));
+    }
+    let body = serde_json::to_value(expand_job_add(&planned, Some(&config))).unwrap();
+    let prep = &body["jobPreparationTask"];
+    assert_eq!(prep["commandLine"], "prep");
+    assert_eq!(
+        prep["environmentSettings"],
+        serde_json::json!([{"name": "A", "value": "1"}])
+    );
+    assert_eq!(prep["waitForSuccess"], true);
+    assert_eq!(prep["rerunOnNodeRebootAfterSuccess"], false);
+    assert_eq!(prep["containerSettings"]["imageName"], "ubuntu");
+    assert_eq!(prep["containerSettings"]["registry"]["password"], "secret");
+    let release = &body["jobReleaseTask"];
+    assert_eq!(release["commandLine"], "release");
+    assert!(
+        release["containerSettings"]["registry"]
+            .get("password")
+            .is_none()
+    );
+    // Without the configuration there is no password to send.
+    let body = serde_json::to_value(expand_job_add(&planned, None)).unwrap();
+    assert!(
+        body["jobPreparationTask"]["containerSettings"]["registry"]
+            .get("password")
+            .is_none()
+    );
+}
+
+#[test]
+fn tasks_flatten_with_defaults_and_the_prior_block() {
+    let remote = CloudJob {
+        job_preparation_task: Some(JobPreparationTask {
+            command_line: "prep".into(),
+            ..Default::default()
+        }),
+        job_release_task: Some(JobReleaseTask {
+            command_line: "release".into(),
+            environment_settings: Some(vec![]),
+            ..Default::default()
+        }),
+        ..cloud_job()
+    };
+    let prior = JobModel {
+        release_task: Some(ReleaseTaskModel {
+            command_line: "release".into(),
+            environment: Some(BTreeMap::new()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let m = flatten_job(&remote, &prior);
+    let prep = m.preparation_task.unwrap();
+    assert_eq!(prep.command_line, "prep");
+    // Batch omits its defaults: true, as the schema's defaults say.
+    assert_eq!(prep.wait_for_success, Some(true));
+    assert_eq!(prep.rerun_on_node_reboot_after_success, Some(true));
+    assert_eq!(prep.environment, None);
+    assert_eq!(prep.container, None);
+    // An empty environment the user wrote stays empty rather than null.
+    assert_eq!(m.release_task.unwrap().environment, Some(BTreeMap::new()));
 }

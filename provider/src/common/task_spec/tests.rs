@@ -1,0 +1,132 @@
+use super::*;
+use tfplugin::schema::Nesting;
+
+#[test]
+fn schema_parts_follow_the_options() {
+    let plain = TaskSpecSchema::new("release task").add_to(Block::new("r"));
+    let names: Vec<&str> = plain.attributes.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["command_line", "environment"]);
+    let blocks: Vec<&str> = plain.blocks.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(blocks, ["container"]);
+    assert!(plain.blocks.iter().all(|b| !b.requires_replace));
+
+    let full = TaskSpecSchema::new("task")
+        .resource_files()
+        .user_identity()
+        .constraints(" Changes apply in place.")
+        .requires_replace()
+        .add_to(Block::new("t"));
+    let blocks: Vec<(&str, Nesting, bool)> = full
+        .blocks
+        .iter()
+        .map(|b| (b.name.as_str(), b.nesting, b.requires_replace))
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            ("container", Nesting::Single, true),
+            ("resource_file", Nesting::List, true),
+            ("constraints", Nesting::Single, false),
+            ("user_identity", Nesting::Single, true),
+        ]
+    );
+    assert!(full.attributes.iter().all(|a| a.is_requires_replace()));
+    let c = full.nested("constraints").unwrap();
+    assert!(c.block.description.ends_with("Changes apply in place."));
+}
+
+#[test]
+fn replaced_attributes_are_used() {
+    let b = TaskSpecSchema::new("start task")
+        .command_line(
+            Attribute::string("command_line")
+                .optional()
+                .description("x"),
+        )
+        .add_to(Block::new("s"));
+    let a = b.attribute("command_line").unwrap();
+    assert!(a.optional && !a.required);
+    assert_eq!(a.description, "x");
+    let env = b.attribute("environment").unwrap();
+    assert!(
+        env.description.contains("start task"),
+        "{}",
+        env.description
+    );
+}
+
+#[test]
+fn keep_enum_table() {
+    let cases = [
+        // remote, prior, default, expected
+        (None, Some("a"), None, None),
+        (Some("Pool"), Some("pool"), Some("pool"), Some("pool")),
+        (Some("Pool"), None, Some("pool"), None),
+        (Some("Task"), None, Some("pool"), Some("task")),
+        (Some("Task"), Some("pool"), Some("pool"), Some("task")),
+        (Some("Terminate"), None, None, Some("terminate")),
+    ];
+    for (remote, prior, default, want) in cases {
+        assert_eq!(
+            keep_enum(remote, prior, default).as_deref(),
+            want,
+            "{remote:?} {prior:?} {default:?}"
+        );
+    }
+}
+
+#[test]
+fn flatten_url_keeps_a_withheld_sas() {
+    let sas = "https://a.blob.core.windows.net/c?sv=1&sig=x";
+    let bare = "https://a.blob.core.windows.net/c";
+    let other = "https://b.blob.core.windows.net/c";
+    let cases = [
+        (Some(bare), Some(sas), Some(sas)),
+        (Some(sas), Some(sas), Some(sas)),
+        (Some(other), Some(sas), Some(other)),
+        (Some(other), None, Some(other)),
+        (None, Some(sas), None),
+        // A different query is a change.
+        (
+            Some("https://a.blob.core.windows.net/c?sv=2"),
+            Some(sas),
+            Some("https://a.blob.core.windows.net/c?sv=2"),
+        ),
+    ];
+    for (remote, prior, want) in cases {
+        assert_eq!(
+            flatten_url(remote, prior).as_deref(),
+            want,
+            "{remote:?} {prior:?}"
+        );
+    }
+}
+
+#[test]
+fn validate_task_spec_walks_every_part() {
+    let block = TaskSpecSchema::new("task")
+        .resource_files()
+        .user_identity()
+        .add_to(Block::new("t"));
+    #[derive(serde::Serialize)]
+    struct Spec {
+        command_line: String,
+        user_identity: Option<UserIdentityModel>,
+        resource_file: Vec<ResourceFileModel>,
+    }
+    let spec = Spec {
+        command_line: "x".into(),
+        user_identity: Some(UserIdentityModel::default()),
+        resource_file: vec![ResourceFileModel::default()],
+    };
+    let v = tfplugin::model::to_value(&spec, &block.value_type()).unwrap();
+    let mut d = Diagnostics::new();
+    validate_task_spec(&v, &AttrPath::root().child("job_manager_task"), &mut d);
+    // An empty user identity and a resource file without a source.
+    assert_eq!(
+        d.0.iter()
+            .filter(|d| d.severity == tfplugin::Severity::Error)
+            .count(),
+        2
+    );
+}

@@ -1,0 +1,292 @@
+//! The `user_identity` block: which user a task runs as (Batch's `userIdentity`).
+
+use batch_client::models::{AutoUserSpecification, UserIdentity};
+use serde::{Deserialize, Serialize};
+use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::schema::{Attribute, Block, NestedBlock};
+use tfplugin::validators::{NotEmpty, OneOf};
+use tfplugin::{AttrPath, Diagnostics, Value};
+
+use super::keep_enum;
+
+pub const SCOPES: &[&str] = &["task", "pool"];
+pub const ELEVATION_LEVELS: &[&str] = &["nonadmin", "admin"];
+
+/// `user_identity { user_name = ..., auto_user { scope, elevation_level } }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserIdentityModel {
+    pub user_name: Option<String>,
+    pub auto_user: Option<AutoUserModel>,
+}
+
+/// `auto_user { scope, elevation_level }` (strings: their values are checked by OneOf).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutoUserModel {
+    pub scope: Option<String>,
+    pub elevation_level: Option<String>,
+}
+
+/// The block's schema.
+pub fn user_identity_block() -> Block {
+    Block::new("The user the task runs as. Default: Batch's auto user with pool scope, not an administrator.")
+        .attr(
+            Attribute::string("user_name")
+                .optional()
+                .validate(NotEmpty)
+                .description("A named user account of the pool. Set either this or `auto_user`."),
+        )
+        .block(NestedBlock::single(
+            "auto_user",
+            Block::new("Run as an automatically created user.")
+                .attr(
+                    Attribute::string("scope")
+                        .optional()
+                        .validate(OneOf(SCOPES))
+                        .description("`pool` (Batch's default: one auto user shared by all tasks of the pool) or `task` (a user of its own for this task)."),
+                )
+                .attr(
+                    Attribute::string("elevation_level")
+                        .optional()
+                        .validate(OneOf(ELEVATION_LEVELS))
+                        .description("`nonadmin` (Batch's default) or `admin` (root on Linux)."),
+                ),
+        ))
+}
+
+/// The configuration view of the block for validation: null and unknown kept apart.
+#[derive(Deserialize)]
+pub struct UserIdentityCheck {
+    user_name: Tf<String>,
+    auto_user: Tf<AutoUserModel>,
+}
+
+/// Exactly one of `user_name` and `auto_user` (an empty block is an error).
+pub fn validate_user_identity(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
+    if let Ok(c) = from_value::<UserIdentityCheck>(v) {
+        check_user_identity(&c, path, diags);
+    }
+}
+
+/// [`validate_user_identity`] on the configuration view.
+pub fn check_user_identity(c: &UserIdentityCheck, path: &AttrPath, diags: &mut Diagnostics) {
+    let user = path.child("user_name");
+    let auto = path.child("auto_user");
+    if c.user_name.is_known() && c.auto_user.is_known() {
+        diags.attr_error(
+            &auto,
+            "Conflicting user identity",
+            format!("Set only one of {user} and {auto}."),
+        );
+    }
+    if c.user_name.is_null() && c.auto_user.is_null() {
+        diags.attr_error(
+            path,
+            "Empty user identity",
+            format!(
+                "Set {user} or an {auto} block, or remove {path} to use Batch's default auto user."
+            ),
+        );
+    }
+}
+
+/// Terraform -> Batch.
+pub fn expand_user_identity(m: &UserIdentityModel) -> UserIdentity {
+    UserIdentity {
+        username: m.user_name.clone(),
+        auto_user: m.auto_user.as_ref().map(|a| AutoUserSpecification {
+            scope: a.scope.clone(),
+            elevation_level: a.elevation_level.clone(),
+        }),
+    }
+}
+
+/// The pool-wide auto user with the given elevation (a pool start task's `elevation_level`).
+pub fn pool_auto_user(elevation_level: &str) -> UserIdentity {
+    UserIdentity {
+        username: None,
+        auto_user: Some(AutoUserSpecification {
+            scope: Some("pool".into()),
+            elevation_level: Some(elevation_level.into()),
+        }),
+    }
+}
+
+/// Batch -> Terraform. An unset identity stays unset when Batch reports its default (auto user,
+/// pool scope, nonadmin); enum values keep the prior spelling when they match case-insensitively.
+pub fn flatten_user_identity(
+    m: Option<&UserIdentity>,
+    prior: Option<&UserIdentityModel>,
+) -> Option<UserIdentityModel> {
+    let m = m?;
+    let is_default = m.username.is_none()
+        && m.auto_user.as_ref().is_none_or(|a| {
+            a.scope
+                .as_deref()
+                .is_none_or(|s| s.eq_ignore_ascii_case("pool"))
+                && a.elevation_level
+                    .as_deref()
+                    .is_none_or(|e| e.eq_ignore_ascii_case("nonadmin"))
+        });
+    if is_default && prior.is_none() {
+        return None;
+    }
+    let prior_auto = prior.and_then(|p| p.auto_user.as_ref());
+    let prior_user = prior.and_then(|p| p.user_name.as_ref());
+    let auto_user = m.auto_user.as_ref().and_then(|a| {
+        let scope = keep_enum(
+            a.scope.as_deref(),
+            prior_auto.and_then(|p| p.scope.as_deref()),
+            Some("pool"),
+        );
+        let elevation_level = keep_enum(
+            a.elevation_level.as_deref(),
+            prior_auto.and_then(|p| p.elevation_level.as_deref()),
+            Some("nonadmin"),
+        );
+        if prior_auto.is_none()
+            && scope.is_none()
+            && elevation_level.is_none()
+            && prior_user.is_some()
+        {
+            None
+        } else {
+            Some(AutoUserModel {
+                scope,
+                elevation_level,
+            })
+        }
+    });
+    Some(UserIdentityModel {
+        user_name: m.username.clone(),
+        auto_user,
+    })
+}
+
+/// [`expand_user_identity`] over an untyped block value, for resources not yet on typed models.
+pub fn user_identity_to_model(v: &Value) -> UserIdentity {
+    expand_user_identity(&from_value(v).unwrap_or_default())
+}
+
+/// [`flatten_user_identity`] over untyped values, for resources not yet on typed models.
+pub fn user_identity_from_model(m: Option<&UserIdentity>, prior: &Value) -> Value {
+    let prior: Option<UserIdentityModel> = from_value(prior).unwrap_or_default();
+    to_value(
+        &flatten_user_identity(m, prior.as_ref()),
+        &user_identity_block().value_type(),
+    )
+    .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+mod tests {
+    use super::*;
+
+    fn remote(user: Option<&str>, scope: Option<&str>, elev: Option<&str>) -> UserIdentity {
+        UserIdentity {
+            username: user.map(str::to_string),
+            auto_user: (scope.is_some() || elev.is_some()).then(|| AutoUserSpecification {
+                scope: scope.map(str::to_string),
+                elevation_level: elev.map(str::to_string),
+            }),
+        }
+    }
+
+    fn model(user: Option<&str>, auto: Option<(Option<&str>, Option<&str>)>) -> UserIdentityModel {
+        UserIdentityModel {
+            user_name: user.map(str::to_string),
+            auto_user: auto.map(|(s, e)| AutoUserModel {
+                scope: s.map(str::to_string),
+                elevation_level: e.map(str::to_string),
+            }),
+        }
+    }
+
+    #[test]
+    fn model_covers_schema() {
+        tfplugin::model::check_round_trip::<UserIdentityModel>(&user_identity_block().value_type())
+            .unwrap();
+    }
+
+    #[test]
+    fn flatten_table() {
+        let admin_prior = model(None, Some((None, Some("admin"))));
+        let user_prior = model(Some("bob"), None);
+        let cases: Vec<(
+            Option<UserIdentity>,
+            Option<&UserIdentityModel>,
+            Option<UserIdentityModel>,
+        )> = vec![
+            (None, Some(&user_prior), None),
+            // Batch's default, unset by the user: stays unset.
+            (
+                Some(remote(None, Some("pool"), Some("nonadmin"))),
+                None,
+                None,
+            ),
+            (Some(remote(None, None, None)), None, None),
+            // The user's spelling survives a case change by the service.
+            (
+                Some(remote(None, Some("pool"), Some("Admin"))),
+                Some(&admin_prior),
+                Some(admin_prior.clone()),
+            ),
+            // Not the default: shown, lower-cased, defaults left out.
+            (
+                Some(remote(None, Some("Task"), Some("nonadmin"))),
+                None,
+                Some(model(None, Some((Some("task"), None)))),
+            ),
+            // A named user: no auto_user block appears for the service's defaults.
+            (
+                Some(remote(Some("bob"), Some("pool"), None)),
+                Some(&user_prior),
+                Some(user_prior.clone()),
+            ),
+        ];
+        for (r, prior, want) in cases {
+            assert_eq!(
+                flatten_user_identity(r.as_ref(), prior),
+                want,
+                "{r:?} {prior:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn expand_and_untyped_wrappers() {
+        let m = model(None, Some((Some("task"), Some("admin"))));
+        assert_eq!(
+            expand_user_identity(&m),
+            remote(None, Some("task"), Some("admin"))
+        );
+        let v = to_value(&Some(m.clone()), &user_identity_block().value_type()).unwrap();
+        assert_eq!(user_identity_to_model(&v), expand_user_identity(&m));
+        assert_eq!(
+            user_identity_from_model(Some(&remote(None, Some("task"), Some("ADMIN"))), &v),
+            v
+        );
+        assert_eq!(
+            pool_auto_user("admin"),
+            remote(None, Some("pool"), Some("admin"))
+        );
+    }
+
+    #[test]
+    fn validation() {
+        let ty = user_identity_block().value_type();
+        let path = AttrPath::root().child("user_identity");
+        let check = |m: &UserIdentityModel| {
+            let mut d = Diagnostics::new();
+            validate_user_identity(&to_value(m, &ty).unwrap(), &path, &mut d);
+            d
+        };
+        assert!(!check(&model(Some("bob"), None)).has_errors());
+        assert!(check(&model(Some("bob"), Some((None, None)))).has_errors());
+        assert!(check(&model(None, None)).has_errors());
+        let mut d = Diagnostics::new();
+        let unknown = Value::object([("user_name", Value::Unknown), ("auto_user", Value::Null)]);
+        validate_user_identity(&unknown, &path, &mut d);
+        assert!(!d.has_errors());
+    }
+}
