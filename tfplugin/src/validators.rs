@@ -189,6 +189,9 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Parses an ISO 8601 duration (`PnYnMnDTnHnMnS`, `PnW`). Years and months count as 365 and 30 days.
+/// The one ISO 8601 parser of the crate (the `Iso8601Duration` validator and
+/// `semantics::SameIsoDuration` use it). The `iso8601` crate (0.6.6) was considered and not used:
+/// it accepts `"PT"` as a zero duration, which Terraform users should be told is a mistake.
 pub fn parse_iso8601_duration(s: &str) -> Result<Duration, String> {
     let rest = s.strip_prefix('P').ok_or("it must start with P")?;
     if rest.is_empty() {

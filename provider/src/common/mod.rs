@@ -5,6 +5,7 @@
 pub mod container;
 pub mod task_spec;
 pub mod validators;
+pub mod wire_paths;
 
 use std::future::Future;
 use std::time::Duration;
@@ -139,6 +140,25 @@ impl Timeouts {
     pub fn deadline(t: Option<&Timeouts>, op: Op, default: Duration) -> tokio::time::Instant {
         tokio::time::Instant::now() + Timeouts::get(t, op, default)
     }
+}
+
+/// Overwrites the attributes of object `target` that `patch` (a struct naming a subset of its
+/// attributes) has, leaving the others as they are: for plan modifiers that change a few
+/// attributes of a plan they must not otherwise touch. `ty` is the object's type.
+pub fn overwrite<T: Serialize>(
+    target: &mut Value,
+    patch: &T,
+    ty: &tfplugin::Type,
+) -> Result<(), String> {
+    let names = match serde_json::to_value(patch).map_err(|e| e.to_string())? {
+        serde_json::Value::Object(m) => m.into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        _ => return Err("a patch must be a struct".into()),
+    };
+    let full = tfplugin::model::to_value(patch, ty).map_err(|e| e.to_string())?;
+    for name in names {
+        target.set(&name, full.get(&name).clone());
+    }
+    Ok(())
 }
 
 /// Any resource value's `timeouts`, for resources not yet on typed models.
@@ -397,6 +417,41 @@ mod tests {
         assert_eq!(timeout(&v, "update", d), Duration::from_secs(120));
         assert_eq!(timeout(&v, "create", d), d);
         assert_eq!(timeout(&Value::Null, "update", d), d);
+    }
+
+    #[test]
+    fn overwrite_touches_only_the_patch() {
+        #[derive(Serialize)]
+        struct Patch {
+            b: tfplugin::model::Tf<String>,
+        }
+        let ty =
+            tfplugin::Type::object([("a", tfplugin::Type::String), ("b", tfplugin::Type::String)]);
+        let mut v = Value::object([("a", Value::string("x")), ("b", Value::string("y"))]);
+        overwrite(
+            &mut v,
+            &Patch {
+                b: tfplugin::model::Tf::Unknown,
+            },
+            &ty,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            Value::object([("a", Value::string("x")), ("b", Value::Unknown)])
+        );
+        overwrite(
+            &mut v,
+            &Patch {
+                b: tfplugin::model::Tf::Known("z".into()),
+            },
+            &ty,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            Value::object([("a", Value::string("x")), ("b", Value::string("z"))])
+        );
     }
 
     #[test]

@@ -11,7 +11,11 @@ use tfplugin::schema::{Attribute, Block, Nesting, Schema};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::{Batch, batch_error, opts};
-use crate::resources::container_pool::{pool_to_state, schema as pool_schema};
+use crate::resources::container_pool::flatten::flatten_pool;
+use crate::resources::container_pool::model::PoolModel;
+use crate::resources::container_pool::schema as pool_schema;
+use batch_client::models::CloudPool;
+use tfplugin::model::Tf;
 
 pub struct PoolDataSource;
 
@@ -117,15 +121,10 @@ impl DataSource<Batch> for PoolDataSource {
 
     async fn read(&self, ctx: &Ctx<Batch>, config: Value) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::new();
-        let name = config.get_str("name").unwrap_or_default().to_string();
+        let name = PoolModel::read(&config).unwrap_or_default().name();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5 * 60);
         match ctx.client.api.get_pool(&name, &opts(ctx, deadline)).await {
-            Ok(Some(p)) => {
-                let mut prior = Value::Object(Default::default());
-                prior.set("name", Value::string(name.clone()));
-                let state = pool_to_state(&p.value, &prior);
-                (project(&state, &pool_schema().block), diags)
-            }
+            Ok(Some(p)) => (view(&p.value, &name), diags),
             Ok(None) => {
                 diags.attr_error(
                     &AttrPath::attr("name"),
@@ -139,5 +138,66 @@ impl DataSource<Batch> for PoolDataSource {
                 (config, diags)
             }
         }
+    }
+}
+
+/// The data source's value for a pool read as `name`: the resource's flatten with no prior
+/// state (Batch's own spelling), projected onto the data source's attributes.
+fn view(p: &CloudPool, name: &str) -> Value {
+    let prior = PoolModel {
+        name: Tf::Known(name.to_string()),
+        ..Default::default()
+    };
+    project(&flatten_pool(p, &prior).write(), &pool_schema().block)
+}
+
+#[cfg(test)]
+mod tests {
+    use batch_client::models::{
+        ContainerConfiguration, ContainerRegistry, VirtualMachineConfiguration,
+    };
+
+    use super::*;
+
+    #[test]
+    fn the_view_has_the_resource_attributes_without_secrets_and_terraform_settings() {
+        let s = ds_schema();
+        let ty = s.block.value_type();
+        let tfplugin::Type::Object(attrs) = &ty else {
+            panic!("{ty:?}")
+        };
+        assert!(attrs.contains_key("vm_size") && attrs.contains_key("container"));
+        assert!(!attrs.contains_key("wait_for") && !attrs.contains_key("timeouts"));
+        assert!(
+            s.block
+                .attributes
+                .iter()
+                .all(|a| a.name == "name" || a.computed)
+        );
+        let p = CloudPool {
+            id: Some("p1".into()),
+            vm_size: Some("standard_d2s_v3".into()),
+            virtual_machine_configuration: Some(VirtualMachineConfiguration {
+                container_configuration: Some(ContainerConfiguration {
+                    type_: "dockerCompatible".into(),
+                    container_image_names: None,
+                    container_registries: Some(vec![ContainerRegistry {
+                        registry_server: Some("r.io".into()),
+                        username: Some("u".into()),
+                        ..Default::default()
+                    }]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = view(&p, "P1");
+        assert_eq!(v.get_str("name"), Some("P1"), "the name as asked");
+        assert_eq!(v.get_str("vm_size"), Some("standard_d2s_v3"));
+        let reg = &v.get("container").get("registry").elements()[0];
+        assert_eq!(reg.get_str("server"), Some("r.io"));
+        assert!(reg.as_map().is_some_and(|m| !m.contains_key("password")));
+        // Every attribute of the data source's type is present.
+        assert_eq!(v.as_map().map(|m| m.len()), Some(attrs.len()), "{v:?}");
     }
 }

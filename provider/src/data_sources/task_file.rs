@@ -12,8 +12,42 @@ use tfplugin::validators::{IntBetween, NotEmpty};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::{Batch, batch_error};
+use serde::{Deserialize, Serialize};
+use tfplugin::model::{from_value, to_value};
 
 pub struct TaskFileDataSource;
+
+/// The data source's model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct TaskFileModel {
+    job_id: String,
+    task_id: String,
+    path: String,
+    max_size: Option<i64>,
+    content: Option<String>,
+    size: Option<i64>,
+}
+
+/// The configuration view of `validate`, where `path` may not be known yet.
+#[derive(Deserialize)]
+struct PathCheck {
+    path: Option<String>,
+}
+
+/// Where the data source's diagnostics point.
+struct At {
+    path: AttrPath,
+    max_size: AttrPath,
+    task_id: AttrPath,
+}
+
+fn at() -> At {
+    At {
+        path: AttrPath::root().child("path"),
+        max_size: AttrPath::root().child("max_size"),
+        task_id: AttrPath::root().child("task_id"),
+    }
+}
 
 const DEFAULT_MAX_SIZE: i64 = 1024 * 1024;
 
@@ -50,11 +84,11 @@ impl DataSource<Batch> for TaskFileDataSource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(p) = config.get_str("path")
+        if let Ok(PathCheck { path: Some(p) }) = from_value(config)
             && (p.starts_with('/') || p.split('/').any(|s| s == ".."))
         {
             diags.attr_error(
-                &AttrPath::root().child("path"),
+                &at().path,
                 "Invalid task file path",
                 format!("{p:?} must be relative to the task's directory and must not contain \"..\": use e.g. \"stdout.txt\" or \"wd/output.txt\"."),
             );
@@ -63,13 +97,19 @@ impl DataSource<Batch> for TaskFileDataSource {
 
     async fn read(&self, ctx: &Ctx<Batch>, config: Value) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::new();
-        let job = config.get_str("job_id").unwrap_or_default().to_string();
-        let task = config.get_str("task_id").unwrap_or_default().to_string();
-        let path = config.get_str("path").unwrap_or_default().to_string();
-        let max = config
-            .get_i64("max_size")
-            .unwrap_or(DEFAULT_MAX_SIZE)
-            .max(0) as u64;
+        let mut m: TaskFileModel = match from_value(&config) {
+            Ok(m) => m,
+            Err(e) => {
+                diags.error(
+                    "Provider error: unexpected batch_task_file configuration",
+                    format!("The configuration does not fit the provider's model ({e}). Please report this."),
+                );
+                return (config, diags);
+            }
+        };
+        let (job, task, path) = (m.job_id.clone(), m.task_id.clone(), m.path.clone());
+        let max = m.max_size.unwrap_or(DEFAULT_MAX_SIZE).max(0) as u64;
+        let at = at();
         let api = &ctx.client.api;
         let o = RequestOptions::new()
             .timeout(Duration::from_secs(300))
@@ -83,18 +123,13 @@ impl DataSource<Batch> for TaskFileDataSource {
                 return (config, diags);
             }
             Err(e) => {
-                batch_error(
-                    &mut diags,
-                    &doing,
-                    &e,
-                    Some(&AttrPath::root().child("path")),
-                );
+                batch_error(&mut diags, &doing, &e, Some(&at.path));
                 return (config, diags);
             }
         };
         if info.is_directory {
             diags.attr_error(
-                &AttrPath::root().child("path"),
+                &at.path,
                 format!("{path:?} is a directory"),
                 format!("{path:?} of task {task:?} in job {job:?} is a directory, not a file: name a file in it, e.g. \"{}/output.txt\".", path.trim_end_matches('/')),
             );
@@ -102,7 +137,7 @@ impl DataSource<Batch> for TaskFileDataSource {
         }
         if info.content_length > max {
             diags.attr_error(
-                &AttrPath::root().child("max_size"),
+                &at.max_size,
                 format!("{path:?} is larger than max_size"),
                 format!("{path:?} of task {task:?} in job {job:?} has {} bytes, more than max_size ({max}). Raise max_size (at most 64 MiB) or have the task write a smaller file; large outputs belong in blob storage (output_file).", info.content_length),
             );
@@ -115,19 +150,14 @@ impl DataSource<Batch> for TaskFileDataSource {
                 return (config, diags);
             }
             Err(e) => {
-                batch_error(
-                    &mut diags,
-                    &doing,
-                    &e,
-                    Some(&AttrPath::root().child("path")),
-                );
+                batch_error(&mut diags, &doing, &e, Some(&at.path));
                 return (config, diags);
             }
         };
         // The file may have grown between the two calls.
         if content.data.len() as u64 > max {
             diags.attr_error(
-                &AttrPath::root().child("max_size"),
+                &at.max_size,
                 format!("{path:?} is larger than max_size"),
                 format!(
                     "{path:?} of task {task:?} has {} bytes, more than max_size ({max}).",
@@ -140,17 +170,22 @@ impl DataSource<Batch> for TaskFileDataSource {
             Ok(t) => t,
             Err(e) => {
                 diags.attr_error(
-                    &AttrPath::root().child("path"),
+                    &at.path,
                     format!("{path:?} is not UTF-8 text"),
                     format!("{path:?} of task {task:?} in job {job:?} holds binary data (invalid UTF-8 at byte {}). batch_task_file reads text only; have the task base64-encode the file, or upload it with output_file.", e.utf8_error().valid_up_to()),
                 );
                 return (config, diags);
             }
         };
-        let mut out = config.clone();
-        out.set("size", Value::int(text.len() as i64));
-        out.set("content", Value::string(text));
-        (out, diags)
+        m.size = Some(text.len() as i64);
+        m.content = Some(text);
+        match to_value(&m, schema().value_type()) {
+            Ok(out) => (out, diags),
+            Err(e) => {
+                diags.error("Provider error: batch_task_file model", e.to_string());
+                (config, diags)
+            }
+        }
     }
 }
 
@@ -163,7 +198,7 @@ async fn not_found(
     o: &RequestOptions,
     diags: &mut Diagnostics,
 ) {
-    let at = AttrPath::root().child("path");
+    let at = at();
     match ctx.client.api.get_task(job, task, o).await {
         Ok(Some(t)) => {
             let state = t.value.state.clone().unwrap_or_default();
@@ -173,16 +208,48 @@ async fn not_found(
                 format!(" Files the task writes to its working directory are under wd/, e.g. \"wd/{path}\".")
             };
             diags.attr_error(
-                &at,
+                &at.path,
                 format!("Task file {path:?} not found"),
                 format!("Task {task:?} in job {job:?} (state: {state}) has no file {path:?}. The task may not have run yet (wait for it with wait_for_completion = true on the task), it did not write the file, or Batch already removed its files (retention_time).{hint}"),
             );
         }
         Ok(None) => diags.attr_error(
-            &AttrPath::root().child("task_id"),
+            &at.task_id,
             format!("Task {task:?} not found"),
             format!("Job {job:?} has no task {task:?} (or the job does not exist), so there is no file {path:?} to read."),
         ),
         Err(e) => batch_error(diags, &format!("read task {task:?} in job {job:?}"), &e, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_covers_schema() {
+        tfplugin::model::check_round_trip::<TaskFileModel>(schema().value_type()).unwrap();
+    }
+
+    #[test]
+    fn paths_outside_the_task_directory_are_refused() {
+        let ty = schema().value_type().clone();
+        for (path, bad) in [
+            ("stdout.txt", false),
+            ("wd/out/result.txt", false),
+            ("/etc/passwd", true),
+            ("wd/../../x", true),
+            ("..", true),
+        ] {
+            let m = TaskFileModel {
+                job_id: "j".into(),
+                task_id: "t".into(),
+                path: path.into(),
+                ..Default::default()
+            };
+            let mut d = Diagnostics::new();
+            TaskFileDataSource.validate(&to_value(&m, &ty).unwrap(), &mut d);
+            assert_eq!(d.has_errors(), bad, "{path}");
+        }
     }
 }

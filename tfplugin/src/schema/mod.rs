@@ -43,6 +43,13 @@ impl Schema {
             block: Some(self.block.to_proto()),
         }
     }
+    /// Mistakes in the schema the protocol types cannot catch: rules naming something the block
+    /// does not have. Empty when the schema is sound; the framework asserts this in debug builds.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.block.problems(&mut Vec::new(), &mut out);
+        out
+    }
     /// The object type every value of this schema has.
     pub fn value_type(&self) -> &Type {
         self.ty.get_or_init(|| self.block.value_type())
@@ -105,10 +112,24 @@ impl Attribute {
     /// of objects with the given attributes. Unlike a nested block it can be null, computed,
     /// have a default and be replaced as a whole.
     pub fn nested(name: &str, nesting: Nesting, attributes: Vec<Attribute>) -> Self {
-        let block = Block {
-            attributes,
-            ..Default::default()
-        };
+        Self::nested_object(
+            name,
+            nesting,
+            Block {
+                attributes,
+                ..Default::default()
+            },
+        )
+    }
+    /// Like [`Attribute::nested`], with the element object given as a block of attributes, so it
+    /// can carry rules (`exactly_one_of`, ...) checked on every element. The protocol has no
+    /// blocks inside nested attributes: `object` must have none.
+    pub fn nested_object(name: &str, nesting: Nesting, object: Block) -> Self {
+        assert!(
+            object.blocks.is_empty(),
+            "nested attribute {name}: nested attributes cannot contain blocks"
+        );
+        let block = object;
         let obj = block.value_type();
         let ty = match nesting {
             Nesting::Single => obj,
@@ -437,6 +458,33 @@ impl Block {
             attrs.insert(b.name.clone(), b.value_type());
         }
         Type::Object(attrs)
+    }
+    fn problems(&self, path: &mut Vec<String>, out: &mut Vec<String>) {
+        for r in &self.rules {
+            for n in r.names() {
+                if self.attribute(n).is_none() && self.nested(n).is_none() {
+                    let at = if path.is_empty() {
+                        "the top level".to_string()
+                    } else {
+                        format!("`{}`", path.join("."))
+                    };
+                    out.push(format!(
+                        "rule {:?} names `{n}`, which {at} does not have",
+                        r.describe()
+                    ));
+                }
+            }
+        }
+        let nested = self
+            .attributes
+            .iter()
+            .filter_map(|a| a.nested.as_ref().map(|n| (&a.name, &n.block)))
+            .chain(self.blocks.iter().map(|b| (&b.name, &b.block)));
+        for (name, block) in nested {
+            path.push(name.clone());
+            block.problems(path, out);
+            path.pop();
+        }
     }
     fn to_proto(&self) -> pb::schema::Block {
         pb::schema::Block {

@@ -50,6 +50,11 @@ pub trait PlanModifier: Send + Sync {
 
 /// A change of this attribute destroys and re-creates the object. A computed value the config
 /// leaves unset that is only unknown ("known after apply") does not count as a change.
+///
+/// Inside a list or map of objects (nested attributes or blocks) elements are matched by index
+/// or key; an element that is new has a null prior, so adding it also replaces the object, and
+/// adding or removing elements replaces it through the container's path. Inside sets, any change
+/// of the set replaces the object.
 pub struct RequiresReplace;
 
 impl PlanModifier for RequiresReplace {

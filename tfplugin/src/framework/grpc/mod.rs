@@ -77,7 +77,7 @@ pub struct FrameworkServer<P: Provider> {
 
 impl<P: Provider> FrameworkServer<P> {
     pub fn new(provider: P) -> Self {
-        let resources = provider
+        let resources: HashMap<&'static str, ResourceEntry<P::Client>> = provider
             .resources()
             .into_iter()
             .map(|r| {
@@ -91,7 +91,7 @@ impl<P: Provider> FrameworkServer<P> {
                 )
             })
             .collect();
-        let data_sources = provider
+        let data_sources: HashMap<&'static str, DataSourceEntry<P::Client>> = provider
             .data_sources()
             .into_iter()
             .map(|d| {
@@ -104,6 +104,30 @@ impl<P: Provider> FrameworkServer<P> {
                 )
             })
             .collect();
+        if cfg!(debug_assertions) {
+            let mut problems = provider.schema().problems();
+            for (kind, name, schema) in resources
+                .iter()
+                .map(|(n, e)| ("resource", *n, &e.schema))
+                .chain(
+                    data_sources
+                        .iter()
+                        .map(|(n, e)| ("data source", *n, &e.schema)),
+                )
+            {
+                problems.extend(
+                    schema
+                        .problems()
+                        .into_iter()
+                        .map(|p| format!("{kind} {name}: {p}")),
+                );
+            }
+            assert!(
+                problems.is_empty(),
+                "schema problems: {}",
+                problems.join("; ")
+            );
+        }
         FrameworkServer {
             provider_schema: provider.schema(),
             provider: Arc::new(provider),

@@ -5,6 +5,7 @@ mod modifiers;
 mod nested;
 mod rules;
 mod semantics;
+mod server;
 
 use crate::framework::{Private, null_object, plan_resource};
 use crate::schema::{Block, Schema};

@@ -1,0 +1,270 @@
+//! The pool's typed model: one struct per block, field names = Terraform attribute names.
+//! Every field is a [`Tf`] so plan-time code can tell null from unknown; apply-time code reads
+//! the known values.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::validators::parse_go_duration;
+use tfplugin::{Type, Value};
+
+use super::schema;
+use crate::common::container::{registry_block, task_container_block};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolModel {
+    pub id: Tf<String>,
+    pub name: Tf<String>,
+    pub display_name: Tf<String>,
+    pub vm_size: Tf<String>,
+    pub node_agent_sku_id: Tf<String>,
+    pub virtual_machine_image_id: Tf<String>,
+    pub task_slots_per_node: Tf<i64>,
+    pub task_scheduling_policy: Tf<String>,
+    pub inter_node_communication: Tf<bool>,
+    pub metadata: Tf<BTreeMap<String, String>>,
+    pub target_node_communication_mode: Tf<String>,
+    pub wait_for: Tf<String>,
+    pub state: Tf<String>,
+    pub allocation_state: Tf<String>,
+    pub current_dedicated_nodes: Tf<i64>,
+    pub current_low_priority_nodes: Tf<i64>,
+    pub last_modified: Tf<String>,
+    pub image: Tf<ImageModel>,
+    pub container: Tf<ContainerModel>,
+    pub fixed_scale: Tf<FixedScaleModel>,
+    pub auto_scale: Tf<AutoScaleModel>,
+    pub start_task: Tf<StartTaskModel>,
+    pub network_configuration: Tf<NetworkModel>,
+    pub timeouts: Tf<TimeoutsModel>,
+}
+
+/// `image { ... }`: a Marketplace image.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageModel {
+    pub publisher: Tf<String>,
+    pub offer: Tf<String>,
+    pub sku: Tf<String>,
+    pub version: Tf<String>,
+}
+
+/// `container { ... }`: the pool's container configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerModel {
+    #[serde(rename = "type")]
+    pub type_: Tf<String>,
+    pub image_names: Tf<Vec<String>>,
+    pub registry: Vec<RegistryModel>,
+}
+
+/// `registry { ... }` (schema and Batch mapping in `common/container.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistryModel {
+    pub server: Tf<String>,
+    pub username: Tf<String>,
+    pub password: Tf<String>,
+    pub password_wo: Tf<String>,
+    pub password_wo_version: Tf<i64>,
+    pub identity_reference: Tf<String>,
+}
+
+impl RegistryModel {
+    /// The same registry without its secrets (a password change alone is not a configuration
+    /// change Batch must see on a pool with nodes).
+    pub fn without_secrets(&self) -> RegistryModel {
+        RegistryModel {
+            password: Tf::Null,
+            password_wo: Tf::Null,
+            password_wo_version: Tf::Null,
+            ..self.clone()
+        }
+    }
+}
+
+/// `fixed_scale { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FixedScaleModel {
+    pub target_dedicated_nodes: Tf<i64>,
+    pub target_low_priority_nodes: Tf<i64>,
+    pub resize_timeout: Tf<String>,
+    pub node_deallocation_option: Tf<String>,
+}
+
+/// `auto_scale { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AutoScaleModel {
+    pub formula: Tf<String>,
+    pub evaluation_interval: Tf<String>,
+}
+
+/// `start_task { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StartTaskModel {
+    pub command_line: Tf<String>,
+    pub wait_for_success: Tf<bool>,
+    pub max_task_retry_count: Tf<i64>,
+    pub elevation_level: Tf<String>,
+    pub environment: Tf<BTreeMap<String, String>>,
+    pub container: Tf<TaskContainerModel>,
+}
+
+/// `start_task.container { ... }` (schema and Batch mapping in `common/container.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskContainerModel {
+    pub image_name: Tf<String>,
+    pub run_options: Tf<String>,
+    pub working_directory: Tf<String>,
+    pub registry: Tf<RegistryModel>,
+    pub host_batch_bind_mount: Vec<BindMountModel>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BindMountModel {
+    pub source: Tf<String>,
+    pub is_read_only: Tf<bool>,
+}
+
+/// `network_configuration { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkModel {
+    pub subnet_id: Tf<String>,
+    pub dynamic_vnet_assignment_scope: Tf<String>,
+    pub accelerated_networking_enabled: Tf<bool>,
+    pub public_address_provisioning_type: Tf<String>,
+    pub public_ip_address_ids: Tf<Vec<String>>,
+}
+
+/// `timeouts { ... }` (Go duration strings).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimeoutsModel {
+    pub create: Tf<String>,
+    pub update: Tf<String>,
+    pub delete: Tf<String>,
+}
+
+/// Which operation's timeout.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The known value of a [`Tf`] field, owned (what apply-time code sends to Batch).
+pub trait KnownExt<T> {
+    fn get(&self) -> Option<T>;
+}
+
+impl<T: Clone> KnownExt<T> for Tf<T> {
+    fn get(&self) -> Option<T> {
+        self.known().cloned()
+    }
+}
+
+/// The known block, or an empty one (attribute lookups into a null block find nulls).
+pub fn block<T: Default + Clone>(b: &Tf<T>) -> T {
+    b.known().cloned().unwrap_or_default()
+}
+
+impl PoolModel {
+    /// Reads a plan, state or configuration; null reads as an all-null pool.
+    pub fn read(v: &Value) -> Result<PoolModel, tfplugin::model::ModelError> {
+        if v.is_null() {
+            return Ok(PoolModel::default());
+        }
+        from_value(v)
+    }
+
+    /// The pool as a Terraform value of the resource's type.
+    pub fn write(&self) -> Value {
+        to_value(self, pool_type()).expect("the pool model matches the schema (tested)")
+    }
+
+    pub fn name(&self) -> String {
+        self.name.get().unwrap_or_default()
+    }
+
+    /// `wait_for`, `steady` when unset.
+    pub fn wait_mode(&self) -> String {
+        self.wait_for.get().unwrap_or_else(|| "steady".into())
+    }
+
+    pub fn timeout(&self, op: Op) -> Duration {
+        let t = block(&self.timeouts);
+        let v = match op {
+            Op::Create => t.create,
+            Op::Update => t.update,
+            Op::Delete => t.delete,
+        };
+        v.known()
+            .and_then(|s| parse_go_duration(s).ok())
+            .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The plan with the write-only values of `config` filled in (registry `password_wo`), as
+    /// the expand functions need it: Terraform never puts write-only values in a plan.
+    pub fn with_write_only(&self, config: &PoolModel) -> PoolModel {
+        let mut m = self.clone();
+        if let (Tf::Known(c), Tf::Known(cfg)) = (&mut m.container, &config.container) {
+            for (r, cr) in c.registry.iter_mut().zip(&cfg.registry) {
+                r.password_wo = cr.password_wo.clone();
+            }
+        }
+        if let (Tf::Known(st), Tf::Known(cst)) = (&mut m.start_task, &config.start_task)
+            && let (Tf::Known(c), Tf::Known(cc)) = (&mut st.container, &cst.container)
+            && let (Tf::Known(r), Tf::Known(cr)) = (&mut c.registry, &cc.registry)
+        {
+            r.password_wo = cr.password_wo.clone();
+        }
+        m
+    }
+}
+
+/// The resource's value type (computed once).
+pub fn pool_type() -> &'static Type {
+    static TY: OnceLock<Type> = OnceLock::new();
+    TY.get_or_init(|| schema().block.value_type())
+}
+
+/// The `registry` block's type.
+pub fn registry_type() -> &'static Type {
+    static TY: OnceLock<Type> = OnceLock::new();
+    TY.get_or_init(|| registry_block().value_type())
+}
+
+/// The start task's `container` block type.
+pub fn task_container_type() -> &'static Type {
+    static TY: OnceLock<Type> = OnceLock::new();
+    TY.get_or_init(|| task_container_block("start task").value_type())
+}
+
+/// A nested model as a Terraform value of `ty`, for the shared Value-based container mapping
+/// in `common/container.rs` (Null for a null block).
+pub fn bridge_out<T: Serialize>(m: &T, ty: &Type) -> Value {
+    to_value(m, ty).unwrap_or(Value::Null)
+}
+
+/// The Value-based container mapping's result read back into a model.
+pub fn bridge_in<T: DeserializeOwned + Default>(v: &Value) -> T {
+    if v.is_null() {
+        return T::default();
+    }
+    from_value(v).unwrap_or_default()
+}
