@@ -1,6 +1,7 @@
 //! Apply carries out: create, read, update, delete and import of a job against Batch, with
 //! If-Match on updates (the ETag kept in private state).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use batch_client::models::CloudJob;
@@ -10,13 +11,14 @@ use tfplugin::framework::{
     ReadResponse,
 };
 use tfplugin::model::{Tf, from_value, to_value};
-use tfplugin::{Diagnostics, Value};
+use tfplugin::{AttrPath, Diagnostics, Value};
 
 use super::expand::{expand_job_add, expand_job_patch, expand_job_update};
 use super::flatten::flatten_job;
 use super::model::{JobModel, Op, job_path};
 use super::plan::{JobCall, plan_job_update};
 use super::schema::schema;
+use crate::common::wire_paths::WirePaths;
 use crate::common::{
     Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
 };
@@ -38,6 +40,27 @@ pub(super) fn etag_private(etag: Option<String>) -> Private {
 
 pub(super) fn private_etag(p: &Private) -> Option<String> {
     p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// Batch property names (`PropertyName` in error details) -> job attributes, derived from the
+/// expand functions (every property they send is covered).
+pub(super) fn wire_paths() -> &'static WirePaths {
+    static PATHS: OnceLock<WirePaths> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let ty = schema().block.value_type();
+        WirePaths::derive(&ty, |m: &JobModel| expand_job_add(m, None))
+    })
+}
+
+/// Adds a failed call's diagnostic at `path`, else at the attribute Batch's `PropertyName`
+/// names.
+fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError, path: Option<AttrPath>) {
+    let path = path.or_else(|| {
+        err.service()
+            .and_then(|se| se.value("PropertyName"))
+            .and_then(|p| wire_paths().lookup(p))
+    });
+    batch_error(diags, doing, err, path.as_ref());
 }
 
 fn conflict_error(diags: &mut Diagnostics, what: &str) {
@@ -105,12 +128,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
             Some(c) if c.eq_ignore_ascii_case("PoolNotFound") => Some(job_path!(pool_id)),
             _ => None,
         };
-        batch_error(
-            &mut diags,
-            &format!("create job {name:?}"),
-            &e,
-            path.as_ref(),
-        );
+        report(&mut diags, &format!("create job {name:?}"), &e, path);
         return failed(diags);
     }
     tracing::info!(job = %name, "job created");
@@ -241,7 +259,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                 if matches!(&e, BatchError::Service(se) if se.status == 412) {
                     conflict_error(&mut diags, &format!("Job {name:?}"));
                 } else {
-                    batch_error(&mut diags, &format!("update job {name:?}"), &e, None);
+                    report(&mut diags, &format!("update job {name:?}"), &e, None);
                 }
                 return unchanged(diags);
             }

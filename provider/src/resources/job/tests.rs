@@ -661,3 +661,38 @@ fn tasks_flatten_with_defaults_and_the_prior_block() {
     // An empty environment the user wrote stays empty rather than null.
     assert_eq!(m.release_task.unwrap().environment, Some(BTreeMap::new()));
 }
+
+#[test]
+fn batch_property_names_point_at_attributes() {
+    let w = apply::wire_paths();
+    let cases = [
+        ("poolInfo.poolId", Some("pool_id")),
+        ("priority", Some("priority")),
+        ("maxParallelTasks", Some("max_parallel_tasks")),
+        (
+            "constraints.maxWallClockTime",
+            Some("constraints.max_wall_clock_time"),
+        ),
+        (
+            "maxTaskRetryCount",
+            Some("constraints.max_task_retry_count"),
+        ),
+        ("onAllTasksComplete", Some("on_all_tasks_complete")),
+        (
+            "jobPreparationTask.containerSettings.imageName",
+            Some("preparation_task.container.image_name"),
+        ),
+        (
+            "jobReleaseTask.commandLine",
+            Some("release_task.command_line"),
+        ),
+        ("noSuchProperty", None),
+    ];
+    for (prop, want) in cases {
+        assert_eq!(
+            w.lookup(prop).map(|p| p.to_string()).as_deref(),
+            want,
+            "{prop}"
+        );
+    }
+}
