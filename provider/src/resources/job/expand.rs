@@ -48,21 +48,20 @@ pub fn expand_preparation_task(
     m: &PreparationTaskModel,
     config: Option<&PreparationTaskModel>,
 ) -> JobPreparationTask {
+    let config_common = config.map(PreparationTaskModel::common);
+    let common = expand_release_task(&m.common(), config_common.as_ref());
     JobPreparationTask {
-        command_line: m.command_line.clone(),
-        container_settings: m
-            .container
-            .as_ref()
-            .map(|c| expand_task_container(c, config.and_then(|c| c.container.as_ref()))),
-        environment_settings: expand_environment(&m.environment),
+        command_line: common.command_line,
+        container_settings: common.container_settings,
+        environment_settings: common.environment_settings,
+        user_identity: common.user_identity,
         wait_for_success: m.wait_for_success,
         rerun_on_node_reboot_after_success: m.rerun_on_node_reboot_after_success,
-        user_identity: m.user_identity.as_ref().map(expand_user_identity),
         ..Default::default()
     }
 }
 
-/// The release task as Batch takes it.
+/// The release task as Batch takes it: exactly the parts every job task has.
 pub fn expand_release_task(
     m: &ReleaseTaskModel,
     config: Option<&ReleaseTaskModel>,
