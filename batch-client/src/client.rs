@@ -2,6 +2,7 @@
 
 use crate::auth::{Auth, Authorizer};
 use crate::error::{BatchError, Result, ServiceError};
+use crate::recovery::{Failure, Recovery};
 use crate::retry::{RetryPolicy, RetryState, is_retryable_status, retry_after};
 use bytes::Bytes;
 use reqwest::Method;
@@ -277,67 +278,6 @@ impl Resp {
                 self.status
             ))
         })
-    }
-}
-
-/// How a write recognises that an ambiguous earlier attempt took effect.
-pub(crate) struct Recovery {
-    /// Errors that prove it (e.g. 404 or `PoolBeingDeleted` after a delete).
-    pub(crate) done_if: fn(&ServiceError) -> bool,
-    /// Otherwise, on 409/412, read the object back and compare.
-    pub(crate) read_back: Option<ReadBack>,
-}
-
-/// Read-back check of [`Recovery`].
-pub(crate) struct ReadBack {
-    /// The object to GET.
-    pub(crate) url: Url,
-    /// Properties the object must show (compared with `idempotent::sent_matches`).
-    pub(crate) expect: Option<serde_json::Value>,
-    /// A missing object counts as done (deletes).
-    pub(crate) gone_is_done: bool,
-}
-
-impl Recovery {
-    /// Nothing can be inferred.
-    pub(crate) fn none() -> Self {
-        Self {
-            done_if: |_| false,
-            read_back: None,
-        }
-    }
-    /// These errors mean done.
-    pub(crate) fn codes(done_if: fn(&ServiceError) -> bool) -> Self {
-        Self {
-            done_if,
-            read_back: None,
-        }
-    }
-    /// Done when the object at `url` shows `expect`.
-    pub(crate) fn shows(url: Url, expect: serde_json::Value) -> Self {
-        Self {
-            done_if: |_| false,
-            read_back: Some(ReadBack {
-                url,
-                expect: Some(expect),
-                gone_is_done: false,
-            }),
-        }
-    }
-    /// Done on `done_if` errors, or when the object is gone or shows `expect`.
-    pub(crate) fn deleted(
-        url: Url,
-        done_if: fn(&ServiceError) -> bool,
-        expect: Option<serde_json::Value>,
-    ) -> Self {
-        Self {
-            done_if,
-            read_back: Some(ReadBack {
-                url,
-                expect,
-                gone_is_done: true,
-            }),
-        }
     }
 }
 
@@ -645,7 +585,8 @@ impl BatchClient {
     }
 
     /// A write with optional JSON body. `recovery` says how to recognise, after an ambiguous
-    /// earlier attempt, that a failed retry means the first attempt took effect.
+    /// earlier attempt, that a failed retry means the first attempt took effect (see
+    /// [`crate::recovery`]).
     pub(crate) async fn write<B: Serialize>(
         &self,
         method: Method,
@@ -670,47 +611,8 @@ impl BatchClient {
         if out.resp.is_success() {
             return Ok(out.resp.write_info(false));
         }
-        let err = out.resp.service_error();
-        if !out.ambiguous {
-            return Err(BatchError::service_error(err));
-        }
-        if (recovery.done_if)(&err) {
-            tracing::debug!(code = %err.code, "earlier ambiguous attempt took effect");
-            return Ok(out.resp.write_info(true));
-        }
-        if let Some(rb) = recovery.read_back
-            && matches!(err.status, 409 | 412)
-        {
-            // E.g. a retried PATCH with If-Match meets 412 because the first attempt already
-            // changed the ETag: read the object back and check it shows what we wrote.
-            let current = self
-                .get_json::<serde_json::Value>(
-                    rb.url,
-                    &RequestOptions {
-                        if_match: None,
-                        ..opts.clone()
-                    },
-                )
-                .await?;
-            let done = match &current {
-                None => rb.gone_is_done,
-                Some(v) => rb
-                    .expect
-                    .as_ref()
-                    .is_some_and(|e| crate::idempotent::sent_matches(e, &v.value).is_ok()),
-            };
-            if done {
-                tracing::debug!(code = %err.code, "read-back shows the ambiguous attempt took effect");
-                return Ok(WriteInfo {
-                    status: err.status,
-                    etag: current.as_ref().and_then(|v| v.etag.clone()),
-                    last_modified: current.and_then(|v| v.last_modified),
-                    request_id: err.request_id,
-                    adopted: true,
-                });
-            }
-        }
-        Err(BatchError::service_error(err))
+        let failure = Failure::response(&out.resp, out.ambiguous);
+        self.settle(failure, &recovery, &opts).await?.into_result()
     }
 
     /// GET every page of a list operation, following `odata.nextLink`.

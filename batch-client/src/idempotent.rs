@@ -1,17 +1,13 @@
-//! Safe retries of creates.
+//! Safe retries of creates: does an existing object match what was sent?
 //!
 //! A create (Pool_Add, Job_Add, Task_Add) that failed ambiguously (timeout or dropped
 //! connection after sending, or a 5xx) may have been committed. When its retry meets
-//! `PoolExists`/`JobExists`/`TaskExists`, we GET the existing object and adopt it only if it
-//! matches what we sent ([`sent_matches`]); otherwise the conflict is returned. A conflict on an
-//! unambiguous first attempt is always returned as is.
+//! `PoolExists`/`JobExists`/`TaskExists`, the client GETs the existing object and adopts it only
+//! if it matches what was sent ([`sent_matches`]); otherwise the conflict is returned. A conflict
+//! on an unambiguous first attempt is always returned as is. Other writes retried after an
+//! ambiguous failure use the same comparison to tell whether the object shows what was written.
 
-use crate::client::{BatchClient, RequestOptions, WriteInfo};
-use crate::error::{BatchError, Result, ServiceError};
-use reqwest::Method;
-use serde::Serialize;
 use serde_json::Value;
-use url::Url;
 
 /// Write-only properties the service never returns (secrets): not compared.
 const WRITE_ONLY: &[&str] = &[
@@ -216,80 +212,6 @@ pub(crate) fn iso_duration_secs(s: &str) -> Option<f64> {
         parse(t, &[('H', 3600.0), ('M', 60.0), ('S', 1.0)])?;
     }
     Some(total)
-}
-
-/// True when a conflict error is the "already exists" code of this create.
-pub(crate) fn is_exists(err: &ServiceError, exists_code: &str) -> bool {
-    err.status == 409 && err.code.eq_ignore_ascii_case(exists_code)
-}
-
-impl BatchClient {
-    /// POST `body` to `create_url`; on `exists_code` after an ambiguous attempt, GET `get_url`
-    /// and adopt the existing object if it matches `body`.
-    pub(crate) async fn create_idempotent<B: Serialize>(
-        &self,
-        create_url: Url,
-        get_url: Url,
-        body: &B,
-        exists_code: &str,
-        opts: &RequestOptions,
-    ) -> Result<WriteInfo> {
-        let opts = RequestOptions {
-            deadline: Some(self.deadline(opts)),
-            if_match: None,
-            cancel: opts.cancel.clone(),
-        };
-        let mut req = self.req(Method::POST, create_url);
-        req.body = Some(Self::json_body(body)?);
-        let out = self.send(&req, &opts).await?;
-        if out.resp.is_success() {
-            return Ok(out.resp.write_info(false));
-        }
-        let err = out.resp.service_error();
-        if !(out.ambiguous && is_exists(&err, exists_code)) {
-            return Err(BatchError::service_error(err));
-        }
-        let sent = serde_json::to_value(body)
-            .map_err(|e| BatchError::Decode(format!("cannot serialize request body: {e}")))?;
-        self.adopt_if_same(get_url, &sent, err, &opts).await
-    }
-
-    /// GETs the existing object and returns it as adopted if it matches `sent`, else `conflict`
-    /// (with the first difference added to its values as `AdoptionMismatch`).
-    pub(crate) async fn adopt_if_same(
-        &self,
-        get_url: Url,
-        sent: &Value,
-        mut conflict: ServiceError,
-        opts: &RequestOptions,
-    ) -> Result<WriteInfo> {
-        let existing = self.get_json::<Value>(get_url, opts).await?;
-        let Some(existing) = existing else {
-            conflict.values.push((
-                "AdoptionMismatch".into(),
-                "the existing object disappeared before it could be compared".into(),
-            ));
-            return Err(BatchError::service_error(conflict));
-        };
-        match sent_matches(sent, &existing.value) {
-            Ok(()) => {
-                tracing::debug!(
-                    "create retried after an ambiguous failure: adopted the matching existing object"
-                );
-                Ok(WriteInfo {
-                    status: 201,
-                    etag: existing.etag,
-                    last_modified: existing.last_modified,
-                    request_id: conflict.request_id,
-                    adopted: true,
-                })
-            }
-            Err(diff) => {
-                conflict.values.push(("AdoptionMismatch".into(), diff));
-                Err(BatchError::service_error(conflict))
-            }
-        }
-    }
 }
 
 #[cfg(test)]

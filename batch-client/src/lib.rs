@@ -24,6 +24,7 @@ pub mod error;
 pub mod idempotent;
 pub mod models;
 mod ops;
+mod recovery;
 pub mod retry;
 
 pub use auth::{Auth, BATCH_SCOPE, EntraConfig, EntraCredentialKind, SharedKeyCredential};

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
 use crate::faults::Faults;
-use crate::runtime::Runtime;
+use crate::runtime::{Runners, Runtime};
 use crate::state::State;
 
 /// The only api-version this service implements.
@@ -26,8 +26,8 @@ pub struct App {
     pub state_path: PathBuf,
     pub data_dir: PathBuf,
     pub faults: std::sync::Mutex<Faults>,
-    /// Cancellation of running task processes, keyed by (job key, task key, attempt).
-    pub cancels: std::sync::Mutex<HashMap<(String, String), CancellationToken>>,
+    /// Cancellation of running task processes.
+    pub cancels: Runners,
     pub runtime: Runtime,
     /// `http://host:port` of this service (for `url` fields and AZ_BATCH_ACCOUNT_URL).
     pub base_url: String,
@@ -38,19 +38,6 @@ pub struct App {
 }
 
 pub type AppRef = Arc<App>;
-
-impl App {
-    pub fn cancel_task(&self, job: &str, task: &str) {
-        if let Some(tok) = self
-            .cancels
-            .lock()
-            .unwrap()
-            .remove(&(job.to_string(), task.to_string()))
-        {
-            tok.cancel();
-        }
-    }
-}
 
 /// What a request handler produces.
 pub struct Reply {

@@ -119,7 +119,7 @@ fn bad_range(r: &str) -> ApiError {
 }
 
 fn task_dir(st: &mut State, job: &str, task: &str) -> Result<(PathBuf, String), ApiError> {
-    let t = crate::jobs::find_task(st, job, task)?;
+    let t = crate::jobs::tasks::find_task(st, job, task)?;
     let url = s(&t.body, "url").to_string();
     match (&t.dir, t.files_deleted) {
         (Some(d), false) => Ok((d.clone(), url)),

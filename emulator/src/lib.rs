@@ -3,6 +3,7 @@
 //!
 //! Start it in-process with [`start`]; the `batch-emulator` binary wraps the same function.
 
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -12,7 +13,9 @@ pub mod error;
 pub mod faults;
 pub mod files;
 pub mod jobs;
+pub mod nodes;
 pub mod pools;
+pub mod routes;
 pub mod runtime;
 pub mod schema;
 pub mod server;
@@ -103,19 +106,7 @@ impl EmulatorHandle {
         self.app.shutdown.cancel();
         let _ = self.engine.await;
         let _ = self.server.await;
-        let tokens: Vec<CancellationToken> = self
-            .app
-            .cancels
-            .lock()
-            .unwrap()
-            .drain()
-            .map(|(_, t)| t)
-            .collect();
-        let any = !tokens.is_empty();
-        for t in tokens {
-            t.cancel();
-        }
-        if any {
+        if self.app.cancels.cancel_all() {
             // Let the runners kill their process groups before the runtime goes away.
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
@@ -140,7 +131,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<EmulatorHandle> {
     let state_path = data_dir.join("state.json");
     let mut st = state::State::load(&state_path)
         .with_context(|| format!("cannot read {}", state_path.display()))?;
-    engine::recover(&mut st);
+    st.recover();
     let faults = match &cfg.faults {
         Some(f) => faults::Faults::parse(f).context("invalid --faults")?,
         None => faults::Faults::default(),

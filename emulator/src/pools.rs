@@ -1,4 +1,4 @@
-//! Pool and compute-node operations.
+//! Pool operations (compute-node operations are in `nodes`, account ones in `account`).
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -6,13 +6,7 @@ use serde_json::{Value, json};
 use crate::app::{App, HandlerResult, Reply, Req, check_conditions, filter_matches, page, select};
 use crate::error::ApiError;
 use crate::state::{Pool, State, b, i, s};
-use crate::util::{now_iso, now_ms, valid_id};
-
-/// Set a new ETag and lastModified on a resource body.
-pub fn touch(body: &mut Value) {
-    body["eTag"] = json!(crate::util::new_etag());
-    body["lastModified"] = json!(now_iso());
-}
+use crate::util::{now_iso, now_ms, touch, valid_id};
 
 pub fn find_pool<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Pool, ApiError> {
     st.pools
@@ -20,68 +14,8 @@ pub fn find_pool<'a>(st: &'a mut State, id: &str) -> Result<&'a mut Pool, ApiErr
         .ok_or_else(ApiError::pool_not_found)
 }
 
-/// Marketplace images the local service "supports", with the capabilities the real one reports.
-pub fn supported_images() -> Vec<Value> {
-    let img = |agent: &str, publisher: &str, offer: &str, sku: &str, caps: &[&str]| {
-        let mut v = json!({
-            "nodeAgentSKUId": agent,
-            "imageReference": {"publisher": publisher, "offer": offer, "sku": sku, "version": "latest"},
-            "verificationType": "verified",
-            "osType": "linux",
-        });
-        if !caps.is_empty() {
-            v["capabilities"] = json!(caps);
-        }
-        v
-    };
-    vec![
-        img(
-            "batch.node.ubuntu 20.04",
-            "microsoft-azure-batch",
-            "ubuntu-server-container",
-            "20-04-lts",
-            &["DockerCompatible"],
-        ),
-        img(
-            "batch.node.ubuntu 22.04",
-            "microsoft-dsvm",
-            "ubuntu-hpc",
-            "2204",
-            &["DockerCompatible", "NvidiaTeslaDriverInstalled"],
-        ),
-        img(
-            "batch.node.ubuntu 20.04",
-            "canonical",
-            "0001-com-ubuntu-server-focal",
-            "20_04-lts",
-            &[],
-        ),
-        img(
-            "batch.node.ubuntu 22.04",
-            "canonical",
-            "0001-com-ubuntu-server-jammy",
-            "22_04-lts",
-            &[],
-        ),
-        img(
-            "batch.node.ubuntu 24.04",
-            "canonical",
-            "ubuntu-24_04-lts",
-            "server",
-            &[],
-        ),
-        img(
-            "batch.node.el 9",
-            "almalinux",
-            "almalinux-x86_64",
-            "9-gen2",
-            &[],
-        ),
-    ]
-}
-
 fn known_image(image_ref: &Value) -> Option<Value> {
-    supported_images().into_iter().find(|img| {
+    crate::account::supported_images().into_iter().find(|img| {
         ["publisher", "offer", "sku"]
             .iter()
             .all(|k| s(&img["imageReference"], k).eq_ignore_ascii_case(s(image_ref, k)))
@@ -545,18 +479,9 @@ pub fn pool_delete(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
             "The specified pool has been marked for deletion and is being reclaimed.",
         ));
     }
-    {
-        let now = now_iso();
-        p.body["state"] = json!("deleting");
-        p.body["stateTransitionTime"] = json!(now);
-        p.body["allocationState"] = json!("resizing");
-        p.body["allocationStateTransitionTime"] = json!(now);
-        p.body["targetDedicatedNodes"] = json!(0);
-        p.body["targetLowPriorityNodes"] = json!(0);
-        p.delete_done_at = Some(now_ms() + app.delete_delay.as_millis() as i64);
-        touch(&mut p.body);
-        st.dirty = true;
-    }
+    p.begin_delete(app.delete_delay.as_millis() as i64);
+    touch(&mut p.body);
+    st.dirty = true;
     let p = find_pool(st, id)?;
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&p.body, false))
 }
@@ -597,29 +522,17 @@ pub fn pool_resize(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
     p.body["targetDedicatedNodes"] = json!(i(&r, "targetDedicatedNodes"));
     p.body["targetLowPriorityNodes"] = json!(i(&r, "targetLowPriorityNodes"));
     p.body["resizeTimeout"] = r.get("resizeTimeout").cloned().unwrap_or(json!("PT15M"));
-    start_resize(p, delay);
+    p.begin_resize(delay);
     touch(&mut p.body);
     st.dirty = true;
     let p = find_pool(st, id)?;
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&p.body, false))
 }
 
-pub fn start_resize(p: &mut Pool, delay: i64) {
-    p.body["allocationState"] = json!("resizing");
-    p.body["allocationStateTransitionTime"] = json!(now_iso());
-    if let Some(o) = p.body.as_object_mut() {
-        o.remove("resizeErrors");
-    }
-    p.resize_done_at = Some(now_ms() + delay);
-}
-
 pub fn pool_stop_resize(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
     let p = writable_pool(st, req, id)?;
     check_conditions(req, &p.body, false)?;
-    if s(&p.body, "allocationState") == "resizing" {
-        p.body["allocationState"] = json!("stopping");
-        p.body["allocationStateTransitionTime"] = json!(now_iso());
-        p.resize_done_at = Some(now_ms());
+    if p.stop_resize() {
         touch(&mut p.body);
         st.dirty = true;
     }
@@ -668,19 +581,7 @@ pub fn pool_enable_autoscale(app: &App, st: &mut State, req: &Req, id: &str) -> 
         .cloned()
         .unwrap_or(json!("PT15M"));
     p.last_enable_autoscale = Some(now_ms());
-    let before = (
-        i(&p.body, "targetDedicatedNodes"),
-        i(&p.body, "targetLowPriorityNodes"),
-    );
-    crate::autoscale::apply(p);
-    if before
-        != (
-            i(&p.body, "targetDedicatedNodes"),
-            i(&p.body, "targetLowPriorityNodes"),
-        )
-    {
-        start_resize(p, delay);
-    }
+    p.apply_autoscale(delay);
     touch(&mut p.body);
     st.dirty = true;
     let p = find_pool(st, id)?;
@@ -689,14 +590,7 @@ pub fn pool_enable_autoscale(app: &App, st: &mut State, req: &Req, id: &str) -> 
 
 pub fn pool_disable_autoscale(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
     let p = writable_pool(st, req, id)?;
-    p.body["enableAutoScale"] = json!(false);
-    if let Some(o) = p.body.as_object_mut() {
-        o.remove("autoScaleFormula");
-        o.remove("autoScaleEvaluationInterval");
-        o.remove("autoScaleRun");
-    }
-    p.body["resizeTimeout"] = json!("PT15M");
-    p.next_autoscale_at = None;
+    p.disable_autoscale();
     touch(&mut p.body);
     st.dirty = true;
     let p = find_pool(st, id)?;
@@ -753,215 +647,9 @@ pub fn pool_remove_nodes(_app: &App, st: &mut State, req: &Req, id: &str) -> Han
             ));
         }
     }
-    for n in p.nodes.iter_mut() {
-        if ids.iter().any(|x| x == s(&n.body, "id")) {
-            n.body["state"] = json!("leavingpool");
-            n.body["stateTransitionTime"] = json!(now_iso());
-        }
-    }
-    let dedicated = p
-        .nodes
-        .iter()
-        .filter(|n| s(&n.body, "state") != "leavingpool" && b(&n.body, "isDedicated"))
-        .count();
-    let spot = p
-        .nodes
-        .iter()
-        .filter(|n| s(&n.body, "state") != "leavingpool" && !b(&n.body, "isDedicated"))
-        .count();
-    p.body["targetDedicatedNodes"] = json!(dedicated);
-    p.body["targetLowPriorityNodes"] = json!(spot);
-    p.body["allocationState"] = json!("resizing");
-    p.body["allocationStateTransitionTime"] = json!(now_iso());
-    p.resize_done_at = Some(now_ms());
+    p.remove_nodes(&ids);
     touch(&mut p.body);
     st.dirty = true;
     let p = find_pool(st, id)?;
     Ok(Reply::status(StatusCode::ACCEPTED).write_headers(&p.body, false))
-}
-
-pub fn node_list(app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
-    let p = find_pool(st, id)?;
-    let mut items = vec![];
-    for n in &p.nodes {
-        if filter_matches(req.q("$filter"), &n.body)? {
-            items.push(n.body.clone());
-        }
-    }
-    page(
-        app,
-        req,
-        &format!("/pools/{}/nodes", s(&p.body, "id")),
-        items,
-        "nodes",
-    )
-}
-
-pub fn node_get(_app: &App, st: &mut State, req: &Req, id: &str, node: &str) -> HandlerResult {
-    let p = find_pool(st, id)?;
-    let n = p
-        .nodes
-        .iter()
-        .find(|n| s(&n.body, "id") == node)
-        .ok_or_else(ApiError::node_not_found)?;
-    Ok(Reply::json(StatusCode::OK, select(req, n.body.clone())))
-}
-
-pub fn node_counts(app: &App, st: &mut State, req: &Req) -> HandlerResult {
-    const STATES: [(&str, &str); 15] = [
-        ("creating", "creating"),
-        ("idle", "idle"),
-        ("offline", "offline"),
-        ("preempted", "preempted"),
-        ("rebooting", "rebooting"),
-        ("reimaging", "reimaging"),
-        ("running", "running"),
-        ("starting", "starting"),
-        ("starttaskfailed", "startTaskFailed"),
-        ("leavingpool", "leavingPool"),
-        ("unknown", "unknown"),
-        ("unusable", "unusable"),
-        ("waitingforstarttask", "waitingForStartTask"),
-        ("upgradingos", "upgradingOS"),
-        ("deallocated", "deallocated"),
-    ];
-    let mut items = vec![];
-    for p in st.pools.values() {
-        let mut out = json!({"poolId": s(&p.body, "id")});
-        for (key, dedicated) in [("dedicated", true), ("lowPriority", false)] {
-            let mut c = json!({"total": 0});
-            for (_, name) in STATES {
-                c[name] = json!(0);
-            }
-            for n in p
-                .nodes
-                .iter()
-                .filter(|n| b(&n.body, "isDedicated") == dedicated)
-            {
-                let state = s(&n.body, "state");
-                if let Some((_, name)) = STATES.iter().find(|(k, _)| *k == state) {
-                    c[*name] = json!(i(&c, name) + 1);
-                }
-                c["total"] = json!(i(&c, "total") + 1);
-            }
-            out[key] = c;
-        }
-        if filter_matches(req.q("$filter"), &out)? {
-            items.push(out);
-        }
-    }
-    page(app, req, "/nodecounts", items, "poolnodecounts")
-}
-
-pub fn supported_images_list(app: &App, req: &Req) -> HandlerResult {
-    let mut items = vec![];
-    for v in supported_images() {
-        if filter_matches(req.q("$filter"), &v)? {
-            items.push(v);
-        }
-    }
-    page(app, req, "/supportedimages", items, "supportedimages")
-}
-
-fn node_tasks(st: &mut State, pool: &str, node: &str) -> Result<Vec<(String, String)>, ApiError> {
-    let p = find_pool(st, pool)?;
-    let n = p
-        .nodes
-        .iter()
-        .find(|n| s(&n.body, "id") == node)
-        .ok_or_else(ApiError::node_not_found)?;
-    Ok(n.running.clone())
-}
-
-/// ComputeNode_Reboot: running tasks are requeued (or terminated), then the node starts again and
-/// reruns its start task.
-pub fn node_reboot(app: &App, st: &mut State, req: &Req, pool: &str, node: &str) -> HandlerResult {
-    let opt = req.json("NodeRebootParameter", false)?.unwrap_or_default();
-    let running = node_tasks(st, pool, node)?;
-    let terminate = s(&opt, "nodeRebootOption").eq_ignore_ascii_case("terminate");
-    for (jk, tk) in running {
-        if terminate {
-            crate::engine::end_running_task(
-                app,
-                st,
-                &jk,
-                &tk,
-                Some(crate::runtime::Failure::user(
-                    "TaskEnded",
-                    "The node was rebooted.",
-                )),
-            );
-        } else {
-            crate::engine::requeue_task(app, st, &jk, &tk);
-        }
-    }
-    let delay = app.node_start_delay.as_millis() as i64;
-    let p = find_pool(st, pool)?;
-    let n = p
-        .nodes
-        .iter_mut()
-        .find(|n| s(&n.body, "id") == node)
-        .ok_or_else(ApiError::node_not_found)?;
-    // Goes through `rebooting` conceptually; it is reported as `starting` until its setup runs again.
-    n.body["state"] = json!("starting");
-    n.body["stateTransitionTime"] = json!(now_iso());
-    n.body["lastBootTime"] = json!(now_iso());
-    n.setup_started = false;
-    n.ready_at = now_ms() + delay;
-    st.dirty = true;
-    Ok(Reply::status(StatusCode::ACCEPTED))
-}
-
-/// ComputeNode_DisableScheduling / EnableScheduling.
-pub fn node_scheduling(
-    app: &App,
-    st: &mut State,
-    req: &Req,
-    pool: &str,
-    node: &str,
-    enable: bool,
-) -> HandlerResult {
-    let opt = if enable {
-        Value::Null
-    } else {
-        req.json("NodeDisableSchedulingParameter", false)?
-            .unwrap_or_default()
-    };
-    let running = node_tasks(st, pool, node)?;
-    if !enable {
-        match s(&opt, "nodeDisableSchedulingOption")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "terminate" => {
-                for (jk, tk) in running {
-                    crate::engine::end_running_task(
-                        app,
-                        st,
-                        &jk,
-                        &tk,
-                        Some(crate::runtime::Failure::user(
-                            "TaskEnded",
-                            "Scheduling was disabled on the node.",
-                        )),
-                    );
-                }
-            }
-            "taskcompletion" => {}
-            _ => {
-                for (jk, tk) in running {
-                    crate::engine::requeue_task(app, st, &jk, &tk);
-                }
-            }
-        }
-    }
-    let p = find_pool(st, pool)?;
-    let n = p
-        .nodes
-        .iter_mut()
-        .find(|n| s(&n.body, "id") == node)
-        .ok_or_else(ApiError::node_not_found)?;
-    n.body["schedulingState"] = json!(if enable { "enabled" } else { "disabled" });
-    st.dirty = true;
-    Ok(Reply::status(StatusCode::OK))
 }

@@ -41,6 +41,53 @@ pub struct Outcome {
     pub container_info: Option<Value>,
 }
 
+/// The cancellation tokens of running tasks, keyed by (job key, task key): stopping a task in the
+/// state kills its process through these.
+#[derive(Default)]
+pub struct Runners(
+    std::sync::Mutex<std::collections::HashMap<(String, String), CancellationToken>>,
+);
+
+impl Runners {
+    /// Register a new run of a task and return its token.
+    pub fn register(&self, jk: &str, tk: &str) -> CancellationToken {
+        let tok = CancellationToken::new();
+        self.0
+            .lock()
+            .unwrap()
+            .insert((jk.to_string(), tk.to_string()), tok.clone());
+        tok
+    }
+    /// The run ended by itself: forget its token.
+    pub fn forget(&self, jk: &str, tk: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .remove(&(jk.to_string(), tk.to_string()));
+    }
+    /// Kill the run of a task, if any.
+    pub fn cancel(&self, jk: &str, tk: &str) {
+        if let Some(tok) = self
+            .0
+            .lock()
+            .unwrap()
+            .remove(&(jk.to_string(), tk.to_string()))
+        {
+            tok.cancel();
+        }
+    }
+    /// Kill every run; true if there was any.
+    pub fn cancel_all(&self) -> bool {
+        let tokens: Vec<CancellationToken> =
+            self.0.lock().unwrap().drain().map(|(_, t)| t).collect();
+        let any = !tokens.is_empty();
+        for t in tokens {
+            t.cancel();
+        }
+        any
+    }
+}
+
 /// Everything needed to run one task (or start/prep/release task) on a node.
 pub struct RunSpec {
     pub name: String,

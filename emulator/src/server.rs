@@ -1,5 +1,5 @@
-//! HTTP front: auth, api-version, fault injection, routing to operation handlers, common headers,
-//! and the admin API under `/_emulator`.
+//! HTTP front: auth, api-version, fault injection, dispatch through the route table
+//! ([`crate::routes`]), common headers, and the control API under `/_emulator`.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -7,138 +7,15 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use std::collections::HashMap;
 
-use crate::app::{
-    API_VERSION, App, AppRef, HandlerResult, Reply, Req, into_response, invalid_query,
-};
+use crate::app::{API_VERSION, App, AppRef, Reply, Req, into_response, invalid_query};
 use crate::error::ApiError;
-use crate::state::State as St;
-use crate::{files, jobs, pools};
+use crate::routes::{self, Handler};
 
 fn decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
-}
-
-/// Map a request to its operation id (as in the spec).
-fn operation(method: &Method, seg: &[&str]) -> Option<&'static str> {
-    let m = method.as_str();
-    Some(match (m, seg) {
-        ("POST", ["pools"]) => "Pool_Add",
-        ("GET", ["pools"]) => "Pool_List",
-        ("GET", ["pools", _]) => "Pool_Get",
-        ("HEAD", ["pools", _]) => "Pool_Exists",
-        ("PATCH", ["pools", _]) => "Pool_Patch",
-        ("DELETE", ["pools", _]) => "Pool_Delete",
-        ("POST", ["pools", _, "resize"]) => "Pool_Resize",
-        ("POST", ["pools", _, "stopresize"]) => "Pool_StopResize",
-        ("POST", ["pools", _, "enableautoscale"]) => "Pool_EnableAutoScale",
-        ("POST", ["pools", _, "disableautoscale"]) => "Pool_DisableAutoScale",
-        ("POST", ["pools", _, "evaluateautoscale"]) => "Pool_EvaluateAutoScale",
-        ("POST", ["pools", _, "updateproperties"]) => "Pool_UpdateProperties",
-        ("POST", ["pools", _, "removenodes"]) => "Pool_RemoveNodes",
-        ("GET", ["pools", _, "nodes"]) => "ComputeNode_List",
-        ("GET", ["pools", _, "nodes", _]) => "ComputeNode_Get",
-        ("POST", ["pools", _, "nodes", _, "reboot"]) => "ComputeNode_Reboot",
-        ("POST", ["pools", _, "nodes", _, "disablescheduling"]) => "ComputeNode_DisableScheduling",
-        ("POST", ["pools", _, "nodes", _, "enablescheduling"]) => "ComputeNode_EnableScheduling",
-        ("GET", ["pools", _, "nodes", _, "files"]) => "File_ListFromComputeNode",
-        ("GET", ["pools", _, "nodes", _, "files", ..]) => "File_GetFromComputeNode",
-        ("HEAD", ["pools", _, "nodes", _, "files", ..]) => "File_GetPropertiesFromComputeNode",
-        ("POST", ["jobs"]) => "Job_Add",
-        ("GET", ["jobs"]) => "Job_List",
-        ("GET", ["jobs", _]) => "Job_Get",
-        ("PATCH", ["jobs", _]) => "Job_Patch",
-        ("PUT", ["jobs", _]) => "Job_Update",
-        ("DELETE", ["jobs", _]) => "Job_Delete",
-        ("POST", ["jobs", _, "terminate"]) => "Job_Terminate",
-        ("POST", ["jobs", _, "disable"]) => "Job_Disable",
-        ("POST", ["jobs", _, "enable"]) => "Job_Enable",
-        ("GET", ["jobs", _, "taskcounts"]) => "Job_GetTaskCounts",
-        ("GET", ["jobs", _, "jobpreparationandreleasetaskstatus"]) => {
-            "Job_ListPreparationAndReleaseTaskStatus"
-        }
-        ("POST", ["jobs", _, "tasks"]) => "Task_Add",
-        ("GET", ["jobs", _, "tasks"]) => "Task_List",
-        ("POST", ["jobs", _, "addtaskcollection"]) => "Task_AddCollection",
-        ("GET", ["jobs", _, "tasks", _]) => "Task_Get",
-        ("PUT", ["jobs", _, "tasks", _]) => "Task_Update",
-        ("DELETE", ["jobs", _, "tasks", _]) => "Task_Delete",
-        ("POST", ["jobs", _, "tasks", _, "terminate"]) => "Task_Terminate",
-        ("POST", ["jobs", _, "tasks", _, "reactivate"]) => "Task_Reactivate",
-        ("GET", ["jobs", _, "tasks", _, "subtasksinfo"]) => "Task_ListSubtasks",
-        ("GET", ["jobs", _, "tasks", _, "files"]) => "File_ListFromTask",
-        ("GET", ["jobs", _, "tasks", _, "files", ..]) => "File_GetFromTask",
-        ("HEAD", ["jobs", _, "tasks", _, "files", ..]) => "File_GetPropertiesFromTask",
-        ("GET", ["supportedimages"]) => "Account_ListSupportedImages",
-        ("GET", ["nodecounts"]) => "Account_ListPoolNodeCounts",
-        _ => return None,
-    })
-}
-
-fn route(app: &App, st: &mut St, op: &str, req: &Req) -> HandlerResult {
-    let seg: Vec<&str> = req.segments.iter().map(String::as_str).collect();
-    let rest = |from: usize| seg[from..].join("/");
-    match op {
-        "Pool_Add" => pools::pool_add(app, st, req),
-        "Pool_List" => pools::pool_list(app, st, req),
-        "Pool_Get" | "Pool_Exists" => pools::pool_get(app, st, req, seg[1]),
-        "Pool_Patch" => pools::pool_patch(app, st, req, seg[1]),
-        "Pool_Delete" => pools::pool_delete(app, st, req, seg[1]),
-        "Pool_Resize" => pools::pool_resize(app, st, req, seg[1]),
-        "Pool_StopResize" => pools::pool_stop_resize(app, st, req, seg[1]),
-        "Pool_EnableAutoScale" => pools::pool_enable_autoscale(app, st, req, seg[1]),
-        "Pool_DisableAutoScale" => pools::pool_disable_autoscale(app, st, req, seg[1]),
-        "Pool_EvaluateAutoScale" => pools::pool_evaluate_autoscale(app, st, req, seg[1]),
-        "Pool_UpdateProperties" => pools::pool_update_properties(app, st, req, seg[1]),
-        "Pool_RemoveNodes" => pools::pool_remove_nodes(app, st, req, seg[1]),
-        "ComputeNode_List" => pools::node_list(app, st, req, seg[1]),
-        "ComputeNode_Get" => pools::node_get(app, st, req, seg[1], seg[3]),
-        "ComputeNode_Reboot" => pools::node_reboot(app, st, req, seg[1], seg[3]),
-        "ComputeNode_DisableScheduling" => {
-            pools::node_scheduling(app, st, req, seg[1], seg[3], false)
-        }
-        "ComputeNode_EnableScheduling" => {
-            pools::node_scheduling(app, st, req, seg[1], seg[3], true)
-        }
-        "File_ListFromComputeNode" => files::node_files(app, st, req, seg[1], seg[3]),
-        "File_GetFromComputeNode" | "File_GetPropertiesFromComputeNode" => {
-            files::node_file(app, st, req, seg[1], seg[3], &rest(5))
-        }
-        "Job_Add" => jobs::job_add(app, st, req),
-        "Job_List" => jobs::job_list(app, st, req),
-        "Job_Get" => jobs::job_get(app, st, req, seg[1]),
-        "Job_Patch" => jobs::job_patch(app, st, req, seg[1], false),
-        "Job_Update" => jobs::job_patch(app, st, req, seg[1], true),
-        "Job_Delete" => jobs::job_delete(app, st, req, seg[1]),
-        "Job_Terminate" => jobs::job_terminate(app, st, req, seg[1]),
-        "Job_Disable" => jobs::job_disable(app, st, req, seg[1]),
-        "Job_Enable" => jobs::job_enable(app, st, req, seg[1]),
-        "Job_GetTaskCounts" => jobs::task_counts(app, st, req, seg[1]),
-        "Job_ListPreparationAndReleaseTaskStatus" => {
-            jobs::prep_release_status(app, st, req, seg[1])
-        }
-        "Task_Add" => jobs::task_add(app, st, req, seg[1]),
-        "Task_List" => jobs::task_list(app, st, req, seg[1]),
-        "Task_AddCollection" => jobs::task_add_collection(app, st, req, seg[1]),
-        "Task_Get" => jobs::task_get(app, st, req, seg[1], seg[3]),
-        "Task_Update" => jobs::task_update(app, st, req, seg[1], seg[3]),
-        "Task_Delete" => jobs::task_delete(app, st, req, seg[1], seg[3]),
-        "Task_Terminate" => jobs::task_terminate(app, st, req, seg[1], seg[3]),
-        "Task_Reactivate" => jobs::task_reactivate(app, st, req, seg[1], seg[3]),
-        "Task_ListSubtasks" => jobs::task_subtasks(app, st, req, seg[1], seg[3]),
-        "File_ListFromTask" => files::task_files(app, st, req, seg[1], seg[3]),
-        "File_GetFromTask" | "File_GetPropertiesFromTask" => {
-            files::task_file(app, st, req, seg[1], seg[3], &rest(5))
-        }
-        "Account_ListSupportedImages" => pools::supported_images_list(app, req),
-        "Account_ListPoolNodeCounts" => pools::node_counts(app, st, req),
-        _ => Err(ApiError::bad(
-            "InvalidUri",
-            "The requested URI does not represent any resource on the server.",
-        )),
-    }
 }
 
 /// A response whose body fails immediately: hyper closes the connection without a complete answer.
@@ -180,11 +57,11 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
     };
     let err = |e: ApiError| finish(e.into_response_with(&app.base_url, &request_id, head));
 
-    if let Some(admin) = path.strip_prefix("/_emulator") {
+    if let Some(control) = path.strip_prefix(routes::CONTROL_PREFIX) {
         let bytes = axum::body::to_bytes(body, 4 * 1024 * 1024)
             .await
             .unwrap_or_default();
-        return finish(crate::admin::handle(&app, &parts.method, admin, &bytes).await);
+        return finish(handle_control(&app, &parts.method, control, &bytes).await);
     }
 
     let segments: Vec<String> = path
@@ -194,12 +71,15 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
         .map(decode)
         .collect();
     let seg_refs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let Some(op) = operation(&parts.method, &seg_refs) else {
+    let Some((route, params)) = routes::find_op(parts.method.as_str(), &seg_refs) else {
         return err(ApiError::bad(
             "InvalidUri",
             "The requested URI does not represent any resource on the server.",
         )
         .with("RequestUri", path));
+    };
+    let Handler::Op(op, handler) = route.handler else {
+        unreachable!("find_op returns operations only")
     };
     if let Err(e) = crate::auth::verify(
         &app.auth,
@@ -299,7 +179,7 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
     };
     let result = {
         let mut st = app.state.lock().await;
-        let r = route(&app, &mut st, op, &req);
+        let r = handler(&app, &mut st, &req, &params);
         let path = app.state_path.clone();
         st.save_if_dirty(&path);
         r
@@ -321,5 +201,27 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
             }
             err(e)
         }
+    }
+}
+
+/// The control API: no authentication, api-version or fault injection.
+async fn handle_control(app: &App, method: &Method, path: &str, body: &[u8]) -> Response {
+    let seg: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let Some((route, params)) = routes::find_control(method.as_str(), &seg) else {
+        return crate::admin::unknown(method, path);
+    };
+    match route.handler {
+        Handler::Control(f) => f(app, body, &params),
+        Handler::ControlState(f) => {
+            let mut st = app.state.lock().await;
+            let resp = f(app, &mut st, body, &params);
+            st.save_if_dirty(&app.state_path);
+            resp
+        }
+        Handler::Op(..) => unreachable!("find_control returns control endpoints only"),
     }
 }

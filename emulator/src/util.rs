@@ -50,50 +50,11 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
 /// The service's spelling of "unlimited" (.NET TimeSpan.MaxValue).
 pub const MAX_DURATION: &str = "P10675199DT2H48M5.4775807S";
 
-/// Parse an ISO 8601 duration (`P7D`, `PT15M`, `P1DT2H3M4.5S`, `P2W`) into milliseconds.
-/// Years and months are rejected: they have no fixed length and the service does not use them.
+/// An ISO 8601 duration (`P7D`, `PT15M`, `P1DT2H3M4.5S`, `P2W`) in milliseconds, saturating at
+/// `i64::MAX` (the service's "unlimited" is about 29,000 years).
 pub fn parse_duration_ms(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let rest = s.strip_prefix('P').or_else(|| s.strip_prefix('p'))?;
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    let mut in_time = false;
-    let mut num = String::new();
-    let mut any = false;
-    for c in rest.chars() {
-        match c {
-            'T' | 't' => {
-                if in_time || !num.is_empty() {
-                    return None;
-                }
-                in_time = true;
-            }
-            '0'..='9' | '.' | ',' => num.push(if c == ',' { '.' } else { c }),
-            _ => {
-                let v: f64 = num.parse().ok()?;
-                num.clear();
-                let unit = match (in_time, c.to_ascii_uppercase()) {
-                    (false, 'W') => 7.0 * 86_400_000.0,
-                    (false, 'D') => 86_400_000.0,
-                    (true, 'H') => 3_600_000.0,
-                    (true, 'M') => 60_000.0,
-                    (true, 'S') => 1000.0,
-                    _ => return None,
-                };
-                total += v * unit;
-                any = true;
-            }
-        }
-    }
-    if !num.is_empty() || !any {
-        return None;
-    }
-    if total > i64::MAX as f64 {
-        return Some(i64::MAX);
-    }
-    Some(total as i64)
+    let d = iso_duration::parse(s.trim()).ok()?;
+    Some(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 static ETAG_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -128,6 +89,12 @@ pub fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Set a new ETag and lastModified on a resource body.
+pub fn touch(body: &mut serde_json::Value) {
+    body["eTag"] = serde_json::json!(new_etag());
+    body["lastModified"] = serde_json::json!(now_iso());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +111,8 @@ mod tests {
         assert!(parse_duration_ms(MAX_DURATION).unwrap() > 900_000_000_000_000);
         assert_eq!(parse_duration_ms("15M"), None);
         assert_eq!(parse_duration_ms("P"), None);
-        assert_eq!(parse_duration_ms("P1M"), None);
+        // Months count as 30 days, as .NET's XmlConvert.ToTimeSpan reads them.
+        assert_eq!(parse_duration_ms("P1M"), Some(30 * 86_400_000));
         assert_eq!(parse_duration_ms("PT"), None);
     }
 

@@ -9,6 +9,7 @@ pub mod model;
 pub mod schema;
 pub mod semantics;
 pub mod server;
+pub mod testing;
 pub mod types;
 pub mod validators;
 pub mod value;

@@ -188,51 +188,9 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
-/// Parses an ISO 8601 duration (`PnYnMnDTnHnMnS`, `PnW`). Years and months count as 365 and 30 days.
-/// The one ISO 8601 parser of the crate (the `Iso8601Duration` validator and
-/// `semantics::SameIsoDuration` use it). The `iso8601` crate (0.6.6) was considered and not used:
-/// it accepts `"PT"` as a zero duration, which Terraform users should be told is a mistake.
+/// Parses an ISO 8601 duration (`PnYnMnDTnHnMnS`, `PnW`); the workspace's one parser.
 pub fn parse_iso8601_duration(s: &str) -> Result<Duration, String> {
-    let rest = s.strip_prefix('P').ok_or("it must start with P")?;
-    if rest.is_empty() {
-        return Err("no components after P".into());
-    }
-    let mut total = 0f64;
-    let mut in_time = false;
-    let mut num = String::new();
-    let mut any = false;
-    for c in rest.chars() {
-        match c {
-            'T' if !in_time && num.is_empty() => in_time = true,
-            '0'..='9' | '.' | ',' => num.push(if c == ',' { '.' } else { c }),
-            _ => {
-                if num.is_empty() {
-                    return Err(format!("no number before {c:?}"));
-                }
-                let n: f64 = num.parse().map_err(|_| format!("bad number {num:?}"))?;
-                num.clear();
-                let secs = match (in_time, c) {
-                    (false, 'Y') => 365.0 * 86400.0,
-                    (false, 'M') => 30.0 * 86400.0,
-                    (false, 'W') => 7.0 * 86400.0,
-                    (false, 'D') => 86400.0,
-                    (true, 'H') => 3600.0,
-                    (true, 'M') => 60.0,
-                    (true, 'S') => 1.0,
-                    _ => return Err(format!("unexpected designator {c:?}")),
-                };
-                total += n * secs;
-                any = true;
-            }
-        }
-    }
-    if !num.is_empty() {
-        return Err(format!("number {num:?} has no unit designator"));
-    }
-    if !any {
-        return Err("no components".into());
-    }
-    Ok(Duration::from_secs_f64(total))
+    iso_duration::parse(s)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 use super::to_value;
-use crate::client::{BatchClient, ListQuery, Recovery, RequestOptions, Versioned, WriteInfo};
+use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
 use crate::error::{Result, ServiceError};
 use crate::models::*;
+use crate::recovery::Recovery;
 use reqwest::Method;
 
 fn terminate_done(e: &ServiceError) -> bool {
@@ -12,12 +13,13 @@ fn terminate_done(e: &ServiceError) -> bool {
 impl BatchClient {
     /// Job_Add (`POST /jobs`). Safe to retry like [`BatchClient::add_pool`] (`JobExists`).
     pub async fn add_job(&self, job: &JobAddParameter, opts: &RequestOptions) -> Result<WriteInfo> {
-        self.create_idempotent(
+        self.write(
+            Method::POST,
             self.url(&["jobs"]),
-            self.url(&["jobs", &job.id]),
-            job,
-            "JobExists",
+            Some(job),
+            false,
             opts,
+            Recovery::created(self.url(&["jobs", &job.id]), "JobExists", to_value(job)?),
         )
         .await
     }

@@ -1,7 +1,8 @@
 use super::to_value;
-use crate::client::{BatchClient, ListQuery, Recovery, RequestOptions, Versioned, WriteInfo};
+use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
 use crate::error::Result;
 use crate::models::*;
+use crate::recovery::Recovery;
 use reqwest::Method;
 
 impl BatchClient {
@@ -12,12 +13,17 @@ impl BatchClient {
         pool: &PoolAddParameter,
         opts: &RequestOptions,
     ) -> Result<WriteInfo> {
-        self.create_idempotent(
+        self.write(
+            Method::POST,
             self.url(&["pools"]),
-            self.url(&["pools", &pool.id]),
-            pool,
-            "PoolExists",
+            Some(pool),
+            false,
             opts,
+            Recovery::created(
+                self.url(&["pools", &pool.id]),
+                "PoolExists",
+                to_value(pool)?,
+            ),
         )
         .await
     }

@@ -1,8 +1,8 @@
 use super::to_value;
-use crate::client::{BatchClient, ListQuery, Recovery, RequestOptions, Versioned, WriteInfo};
+use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
 use crate::error::{BatchError, Result, ServiceError};
-use crate::idempotent::is_exists;
 use crate::models::*;
+use crate::recovery::{Failure, Recovery, Settled};
 use crate::retry::RetryState;
 use reqwest::Method;
 use std::collections::HashMap;
@@ -15,6 +15,16 @@ fn terminate_done(e: &ServiceError) -> bool {
 pub const MAX_TASKS_PER_COLLECTION: usize = 100;
 
 impl BatchClient {
+    /// After an ambiguous Task_Add (alone or in a collection), a `TaskExists` adopts the existing
+    /// task if it matches `task`.
+    fn task_add_recovery(&self, job_id: &str, task: &TaskAddParameter) -> Result<Recovery> {
+        Ok(Recovery::created(
+            self.url(&["jobs", job_id, "tasks", &task.id]),
+            "TaskExists",
+            to_value(task)?,
+        ))
+    }
+
     /// Task_Add. Safe to retry like [`BatchClient::add_pool`] (`TaskExists`).
     pub async fn add_task(
         &self,
@@ -22,12 +32,13 @@ impl BatchClient {
         task: &TaskAddParameter,
         opts: &RequestOptions,
     ) -> Result<WriteInfo> {
-        self.create_idempotent(
+        self.write(
+            Method::POST,
             self.url(&["jobs", job_id, "tasks"]),
-            self.url(&["jobs", job_id, "tasks", &task.id]),
-            task,
-            "TaskExists",
+            Some(task),
+            false,
             opts,
+            self.task_add_recovery(job_id, task)?,
         )
         .await
     }
@@ -113,32 +124,28 @@ impl BatchClient {
                             .as_ref()
                             .map(|b| ServiceError::from_body(409, b))
                             .unwrap_or_default();
-                        if ambiguous[i] && is_exists(&err, "TaskExists") {
-                            let sent = serde_json::to_value(task).map_err(|e| {
-                                BatchError::Decode(format!("cannot serialize task: {e}"))
-                            })?;
-                            let url = self.url(&["jobs", job_id, "tasks", &task.id]);
-                            match self.adopt_if_same(url, &sent, err, opts).await {
-                                Ok(w) => {
-                                    results[i] = Some(TaskAddResult {
-                                        status: "success".into(),
-                                        task_id: task.id.clone(),
-                                        e_tag: w.etag,
-                                        last_modified: None,
-                                        location: None,
-                                        error: None,
-                                    })
-                                }
-                                Err(BatchError::Service(se)) => {
-                                    let mut r = r;
-                                    r.error = Some(service_error_body(&se));
-                                    results[i] = Some(r);
-                                }
-                                Err(e) => return Err(e),
-                            }
-                        } else {
-                            results[i] = Some(r);
-                        }
+                        // A TaskExists after an ambiguous attempt may be this task, committed.
+                        let recovery = self.task_add_recovery(job_id, task)?;
+                        let failure = Failure::inline(err, ambiguous[i]);
+                        let rejected = |mut r: TaskAddResult, se: &ServiceError| {
+                            r.error = Some(service_error_body(se));
+                            r
+                        };
+                        results[i] = Some(match self.settle(failure, &recovery, opts).await {
+                            Ok(Settled::Committed(w)) => TaskAddResult {
+                                status: "success".into(),
+                                task_id: task.id.clone(),
+                                e_tag: w.etag,
+                                last_modified: None,
+                                location: None,
+                                error: None,
+                            },
+                            Ok(Settled::Failed(_)) => r,
+                            Ok(Settled::Mismatch(se)) => rejected(r, &se),
+                            // The read-back itself failed: report its error for this task.
+                            Err(BatchError::Service(se)) => rejected(r, &se),
+                            Err(e) => return Err(e),
+                        });
                     }
                 }
             }
