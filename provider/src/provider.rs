@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::common::validators::{EndpointUrl, check_endpoint};
 use batch_client::{Auth, BatchClient, ClientConfig, EntraConfig, EntraCredentialKind, Secret};
+use serde::{Deserialize, Serialize};
 use tfplugin::framework::{DataSource, Provider, Resource};
+use tfplugin::model::from_value;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validators::NotEmpty;
 use tfplugin::{AttrPath, Diagnostics, Value};
@@ -66,11 +68,34 @@ fn schema() -> Schema {
     )
 }
 
-fn setting(config: &Value, attr: &str, env: &str) -> Option<String> {
-    config
-        .get_str(attr)
-        .map(str::to_string)
-        .or_else(|| std::env::var(env).ok())
+/// The provider block as Rust types (field names are the attribute names).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderConfig {
+    pub account_name: Option<String>,
+    pub account_endpoint: Option<String>,
+    pub account_key: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub oidc_token_file_path: Option<String>,
+    pub use_msi: Option<bool>,
+    pub use_cli: Option<bool>,
+    pub authority_host: Option<String>,
+}
+
+/// A setting from the provider block, else from the environment variable `env`; empty is unset.
+fn setting(value: &Option<String>, env: &str) -> Option<String> {
+    setting_from(value, env, |k| std::env::var(k).ok())
+}
+
+fn setting_from(
+    value: &Option<String>,
+    env: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
+    value
+        .clone()
+        .or_else(|| lookup(env))
         .filter(|s| !s.is_empty())
 }
 
@@ -87,7 +112,17 @@ impl Provider for BatchProvider {
     }
 
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Batch> {
-        let Some(endpoint) = setting(config, "account_endpoint", "AZURE_BATCH_ENDPOINT") else {
+        let config: ProviderConfig = match from_value(config) {
+            Ok(c) => c,
+            Err(e) => {
+                diags.error(
+                    "Provider bug: the provider block does not fit its model",
+                    format!("{e}. Please report this issue."),
+                );
+                return None;
+            }
+        };
+        let Some(endpoint) = setting(&config.account_endpoint, "AZURE_BATCH_ENDPOINT") else {
             diags.attr_error(
                 &AttrPath::attr("account_endpoint"),
                 "Missing Batch account endpoint",
@@ -103,9 +138,9 @@ impl Provider for BatchProvider {
             );
             return None;
         }
-        let key = setting(config, "account_key", "AZURE_BATCH_ACCESS_KEY");
+        let key = setting(&config.account_key, "AZURE_BATCH_ACCESS_KEY");
         let auth = if let Some(key) = key {
-            let Some(account) = setting(config, "account_name", "AZURE_BATCH_ACCOUNT") else {
+            let Some(account) = setting(&config.account_name, "AZURE_BATCH_ACCOUNT") else {
                 diags.attr_error(
                     &AttrPath::attr("account_name"),
                     "Missing Batch account name",
@@ -121,7 +156,7 @@ impl Provider for BatchProvider {
                 }
             }
         } else {
-            Auth::Entra(entra_config(config))
+            Auth::Entra(entra_config(&config, |k| std::env::var(k).ok()))
         };
         // The local Batch service changes state within a fraction of a second; Azure takes seconds
         // to minutes, so polling starts at 2 s there.
@@ -167,14 +202,18 @@ impl Provider for BatchProvider {
 }
 
 /// Entra ID credentials: explicit provider arguments first, then the environment (the Azure SDKs' order).
-fn entra_config(config: &Value) -> EntraConfig {
-    let tenant = setting(config, "tenant_id", "AZURE_TENANT_ID");
-    let client = setting(config, "client_id", "AZURE_CLIENT_ID");
-    let secret = setting(config, "client_secret", "AZURE_CLIENT_SECRET");
-    let token_file = setting(config, "oidc_token_file_path", "AZURE_FEDERATED_TOKEN_FILE");
-    let kind = if config.get_bool("use_cli") == Some(true) {
+fn entra_config(config: &ProviderConfig, env: impl Fn(&str) -> Option<String>) -> EntraConfig {
+    let tenant = setting_from(&config.tenant_id, "AZURE_TENANT_ID", &env);
+    let client = setting_from(&config.client_id, "AZURE_CLIENT_ID", &env);
+    let secret = setting_from(&config.client_secret, "AZURE_CLIENT_SECRET", &env);
+    let token_file = setting_from(
+        &config.oidc_token_file_path,
+        "AZURE_FEDERATED_TOKEN_FILE",
+        &env,
+    );
+    let kind = if config.use_cli == Some(true) {
         EntraCredentialKind::AzureCli
-    } else if config.get_bool("use_msi") == Some(true) {
+    } else if config.use_msi == Some(true) {
         EntraCredentialKind::ManagedIdentity { client_id: client }
     } else if let (Some(tenant_id), Some(client_id), Some(s)) =
         (tenant.clone(), client.clone(), secret)
@@ -196,9 +235,136 @@ fn entra_config(config: &Value) -> EntraConfig {
     with_authority(EntraConfig::new(kind), config)
 }
 
-fn with_authority(mut cfg: EntraConfig, config: &Value) -> EntraConfig {
-    if let Some(h) = config.get_str("authority_host") {
-        cfg.authority_host = Some(h.to_string());
+fn with_authority(mut cfg: EntraConfig, config: &ProviderConfig) -> EntraConfig {
+    if let Some(h) = &config.authority_host {
+        cfg.authority_host = Some(h.clone());
     }
     cfg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::model::check_round_trip;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn config_model_covers_the_provider_block() {
+        check_round_trip::<ProviderConfig>(&schema().block.value_type()).unwrap();
+    }
+
+    #[test]
+    fn settings_prefer_the_block_then_the_environment() {
+        let e = env(&[("X", "from-env"), ("EMPTY", "")]);
+        let cases = [
+            (Some("set"), "X", Some("set")),
+            (None, "X", Some("from-env")),
+            // An empty value in the block means unset, without falling back.
+            (Some(""), "X", None),
+            (None, "EMPTY", None),
+            (None, "MISSING", None),
+        ];
+        for (value, var, want) in cases {
+            let value = value.map(str::to_string);
+            assert_eq!(
+                setting_from(&value, var, &e).as_deref(),
+                want,
+                "{value:?} {var}"
+            );
+        }
+    }
+
+    fn kind(config: ProviderConfig, e: impl Fn(&str) -> Option<String>) -> String {
+        let k = format!("{:?}", entra_config(&config, e).kind);
+        k.split([' ', '{', '('])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[test]
+    fn entra_credentials_in_the_azure_sdks_order() {
+        let none = env(&[]);
+        let sp = env(&[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_SECRET", "s"),
+        ]);
+        let wi = env(&[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/f"),
+        ]);
+        let cli = ProviderConfig {
+            use_cli: Some(true),
+            use_msi: Some(true),
+            ..Default::default()
+        };
+        let msi = ProviderConfig {
+            use_msi: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(kind(cli, &sp), "AzureCli");
+        assert_eq!(kind(msi, &sp), "ManagedIdentity");
+        assert_eq!(kind(ProviderConfig::default(), &sp), "ClientSecret");
+        assert_eq!(kind(ProviderConfig::default(), &wi), "WorkloadIdentity");
+        let explicit = ProviderConfig {
+            tenant_id: Some("t".into()),
+            client_id: Some("c".into()),
+            client_secret: Some("s".into()),
+            authority_host: Some("https://login.example".into()),
+            ..Default::default()
+        };
+        assert_eq!(kind(explicit.clone(), &none), "ClientSecret");
+        let cfg = entra_config(&explicit, &none);
+        assert_eq!(cfg.authority_host.as_deref(), Some("https://login.example"));
+    }
+
+    fn configure(pairs: &[(&str, &str)]) -> Diagnostics {
+        let mut v = tfplugin::framework::null_object(&schema().block);
+        for (k, x) in pairs {
+            v.set(k, Value::string(*x));
+        }
+        let mut diags = Diagnostics::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = rt.block_on(BatchProvider.configure(&v, &mut diags));
+        assert_eq!(client.is_some(), !diags.has_errors());
+        diags
+    }
+
+    fn error_path(d: &Diagnostics) -> Option<AttrPath> {
+        d.0.iter().find_map(|x| x.path.clone())
+    }
+
+    #[test]
+    fn configure_points_at_the_attribute_at_fault() {
+        let bad_endpoint = configure(&[("account_endpoint", "ftp://example.org")]);
+        assert_eq!(
+            error_path(&bad_endpoint),
+            Some(AttrPath::attr("account_endpoint"))
+        );
+        let bad_key = configure(&[
+            ("account_endpoint", "http://127.0.0.1:1"),
+            ("account_name", "devbatch"),
+            ("account_key", "not base64!"),
+        ]);
+        assert_eq!(error_path(&bad_key), Some(AttrPath::attr("account_key")));
+        let ok = configure(&[
+            ("account_endpoint", "http://127.0.0.1:1"),
+            ("account_name", "devbatch"),
+            ("account_key", "a2V5"),
+        ]);
+        assert!(ok.is_empty(), "{ok:?}");
+    }
 }

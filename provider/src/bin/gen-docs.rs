@@ -406,6 +406,7 @@ fn schema_markdown(block: &Block, is_resource: bool) -> String {
              Their values are sent to the provider but never stored in the plan or state.\n"
         ));
     }
+    out.push_str(&rules_text(block));
     write_groups(&mut out, block, &[], true, is_resource, &mut queue);
     while let Some(n) = queue.pop_front() {
         match n {
@@ -415,6 +416,7 @@ fn schema_markdown(block: &Block, is_resource: bool) -> String {
                     anchor("nestedblock", &path),
                     path.join(".")
                 ));
+                out.push_str(&rules_text(b));
                 write_groups(&mut out, b, &path, false, is_resource, &mut queue);
             }
             Nested::Object(path, attrs, read_only) => {
@@ -445,6 +447,17 @@ fn schema_markdown(block: &Block, is_resource: bool) -> String {
         }
     }
     out
+}
+
+/// The block's declared cross-attribute rules as a paragraph ("Exactly one of `a` or `b` must
+/// be set."), or nothing.
+fn rules_text(b: &Block) -> String {
+    let rules: Vec<String> = b.rules().iter().map(|r| r.describe()).collect();
+    if rules.is_empty() {
+        String::new()
+    } else {
+        format!("\n{}\n", rules.join(" "))
+    }
 }
 
 fn anchor(prefix: &str, path: &[String]) -> String {
@@ -548,6 +561,9 @@ fn write_groups<'a>(
                         kind.push_str(", Deprecated");
                     }
                     let mut desc = a.description.trim().to_string();
+                    if let Some(sem) = a.semantics_description() {
+                        desc = join_sentences(&desc, &sem);
+                    }
                     if let Some(msg) = &a.deprecated {
                         desc = join_sentences(&desc, &format!("**Deprecated:** {}", msg.trim()));
                     }
@@ -743,6 +759,41 @@ mod tests {
         let p = md.find("- `pw_wo`").unwrap();
         let t = md.find("- `timeouts`").unwrap();
         assert!(c < p && p < t, "{md}");
+    }
+
+    #[test]
+    fn semantics_and_rules_are_documented() {
+        use tfplugin::semantics::IgnoreCase;
+        let b = Block::new("Pool.")
+            .attr(
+                Attribute::string("vm_size")
+                    .required()
+                    .semantics(IgnoreCase)
+                    .description("Size."),
+            )
+            .attr(
+                Attribute::string("image_id")
+                    .optional()
+                    .description("Image."),
+            )
+            .attr(Attribute::string("sku").optional().description("SKU."))
+            .exactly_one_of(&["image_id", "sku"]);
+        let md = schema_markdown(&b, true);
+        assert!(
+            md.contains("- `vm_size` (String) Size. Case does not matter.\n"),
+            "{md}"
+        );
+        assert!(md.contains("- `sku` (String) SKU.\n"), "{md}");
+        assert!(
+            md.contains("\nExactly one of `image_id` or `sku` must be set.\n"),
+            "{md}"
+        );
+        // Nested blocks show their own rules under their section.
+        let outer = Block::new("Outer.").block(NestedBlock::single("pool", b));
+        let md = schema_markdown(&outer, true);
+        let section = md.find("### Nested Schema for `pool`").unwrap();
+        let rule = md.find("Exactly one of `image_id` or `sku`").unwrap();
+        assert!(section < rule, "{md}");
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use batch_client::models::ImageInformation;
 use batch_client::{ListQuery, RequestOptions};
+use serde::{Deserialize, Serialize};
 use tfplugin::framework::{Ctx, DataSource};
+use tfplugin::model::{from_value, to_value};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validators::OneOf;
 use tfplugin::{Diagnostics, Type, Value};
@@ -16,6 +18,30 @@ use crate::common::{Batch, batch_error};
 pub struct SupportedImagesDataSource;
 
 const DOCKER_COMPATIBLE: &str = "DockerCompatible";
+
+/// The data source's configuration and result (field names are the attribute names).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SupportedImagesModel {
+    pub docker_compatible_only: Option<bool>,
+    pub os_type: Option<String>,
+    pub verification_type: Option<String>,
+    pub images: Vec<ImageModel>,
+}
+
+/// One element of `images`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageModel {
+    pub node_agent_sku_id: String,
+    pub publisher: Option<String>,
+    pub offer: Option<String>,
+    pub sku: Option<String>,
+    pub version: Option<String>,
+    pub os_type: String,
+    pub verification_type: String,
+    pub capabilities: Vec<String>,
+    pub docker_compatible: bool,
+    pub batch_support_end_of_life: Option<String>,
+}
 
 fn image_type() -> Type {
     Type::object([
@@ -46,33 +72,59 @@ fn schema() -> Schema {
     )
 }
 
-fn image_value(i: &ImageInformation) -> Value {
+/// One supported image as the data source shows it.
+pub fn flatten_image(i: &ImageInformation) -> ImageModel {
     let r = &i.image_reference;
-    let caps = i.capabilities.clone().unwrap_or_default();
-    let docker = caps
+    let capabilities = i.capabilities.clone().unwrap_or_default();
+    let docker_compatible = capabilities
         .iter()
         .any(|c| c.eq_ignore_ascii_case(DOCKER_COMPATIBLE));
-    Value::object([
-        (
-            "node_agent_sku_id",
-            Value::string(i.node_agent_sku_id.clone()),
-        ),
-        ("publisher", Value::opt_string(r.publisher.clone())),
-        ("offer", Value::opt_string(r.offer.clone())),
-        ("sku", Value::opt_string(r.sku.clone())),
-        ("version", Value::opt_string(r.version.clone())),
-        ("os_type", Value::string(i.os_type.to_ascii_lowercase())),
-        (
-            "verification_type",
-            Value::string(i.verification_type.to_ascii_lowercase()),
-        ),
-        ("capabilities", Value::string_list(caps)),
-        ("docker_compatible", Value::Bool(docker)),
-        (
-            "batch_support_end_of_life",
-            Value::opt_string(i.batch_support_end_of_life.clone()),
-        ),
-    ])
+    ImageModel {
+        node_agent_sku_id: i.node_agent_sku_id.clone(),
+        publisher: r.publisher.clone(),
+        offer: r.offer.clone(),
+        sku: r.sku.clone(),
+        version: r.version.clone(),
+        os_type: i.os_type.to_ascii_lowercase(),
+        verification_type: i.verification_type.to_ascii_lowercase(),
+        capabilities,
+        docker_compatible,
+        batch_support_end_of_life: i.batch_support_end_of_life.clone(),
+    }
+}
+
+/// The OData filter for the filters the service can apply (None when there are none).
+pub fn expand_filter(q: &SupportedImagesModel) -> Option<String> {
+    let mut filters = Vec::new();
+    if let Some(o) = &q.os_type {
+        filters.push(format!("osType eq '{o}'"));
+    }
+    if let Some(v) = &q.verification_type {
+        filters.push(format!("verificationType eq '{v}'"));
+    }
+    (!filters.is_empty()).then(|| filters.join(" and "))
+}
+
+/// The images matching the query, in the service's order. The service's filters are applied
+/// again here: a service that ignores $filter must not widen the result. Capabilities are
+/// filtered only here.
+pub fn select_images(images: &[ImageInformation], q: &SupportedImagesModel) -> Vec<ImageModel> {
+    let docker_only = q.docker_compatible_only.unwrap_or(false);
+    images
+        .iter()
+        .filter(|i| {
+            q.os_type
+                .as_deref()
+                .is_none_or(|o| i.os_type.eq_ignore_ascii_case(o))
+        })
+        .filter(|i| {
+            q.verification_type
+                .as_deref()
+                .is_none_or(|v| i.verification_type.eq_ignore_ascii_case(v))
+        })
+        .map(flatten_image)
+        .filter(|m| !docker_only || m.docker_compatible)
+        .collect()
 }
 
 #[async_trait]
@@ -87,48 +139,126 @@ impl DataSource<Batch> for SupportedImagesDataSource {
 
     async fn read(&self, ctx: &Ctx<Batch>, config: Value) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::new();
-        let docker_only = config.get_bool("docker_compatible_only").unwrap_or(false);
-        let os = config.get_str("os_type").map(str::to_string);
-        let verification = config.get_str("verification_type").map(str::to_string);
-        // Filter on the service where OData allows it; capabilities are filtered here.
-        let mut filters = Vec::new();
-        if let Some(o) = &os {
-            filters.push(format!("osType eq '{o}'"));
-        }
-        if let Some(v) = &verification {
-            filters.push(format!("verificationType eq '{v}'"));
-        }
-        let query = ListQuery {
-            filter: (!filters.is_empty()).then(|| filters.join(" and ")),
+        let mut query: SupportedImagesModel = match from_value(&config) {
+            Ok(q) => q,
+            Err(e) => {
+                diags.error(
+                    "Provider bug: the configuration does not fit its model",
+                    format!("{e}. Please report this issue."),
+                );
+                return (config, diags);
+            }
+        };
+        let list_query = ListQuery {
+            filter: expand_filter(&query),
             ..Default::default()
         };
         let o = RequestOptions::new()
             .timeout(Duration::from_secs(300))
             .cancel(ctx.cancel.clone());
-        let images = match ctx.client.api.list_supported_images(&query, &o).await {
+        let images = match ctx.client.api.list_supported_images(&list_query, &o).await {
             Ok(i) => i,
             Err(e) => {
                 batch_error(&mut diags, "list the account's supported images", &e, None);
                 return (config, diags);
             }
         };
-        let list: Vec<Value> = images
-            .iter()
-            // Filter again locally: a service that ignores $filter must not widen the result.
-            .filter(|i| {
-                os.as_deref()
-                    .is_none_or(|o| i.os_type.eq_ignore_ascii_case(o))
-            })
-            .filter(|i| {
-                verification
-                    .as_deref()
-                    .is_none_or(|v| i.verification_type.eq_ignore_ascii_case(v))
-            })
-            .map(image_value)
-            .filter(|v| !docker_only || v.get_bool("docker_compatible") == Some(true))
-            .collect();
-        let mut out = config.clone();
-        out.set("images", Value::List(list));
-        (out, diags)
+        query.images = select_images(&images, &query);
+        match to_value(&query, &schema().block.value_type()) {
+            Ok(v) => (v, diags),
+            Err(e) => {
+                diags.error(
+                    "Provider bug: the images do not fit the schema",
+                    format!("{e}. Please report this issue."),
+                );
+                (config, diags)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use batch_client::models::ImageReference;
+    use tfplugin::model::check_round_trip;
+
+    fn image(os: &str, verification: &str, caps: Option<&[&str]>) -> ImageInformation {
+        ImageInformation {
+            node_agent_sku_id: "batch.node.ubuntu 22.04".into(),
+            image_reference: ImageReference {
+                publisher: Some("canonical".into()),
+                offer: Some("ubuntu".into()),
+                sku: Some(format!("{os}-{verification}")),
+                ..Default::default()
+            },
+            os_type: os.into(),
+            verification_type: verification.into(),
+            capabilities: caps.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn models_cover_the_schema() {
+        check_round_trip::<SupportedImagesModel>(&schema().block.value_type()).unwrap();
+        check_round_trip::<ImageModel>(&image_type()).unwrap();
+    }
+
+    #[test]
+    fn flatten_image_lowercases_enums_and_spots_docker() {
+        let m = flatten_image(&image("Linux", "Verified", Some(&["dockercompatible"])));
+        assert_eq!(m.os_type, "linux");
+        assert_eq!(m.verification_type, "verified");
+        assert!(m.docker_compatible);
+        assert_eq!(m.capabilities, ["dockercompatible"]);
+        assert_eq!(m.sku.as_deref(), Some("Linux-Verified"));
+        let m = flatten_image(&image("Windows", "Unverified", None));
+        assert!(!m.docker_compatible && m.capabilities.is_empty());
+    }
+
+    #[test]
+    fn filters_go_to_the_service_and_are_applied_again() {
+        let images = [
+            image("Linux", "Verified", Some(&[DOCKER_COMPATIBLE])),
+            image("Linux", "Unverified", None),
+            image("Windows", "Verified", Some(&[DOCKER_COMPATIBLE])),
+        ];
+        let q = |docker: Option<bool>, os: Option<&str>, ver: Option<&str>| SupportedImagesModel {
+            docker_compatible_only: docker,
+            os_type: os.map(str::to_string),
+            verification_type: ver.map(str::to_string),
+            images: vec![],
+        };
+        let cases = [
+            (
+                q(None, None, None),
+                None,
+                vec!["Linux-Verified", "Linux-Unverified", "Windows-Verified"],
+            ),
+            (
+                q(Some(true), None, None),
+                None,
+                vec!["Linux-Verified", "Windows-Verified"],
+            ),
+            (
+                q(None, Some("linux"), None),
+                Some("osType eq 'linux'"),
+                vec!["Linux-Verified", "Linux-Unverified"],
+            ),
+            (
+                q(Some(false), Some("windows"), Some("verified")),
+                Some("osType eq 'windows' and verificationType eq 'verified'"),
+                vec!["Windows-Verified"],
+            ),
+        ];
+        for (query, filter, skus) in cases {
+            assert_eq!(expand_filter(&query).as_deref(), filter, "{query:?}");
+            let got: Vec<String> = select_images(&images, &query)
+                .into_iter()
+                .filter_map(|m| m.sku)
+                .collect();
+            assert_eq!(got, skus, "{query:?}");
+        }
     }
 }

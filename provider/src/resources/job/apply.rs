@@ -1,0 +1,336 @@
+//! Apply carries out: create, read, update, delete and import of a job against Batch, with
+//! If-Match on updates (the ETag kept in private state).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use batch_client::models::CloudJob;
+use batch_client::{BatchError, RequestOptions};
+use tfplugin::framework::{
+    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, Private, ReadRequest,
+    ReadResponse,
+};
+use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::{AttrPath, Diagnostics, Value};
+
+use super::expand::{expand_job_add, expand_job_patch, expand_job_update};
+use super::flatten::flatten_job;
+use super::model::{JobModel, Op, job_path};
+use super::plan::{JobCall, plan_job_update};
+use super::schema::schema;
+use crate::common::wire_paths::WirePaths;
+use crate::common::{
+    Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
+};
+
+const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
+const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
+const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
+
+/// Private-state key of the job's ETag.
+const ETAG: &str = "etag";
+
+pub(super) fn etag_private(etag: Option<String>) -> Private {
+    let mut p = Private::new();
+    if let Some(e) = etag {
+        p.insert(ETAG.into(), serde_json::Value::String(e));
+    }
+    p
+}
+
+pub(super) fn private_etag(p: &Private) -> Option<String> {
+    p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// Batch property names (`PropertyName` in error details) -> job attributes, derived from the
+/// expand functions (every property they send is covered).
+pub(super) fn wire_paths() -> &'static WirePaths {
+    static PATHS: OnceLock<WirePaths> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let ty = schema().block.value_type();
+        WirePaths::derive(&ty, |m: &JobModel| expand_job_add(m, None))
+    })
+}
+
+/// Adds a failed call's diagnostic at `path`, else at the attribute Batch's `PropertyName`
+/// names.
+fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError, path: Option<AttrPath>) {
+    let path = path.or_else(|| {
+        err.service()
+            .and_then(|se| se.value("PropertyName"))
+            .and_then(|p| wire_paths().lookup(p))
+    });
+    batch_error(diags, doing, err, path.as_ref());
+}
+
+fn conflict_error(diags: &mut Diagnostics, what: &str) {
+    diags.error(
+        format!("{what} changed outside Terraform"),
+        format!("{what} changed outside Terraform since the last refresh (Batch answered 412 ConditionNotMet to the conditional update). Nothing was overwritten; run terraform apply again to see the difference."),
+    );
+}
+
+/// Reads a plan or state into the model; a failure is a provider bug, reported as such.
+pub(super) fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<JobModel> {
+    match from_value(v) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            diags.error(
+                "Provider bug: the job does not fit its model",
+                format!("{e}. Please report this issue."),
+            );
+            None
+        }
+    }
+}
+
+/// The model as a state value.
+fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
+    match to_value(m, &schema().block.value_type()) {
+        Ok(v) => v,
+        Err(e) => {
+            diags.error(
+                "Provider bug: the job model does not fit its schema",
+                format!("{e}. Please report this issue."),
+            );
+            Value::Null
+        }
+    }
+}
+
+fn failed(diags: Diagnostics) -> ApplyResponse {
+    ApplyResponse {
+        new_state: Value::Null,
+        private: Private::new(),
+        diags,
+    }
+}
+
+pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
+    let mut diags = Diagnostics::new();
+    let Some(planned) = read_model(&req.planned, &mut diags) else {
+        return failed(diags);
+    };
+    let name = planned.job_name();
+    let dl = planned.deadline(Op::Create, CREATE_DEFAULT);
+    let config = from_value::<JobModel>(&req.config).ok();
+    let body = expand_job_add(&planned, config.as_ref());
+    if let Err(e) = ctx.client.api.add_job(&body, &opts(ctx, dl)).await {
+        let path = match error_code(&e) {
+            Some(c) if c.eq_ignore_ascii_case("JobExists") => {
+                diags.attr_error(
+                    &job_path!(name),
+                    format!("A job named {name:?} already exists"),
+                    format!("The Batch account already has a job {name:?} (job ids are case-insensitive). Import it with `terraform import <address> {name}`, delete it, or choose another name."),
+                );
+                return failed(diags);
+            }
+            Some(c) if c.eq_ignore_ascii_case("PoolNotFound") => Some(job_path!(pool_id)),
+            _ => None,
+        };
+        report(&mut diags, &format!("create job {name:?}"), &e, path);
+        return failed(diags);
+    }
+    tracing::info!(job = %name, "job created");
+    let mut st = planned;
+    st.id = Tf::Known(name.clone());
+    match ctx.client.api.get_job(&name, &poll_opts(ctx)).await {
+        Ok(Some(j)) => {
+            st.state = j.value.state.clone().into();
+            let new_state = state_of(&st, &mut diags);
+            ApplyResponse {
+                new_state,
+                private: etag_private(j.etag),
+                diags,
+            }
+        }
+        Ok(None) => {
+            diags.error(
+                format!("Job {name:?} vanished right after creation"),
+                "Batch accepted the job but does not return it: someone may have deleted it. Run terraform apply again to re-create it.",
+            );
+            failed(diags)
+        }
+        Err(e) => {
+            batch_error(
+                &mut diags,
+                &format!("read job {name:?} after creating it"),
+                &e,
+                None,
+            );
+            // The job exists: keep it in state (tainted) rather than orphan it.
+            st.state = Tf::Null;
+            let new_state = state_of(&st, &mut diags);
+            ApplyResponse {
+                new_state,
+                private: Private::new(),
+                diags,
+            }
+        }
+    }
+}
+
+pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
+    let mut diags = Diagnostics::new();
+    let Some(prior) = read_model(&req.state, &mut diags) else {
+        return ReadResponse {
+            state: req.state,
+            private: req.private,
+            diags,
+        };
+    };
+    let name = prior.job_name();
+    let o = RequestOptions::new()
+        .timeout(Duration::from_secs(120))
+        .cancel(ctx.cancel.clone());
+    match ctx.client.api.get_job(&name, &o).await {
+        Ok(Some(j)) if j.value.state.as_deref() == Some("deleting") => ReadResponse {
+            state: Value::Null,
+            private: Private::new(),
+            diags,
+        },
+        Ok(Some(j)) => ReadResponse {
+            state: state_of(&flatten_job(&j.value, &prior), &mut diags),
+            private: etag_private(j.etag),
+            diags,
+        },
+        Ok(None) => ReadResponse {
+            state: Value::Null,
+            private: Private::new(),
+            diags,
+        },
+        Err(e) => {
+            batch_error(&mut diags, &format!("read job {name:?}"), &e, None);
+            ReadResponse {
+                state: req.state,
+                private: req.private,
+                diags,
+            }
+        }
+    }
+}
+
+pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
+    let mut diags = Diagnostics::new();
+    let unchanged = |diags| ApplyResponse {
+        new_state: req.prior.clone(),
+        private: req.private.clone(),
+        diags,
+    };
+    let (Some(planned), Some(prior)) = (
+        read_model(&req.planned, &mut diags),
+        read_model(&req.prior, &mut diags),
+    ) else {
+        return unchanged(diags);
+    };
+    let name = planned.job_name();
+    let dl = planned.deadline(Op::Update, UPDATE_DEFAULT);
+    let mut etag = private_etag(&req.private);
+    if let Some(call) = plan_job_update(&prior, &planned).call {
+        let mut o = opts(ctx, dl);
+        if let Some(e) = &etag {
+            o = o.if_match(e.clone());
+        }
+        let result = match call {
+            JobCall::Update => {
+                // Job_Update resets what it omits: carry the properties Terraform does not manage.
+                let current = match ctx.client.api.get_job(&name, &opts(ctx, dl)).await {
+                    Ok(Some(j)) => j.value,
+                    Ok(None) => CloudJob::default(),
+                    Err(e) => {
+                        batch_error(&mut diags, &format!("read job {name:?}"), &e, None);
+                        return unchanged(diags);
+                    }
+                };
+                let body = expand_job_update(&planned, &current);
+                ctx.client.api.update_job(&name, &body, &o).await
+            }
+            JobCall::Patch(changes) => {
+                let body = expand_job_patch(&planned, &changes);
+                ctx.client.api.patch_job(&name, &body, &o).await
+            }
+        };
+        match result {
+            Ok(w) => {
+                tracing::info!(job = %name, "job updated");
+                etag = w.etag.or(etag);
+            }
+            Err(e) => {
+                if matches!(&e, BatchError::Service(se) if se.status == 412) {
+                    conflict_error(&mut diags, &format!("Job {name:?}"));
+                } else {
+                    report(&mut diags, &format!("update job {name:?}"), &e, None);
+                }
+                return unchanged(diags);
+            }
+        }
+    }
+    let mut st = planned;
+    // The write's ETag is the one to keep: a GET now could pick up (and so hide) a change
+    // someone else made right after ours.
+    if st.state.is_unknown()
+        && let Ok(Some(j)) = ctx.client.api.get_job(&name, &poll_opts(ctx)).await
+    {
+        st.state = j.value.state.clone().into();
+    }
+    if st.state.is_unknown() {
+        st.state = prior.state.clone();
+    }
+    let new_state = state_of(&st, &mut diags);
+    ApplyResponse {
+        new_state,
+        private: etag_private(etag),
+        diags,
+    }
+}
+
+pub async fn delete(ctx: &Ctx<Batch>, req: DeleteRequest) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let Some(prior) = read_model(&req.prior, &mut diags) else {
+        return diags;
+    };
+    let name = prior.job_name();
+    let dl = prior.deadline(Op::Delete, DELETE_DEFAULT);
+    // No If-Match: destroying is the goal whatever changed on the job since the refresh.
+    if let Err(e) = ctx.client.api.delete_job(&name, &opts(ctx, dl)).await
+        && !is_not_found(&e)
+    {
+        batch_error(&mut diags, &format!("delete job {name:?}"), &e, None);
+        return diags;
+    }
+    let what = format!("job {name:?}");
+    let api = &ctx.client.api;
+    let name = &name;
+    wait_until_gone(ctx, dl, &what, &mut diags, move || async move {
+        api.get_job(name, &poll_opts(ctx)).await
+    })
+    .await;
+    diags
+}
+
+/// The state an import starts from: just the name (Terraform reads the rest right after).
+pub fn import_state(id: &str, diags: &mut Diagnostics) -> Value {
+    if !crate::common::validators::is_batch_id(id) {
+        diags.error(
+            "Invalid import id",
+            format!("{id:?} is not a job name: import a batch_job by its name, e.g. `terraform import batch_job.example render`."),
+        );
+        return Value::Null;
+    }
+    let m = JobModel {
+        id: Tf::Known(id.to_string()),
+        name: Tf::Known(id.to_string()),
+        ..Default::default()
+    };
+    state_of(&m, diags)
+}
+
+pub async fn import(id: &str) -> ImportResponse {
+    let mut diags = Diagnostics::new();
+    let state = import_state(id, &mut diags);
+    ImportResponse {
+        state,
+        private: Private::new(),
+        diags,
+    }
+}

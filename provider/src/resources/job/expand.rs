@@ -1,0 +1,142 @@
+//! Terraform -> Batch: the job model as Job_Add, Job_Patch and Job_Update bodies.
+
+use std::collections::BTreeMap;
+
+use batch_client::models::{
+    CloudJob, JobAddParameter, JobConstraints, JobPatchParameter, JobPreparationTask,
+    JobReleaseTask, JobUpdateParameter, MetadataItem, PoolInformation,
+};
+
+use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
+use super::plan::JobChanges;
+use crate::common::task_spec::{expand_environment, expand_task_container, expand_user_identity};
+
+fn int(v: Option<i64>) -> Option<i32> {
+    v.map(|n| n as i32)
+}
+
+fn pool_info(m: &JobModel) -> PoolInformation {
+    PoolInformation {
+        pool_id: m.pool_id.clone(),
+        auto_pool_specification: None,
+    }
+}
+
+/// The constraints block as Batch takes it (None when the block is absent).
+pub fn expand_constraints(c: Option<&JobConstraintsModel>) -> Option<JobConstraints> {
+    c.map(|c| JobConstraints {
+        max_wall_clock_time: c.max_wall_clock_time.clone(),
+        max_task_retry_count: int(c.max_task_retry_count),
+    })
+}
+
+/// Metadata items (None when the attribute is null; an empty map is an empty list).
+pub fn expand_metadata(m: Option<&BTreeMap<String, String>>) -> Option<Vec<MetadataItem>> {
+    m.map(|m| {
+        m.iter()
+            .map(|(name, value)| MetadataItem {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    })
+}
+
+/// The preparation task as Batch takes it; `config` is the same block in the configuration
+/// (write-only registry passwords live only there).
+pub fn expand_preparation_task(
+    m: &PreparationTaskModel,
+    config: Option<&PreparationTaskModel>,
+) -> JobPreparationTask {
+    let config_common = config.map(PreparationTaskModel::common);
+    let common = expand_release_task(&m.common(), config_common.as_ref());
+    JobPreparationTask {
+        command_line: common.command_line,
+        container_settings: common.container_settings,
+        environment_settings: common.environment_settings,
+        user_identity: common.user_identity,
+        wait_for_success: m.wait_for_success,
+        rerun_on_node_reboot_after_success: m.rerun_on_node_reboot_after_success,
+        ..Default::default()
+    }
+}
+
+/// The release task as Batch takes it: exactly the parts every job task has.
+pub fn expand_release_task(
+    m: &ReleaseTaskModel,
+    config: Option<&ReleaseTaskModel>,
+) -> JobReleaseTask {
+    JobReleaseTask {
+        command_line: m.command_line.clone(),
+        container_settings: m
+            .container
+            .as_ref()
+            .map(|c| expand_task_container(c, config.and_then(|c| c.container.as_ref()))),
+        environment_settings: expand_environment(&m.environment),
+        user_identity: m.user_identity.as_ref().map(expand_user_identity),
+        ..Default::default()
+    }
+}
+
+/// The Job_Add body. `config` is the configuration (write-only values of the tasks).
+pub fn expand_job_add(m: &JobModel, config: Option<&JobModel>) -> JobAddParameter {
+    JobAddParameter {
+        id: m.job_name(),
+        display_name: m.display_name.clone(),
+        priority: int(m.priority),
+        max_parallel_tasks: int(m.max_parallel_tasks),
+        constraints: expand_constraints(m.constraints.as_ref()),
+        pool_info: pool_info(m),
+        on_all_tasks_complete: m.on_all_tasks_complete.clone(),
+        on_task_failure: m.on_task_failure.clone(),
+        metadata: expand_metadata(m.metadata.as_ref()),
+        uses_task_dependencies: m.uses_task_dependencies,
+        job_preparation_task: m
+            .preparation_task
+            .as_ref()
+            .map(|t| expand_preparation_task(t, config.and_then(|c| c.preparation_task.as_ref()))),
+        job_release_task: m
+            .release_task
+            .as_ref()
+            .map(|t| expand_release_task(t, config.and_then(|c| c.release_task.as_ref()))),
+        ..Default::default()
+    }
+}
+
+/// The Job_Patch (merge) body: only what changed, so that concurrent changes to other
+/// properties are not overwritten.
+pub fn expand_job_patch(m: &JobModel, changes: &JobChanges) -> JobPatchParameter {
+    JobPatchParameter {
+        priority: changes.priority.then(|| m.priority.unwrap_or(0) as i32),
+        max_parallel_tasks: changes
+            .max_parallel_tasks
+            .then(|| m.max_parallel_tasks.unwrap_or(-1) as i32),
+        on_all_tasks_complete: changes.on_all_tasks_complete.then(|| {
+            m.on_all_tasks_complete
+                .clone()
+                .unwrap_or_else(|| "noaction".into())
+        }),
+        constraints: changes
+            .constraints
+            .then(|| expand_constraints(m.constraints.as_ref()).unwrap_or_default()),
+        // An empty list clears the metadata; omitting it would keep the old items.
+        metadata: changes
+            .metadata
+            .then(|| expand_metadata(m.metadata.as_ref()).unwrap_or_default()),
+        ..Default::default()
+    }
+}
+
+/// The Job_Update (PUT) body: Batch resets what it omits, so it carries every property we
+/// manage and, from `current`, the ones we do not.
+pub fn expand_job_update(m: &JobModel, current: &CloudJob) -> JobUpdateParameter {
+    JobUpdateParameter {
+        priority: int(m.priority),
+        max_parallel_tasks: int(m.max_parallel_tasks),
+        allow_task_preemption: current.allow_task_preemption,
+        constraints: Some(expand_constraints(m.constraints.as_ref()).unwrap_or_default()),
+        pool_info: pool_info(m),
+        metadata: Some(expand_metadata(m.metadata.as_ref()).unwrap_or_default()),
+        on_all_tasks_complete: m.on_all_tasks_complete.clone(),
+    }
+}

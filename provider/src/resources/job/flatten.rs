@@ -1,0 +1,134 @@
+//! Batch -> Terraform: the job as Batch reports it, written into the model. Server defaults the
+//! user left unset stay null.
+
+use std::collections::BTreeMap;
+
+use batch_client::models::{
+    CloudJob, JobConstraints, JobPreparationTask, JobReleaseTask, MetadataItem,
+};
+use tfplugin::model::Tf;
+
+use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
+use crate::common::task_spec::{
+    flatten_environment, flatten_task_container, flatten_user_identity, is_unlimited,
+};
+
+/// The constraints block. Spelling and per-attribute server defaults are the framework's
+/// (declared `SameIsoDuration`/`server_default` in the schema); here only the block itself: no
+/// block when the user had none and Batch reports nothing but its defaults.
+pub fn flatten_constraints(
+    m: Option<&JobConstraints>,
+    prior: Option<&JobConstraintsModel>,
+) -> Option<JobConstraintsModel> {
+    let Some(m) = m else {
+        return prior.map(|_| JobConstraintsModel::default());
+    };
+    let defaults = m.max_wall_clock_time.as_deref().is_none_or(is_unlimited)
+        && m.max_task_retry_count.is_none_or(|n| n == 0);
+    if prior.is_none() && defaults {
+        return None;
+    }
+    Some(JobConstraintsModel {
+        max_wall_clock_time: m.max_wall_clock_time.clone(),
+        max_task_retry_count: m.max_task_retry_count.map(i64::from),
+    })
+}
+
+/// Metadata as a map: null when Batch has none and the prior value was null.
+pub fn flatten_metadata(
+    m: Option<&Vec<MetadataItem>>,
+    prior: Option<&BTreeMap<String, String>>,
+) -> Option<BTreeMap<String, String>> {
+    match m {
+        Some(list) if !list.is_empty() => Some(
+            list.iter()
+                .map(|e| (e.name.clone(), e.value.clone()))
+                .collect(),
+        ),
+        _ => prior.map(|_| BTreeMap::new()),
+    }
+}
+
+/// A Batch enum value in our lower-case spelling, `default` when Batch omits it.
+fn flatten_enum(v: Option<&String>, default: &str) -> String {
+    v.map_or(default, |s| s.as_str()).to_ascii_lowercase()
+}
+
+/// The preparation task as state: the parts every job task has (see [`flatten_release_task`])
+/// plus its own flags, which Batch omits when they hold its default (`true`).
+pub fn flatten_preparation_task(
+    m: &JobPreparationTask,
+    prior: Option<&PreparationTaskModel>,
+) -> PreparationTaskModel {
+    let common = JobReleaseTask {
+        command_line: m.command_line.clone(),
+        container_settings: m.container_settings.clone(),
+        environment_settings: m.environment_settings.clone(),
+        user_identity: m.user_identity.clone(),
+        ..Default::default()
+    };
+    let prior_common = prior.map(PreparationTaskModel::common);
+    PreparationTaskModel::with_common(
+        flatten_release_task(&common, prior_common.as_ref()),
+        Some(m.wait_for_success.unwrap_or(true)),
+        Some(m.rerun_on_node_reboot_after_success.unwrap_or(true)),
+    )
+}
+
+/// The release task as state (the task spec's parts, normalised against the prior block).
+pub fn flatten_release_task(
+    m: &JobReleaseTask,
+    prior: Option<&ReleaseTaskModel>,
+) -> ReleaseTaskModel {
+    ReleaseTaskModel {
+        command_line: m.command_line.clone(),
+        environment: flatten_environment(
+            m.environment_settings.as_ref(),
+            prior.and_then(|p| p.environment.as_ref()),
+        ),
+        container: m
+            .container_settings
+            .as_ref()
+            .map(|c| flatten_task_container(c, prior.and_then(|p| p.container.as_ref()))),
+        user_identity: flatten_user_identity(
+            m.user_identity.as_ref(),
+            prior.and_then(|p| p.user_identity.as_ref()),
+        ),
+    }
+}
+
+/// The job as state, normalised against `prior` (the default model on import): server
+/// defaults the user left unset stay null. Case-insensitive ids and equal durations keep the
+/// prior spelling by the schema's declared semantics (the framework applies them after read).
+/// `timeouts` is configuration and comes from `prior`.
+pub fn flatten_job(job: &CloudJob, prior: &JobModel) -> JobModel {
+    let name = job.id.clone().unwrap_or_default();
+    JobModel {
+        id: Tf::Known(name.clone()),
+        name: Tf::Known(name),
+        display_name: job.display_name.clone(),
+        pool_id: Some(
+            job.pool_info
+                .as_ref()
+                .and_then(|p| p.pool_id.clone())
+                .unwrap_or_default(),
+        ),
+        priority: Some(job.priority.unwrap_or(0) as i64),
+        max_parallel_tasks: Some(job.max_parallel_tasks.unwrap_or(-1) as i64),
+        uses_task_dependencies: Some(job.uses_task_dependencies.unwrap_or(false)),
+        on_all_tasks_complete: Some(flatten_enum(job.on_all_tasks_complete.as_ref(), "noaction")),
+        on_task_failure: Some(flatten_enum(job.on_task_failure.as_ref(), "noaction")),
+        metadata: flatten_metadata(job.metadata.as_ref(), prior.metadata.as_ref()),
+        state: job.state.clone().into(),
+        constraints: flatten_constraints(job.constraints.as_ref(), prior.constraints.as_ref()),
+        preparation_task: job
+            .job_preparation_task
+            .as_ref()
+            .map(|t| flatten_preparation_task(t, prior.preparation_task.as_ref())),
+        release_task: job
+            .job_release_task
+            .as_ref()
+            .map(|t| flatten_release_task(t, prior.release_task.as_ref())),
+        timeouts: prior.timeouts.clone(),
+    }
+}

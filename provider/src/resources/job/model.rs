@@ -1,0 +1,126 @@
+//! The `batch_job` resource as Rust types: one field per Terraform attribute, read from and
+//! written to plan and state with `tfplugin::model` (field names are the attribute names).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tfplugin::model::Tf;
+
+use crate::common::task_spec::{Environment, TaskContainerModel, UserIdentityModel};
+pub use crate::common::{Op, Timeouts};
+
+/// The name of a field of a model, checked by the compiler: models name their fields after the
+/// Terraform attributes, so this is the attribute's name (`attr!(JobModel, pool_id)`).
+macro_rules! attr {
+    ($model:ty, $field:ident) => {{
+        #[allow(dead_code)]
+        fn field_exists(m: &$model) {
+            let _ = &m.$field;
+        }
+        stringify!($field)
+    }};
+}
+pub(crate) use attr;
+
+/// The path of a top-level attribute of the job (`job_path!(pool_id)`).
+macro_rules! job_path {
+    ($field:ident) => {
+        tfplugin::AttrPath::attr($crate::resources::job::model::attr!(
+            $crate::resources::job::model::JobModel,
+            $field
+        ))
+    };
+}
+pub(crate) use job_path;
+
+/// A `batch_job`: configuration, plan and state. Attributes that can be unknown while planning
+/// and that plan-time code must tell apart from null are [`Tf`]; the rest read unknown as `None`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JobModel {
+    pub id: Tf<String>,
+    pub name: Tf<String>,
+    pub display_name: Option<String>,
+    pub pool_id: Option<String>,
+    pub priority: Option<i64>,
+    pub max_parallel_tasks: Option<i64>,
+    pub uses_task_dependencies: Option<bool>,
+    pub on_all_tasks_complete: Option<String>,
+    pub on_task_failure: Option<String>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub state: Tf<String>,
+    pub constraints: Option<JobConstraintsModel>,
+    pub preparation_task: Option<PreparationTaskModel>,
+    pub release_task: Option<ReleaseTaskModel>,
+    pub timeouts: Option<Timeouts>,
+}
+
+/// The `constraints` block.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JobConstraintsModel {
+    pub max_wall_clock_time: Option<String>,
+    pub max_task_retry_count: Option<i64>,
+}
+
+/// The `preparation_task` block: the task spec's parts plus the preparation task's own.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PreparationTaskModel {
+    pub command_line: String,
+    pub environment: Environment,
+    pub container: Option<TaskContainerModel>,
+    pub user_identity: Option<UserIdentityModel>,
+    pub wait_for_success: Option<bool>,
+    pub rerun_on_node_reboot_after_success: Option<bool>,
+}
+
+/// The `release_task` block: exactly the task spec's parts every job task has.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ReleaseTaskModel {
+    pub command_line: String,
+    pub environment: Environment,
+    pub container: Option<TaskContainerModel>,
+    pub user_identity: Option<UserIdentityModel>,
+}
+
+impl PreparationTaskModel {
+    /// The parts it shares with every job task (a release task has just these).
+    pub fn common(&self) -> ReleaseTaskModel {
+        ReleaseTaskModel {
+            command_line: self.command_line.clone(),
+            environment: self.environment.clone(),
+            container: self.container.clone(),
+            user_identity: self.user_identity.clone(),
+        }
+    }
+
+    /// The common parts plus the preparation task's own flags.
+    pub fn with_common(
+        c: ReleaseTaskModel,
+        wait_for_success: Option<bool>,
+        rerun_on_node_reboot_after_success: Option<bool>,
+    ) -> Self {
+        PreparationTaskModel {
+            command_line: c.command_line,
+            environment: c.environment,
+            container: c.container,
+            user_identity: c.user_identity,
+            wait_for_success,
+            rerun_on_node_reboot_after_success,
+        }
+    }
+}
+
+impl JobModel {
+    /// The job's name (its id in Batch), or "" while unknown.
+    pub fn job_name(&self) -> String {
+        self.name
+            .known()
+            .or(self.id.known())
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The instant `timeouts.<op>` from now (`default` when unset).
+    pub fn deadline(&self, op: Op, default: std::time::Duration) -> tokio::time::Instant {
+        Timeouts::deadline(self.timeouts.as_ref(), op, default)
+    }
+}

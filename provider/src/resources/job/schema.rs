@@ -1,0 +1,131 @@
+//! The `batch_job` schema: what users write, with descriptions for the docs.
+
+use tfplugin::Value;
+use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
+use tfplugin::semantics::{IgnoreCase, SameIsoDuration};
+use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
+
+use crate::common::task_spec::{TaskSpecSchema, UNLIMITED_DURATION};
+use crate::common::validators::BatchId;
+
+fn constraints_block() -> Block {
+    Block::new("Execution limits of the job as a whole. Changes apply in place (Job_Patch).")
+        .attr(
+            Attribute::string("max_wall_clock_time")
+                .optional()
+                .semantics(SameIsoDuration)
+                .server_default(Value::string(UNLIMITED_DURATION))
+                .validate(Iso8601Duration)
+                .description("Longest time the job may run, from its creation, as an ISO 8601 duration such as `PT2H`. When it passes, Batch terminates the job and its running tasks. Default: no limit."),
+        )
+        .attr(
+            Attribute::number("max_task_retry_count")
+                .optional()
+                .server_default(Value::int(0))
+                .validate(IntBetween(-1, 100_000))
+                .description("How often Batch retries a task of this job whose exit code is nonzero (tasks can override it). `-1` retries without limit. Default `0`."),
+        )
+}
+
+fn prep_task_block() -> Block {
+    TaskSpecSchema::new("preparation task")
+        .user_identity()
+        .add_to(Block::new("A task Batch runs on each node before the first task of this job runs there (for example to download shared input). Changing it replaces the job."))
+        .attr(
+            Attribute::bool("wait_for_success")
+                .default(Value::Bool(true))
+                .description("Whether the job's tasks wait on a node until the preparation task succeeded there. Default `true`."),
+        )
+        .attr(
+            Attribute::bool("rerun_on_node_reboot_after_success")
+                .default(Value::Bool(true))
+                .description("Whether Batch runs the preparation task again after a node reboots. Default `true`."),
+        )
+}
+
+fn release_task_block() -> Block {
+    TaskSpecSchema::new("release task")
+        .user_identity()
+        .add_to(Block::new("A task Batch runs on each node that ran tasks of this job when the job ends (for example to clean up). Needs a `preparation_task` (it may be as small as `command_line = \"/bin/true\"`): Batch runs a release task only on nodes where the preparation task ran. Changing it replaces the job."))
+}
+
+pub fn schema() -> Schema {
+    Schema::new(
+        Block::new("A Batch job: a queue of tasks that run on one pool. Tasks are added with `batch_container_task`. Destroying the job deletes its tasks and their files.")
+            .attr(
+                Attribute::string("id")
+                    .computed()
+                    .semantics(IgnoreCase)
+                    .use_state_for_unknown()
+                    .description("The job id (the same as `name`)."),
+            )
+            .attr(
+                Attribute::string("name")
+                    .required()
+                    .semantics(IgnoreCase)
+                    .requires_replace()
+                    .validate(BatchId)
+                    .description("The job id in Batch: 1 to 64 letters, digits, hyphens and underscores, unique in the account (case-insensitive). Changing it, other than in case, replaces the job."),
+            )
+            .attr(
+                Attribute::string("display_name")
+                    .optional()
+                    .requires_replace()
+                    .description("A friendly name of up to 1024 characters. Batch cannot change it later, so a change replaces the job."),
+            )
+            .attr(
+                Attribute::string("pool_id")
+                    .required()
+                    .semantics(IgnoreCase)
+                    .requires_replace()
+                    .validate(NotEmpty)
+                    .description("The pool whose nodes run the job's tasks. Batch moves a job to another pool only while the job is disabled, so a change (other than in case) replaces the job (and deletes its tasks)."),
+            )
+            .attr(
+                Attribute::number("priority")
+                    .default(Value::int(0))
+                    .validate(IntBetween(-1000, 1000))
+                    .description("Scheduling priority from -1000 (lowest) to 1000 (highest); Batch runs tasks of higher-priority jobs first. Default `0`. Changes apply in place."),
+            )
+            .attr(
+                Attribute::number("max_parallel_tasks")
+                    .default(Value::int(-1))
+                    .validate(IntBetween(-1, i32::MAX as i64))
+                    .description("The most tasks of this job that run at the same time; `-1` means no limit. Must be `-1` or greater than 0. Default `-1`. Changes apply in place."),
+            )
+            .attr(
+                Attribute::bool("uses_task_dependencies")
+                    .default(Value::Bool(false))
+                    .requires_replace()
+                    .description("Whether tasks of this job may depend on each other (`dependencies` in `batch_container_task`). Default `false`. Batch fixes it at creation, so a change replaces the job."),
+            )
+            .attr(
+                Attribute::string("on_all_tasks_complete")
+                    .default(Value::string("noaction"))
+                    .validate(OneOf(&["noaction", "terminatejob"]))
+                    .description("What Batch does when every task of the job is complete: `noaction` (the job stays active; default) or `terminatejob` (the job completes and accepts no more tasks). Changes apply in place, except from `terminatejob` back to `noaction`, which Batch refuses and which therefore replaces the job."),
+            )
+            .attr(
+                Attribute::string("on_task_failure")
+                    .default(Value::string("noaction"))
+                    .requires_replace()
+                    .validate(OneOf(&["noaction", "performexitoptionsjobaction"]))
+                    .description("What Batch does when a task of the job fails: `noaction` (default) or `performexitoptionsjobaction` (apply the `job_action` of the task's `exit_conditions`, e.g. terminate the job). Batch fixes it at creation, so a change replaces the job."),
+            )
+            .attr(
+                Attribute::string_map("metadata")
+                    .optional()
+                    .description("Name-value pairs Batch stores with the job without interpreting them. Changes apply in place."),
+            )
+            .attr(
+                Attribute::string("state")
+                    .computed()
+                    .description("The job's state in Batch: `active`, `disabling`, `disabled`, `enabling`, `terminating`, `completed` or `deleting`."),
+            )
+            .block(NestedBlock::single("constraints", constraints_block()))
+            .block(NestedBlock::single("preparation_task", prep_task_block()).requires_replace())
+            .block(NestedBlock::single("release_task", release_task_block()).requires_replace())
+            .block(timeouts_block(&[("create", "5m"), ("update", "5m"), ("delete", "30m")]))
+            .also_requires("release_task", &["preparation_task"]),
+    )
+}
