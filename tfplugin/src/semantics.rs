@@ -18,6 +18,12 @@ pub trait Semantics: Send + Sync {
     fn equal(&self, a: &Value, b: &Value) -> bool;
     /// One sentence for documentation, e.g. "Case does not matter."
     fn describe(&self) -> String;
+    /// Whether plan keeps the prior value too (true), or only read and apply do (false): for
+    /// equalities that exist only because the service withholds part of a value, such as a SAS
+    /// token, where a configured change of that part is a change the user asked for.
+    fn in_plan(&self) -> bool {
+        true
+    }
 }
 
 /// Applies a string comparison to strings, element-wise to lists and maps, `==` otherwise.
@@ -81,7 +87,10 @@ impl Semantics for UrlIgnoringQuery {
         by_string(a, b, &|x, y| without_query(x) == without_query(y))
     }
     fn describe(&self) -> String {
-        "The query string (such as a SAS token) is ignored when comparing.".into()
+        "The service does not return the query string (such as a SAS token): reading keeps the configured one, and changing it in the configuration is still a change.".into()
+    }
+    fn in_plan(&self) -> bool {
+        false
     }
 }
 

@@ -12,11 +12,28 @@ use super::walk::{children, each_element_mut, get_mut};
 /// Where `new` holds a known, non-null value semantically equal to `old`'s (also known and
 /// non-null), puts `old`'s value back. Lists match by index, maps by key; sets are skipped.
 pub fn keep_equivalent(block: &Block, old: &Value, new: &mut Value) {
+    keep_equivalent_where(block, old, new, &|_| true);
+}
+
+/// [`keep_equivalent`] for a plan: only semantics that hold in plans (`Semantics::in_plan`).
+pub fn keep_equivalent_in_plan(block: &Block, old: &Value, new: &mut Value) {
+    keep_equivalent_where(block, old, new, &|s| s.in_plan());
+}
+
+fn keep_equivalent_where(
+    block: &Block,
+    old: &Value,
+    new: &mut Value,
+    applies: &dyn Fn(&dyn crate::semantics::Semantics) -> bool,
+) {
     if !matches!(new, Value::Object(_)) {
         return;
     }
     for a in &block.attributes {
         let Some(sem) = &a.semantics else { continue };
+        if !applies(sem.as_ref()) {
+            continue;
+        }
         let (o, n) = (old.get(&a.name), new.get(&a.name));
         if known(o) && known(n) && o != n && sem.equal(o, n) {
             new.set(&a.name, o.clone());
@@ -32,7 +49,7 @@ pub fn keep_equivalent(block: &Block, old: &Value, new: &mut Value) {
                 nv,
                 &[old.get(c.name)],
                 &AttrPath::root(),
-                &mut |item, o, _| keep_equivalent(c.block, o[0], item),
+                &mut |item, o, _| keep_equivalent_where(c.block, o[0], item, applies),
             );
         }
     }

@@ -8,7 +8,7 @@ use crate::diag::{AttrPath, Diagnostics};
 use crate::schema::{AttrPlanRequest, AttrPlanResponse, Block, Nesting, Schema};
 use crate::value::Value;
 
-use super::normalize::keep_equivalent;
+use super::normalize::keep_equivalent_in_plan;
 use super::walk::{Child, children, each_element_mut, get_mut, shape_differs};
 use super::{PlanResponse, Private};
 
@@ -24,7 +24,7 @@ pub fn plan_resource(
     let mut planned = proposed.clone();
     apply_defaults(&schema.block, config, &mut planned);
     if !prior.is_null() {
-        keep_equivalent(&schema.block, prior, &mut planned);
+        keep_equivalent_in_plan(&schema.block, prior, &mut planned);
     }
     if prior.is_null() || planned != *prior {
         mark_unknown(&schema.block, config, &mut planned, prior);

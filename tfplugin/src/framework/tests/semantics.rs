@@ -75,7 +75,6 @@ fn plan_keeps_prior_spelling_and_plans_nothing() {
         ("vm_size", s("standard_d2s_v3")),
         ("resize_timeout", s("PT900S")),
         ("formula", s("\r\n$x = 1;\r\n")),
-        ("resource_file", files(&["https://a/b"])),
     ];
     for (name, v) in cases {
         let mut cfg = prior();
@@ -94,9 +93,15 @@ fn plan_reports_real_changes() {
     cfg.set("id", Value::Null);
     cfg.set("vm_size", s("Standard_D4s_v3"));
     cfg.set("resize_timeout", s("PT20M"));
+    // A new SAS token is a change the user asked for, although read ignores the query.
+    cfg.set("resource_file", files(&["https://a/b?sig=new"]));
     let r = plan_update(&sc, &cfg, &prior());
     assert_eq!(r.planned.get("vm_size"), &s("Standard_D4s_v3"));
     assert_eq!(r.planned.get("resize_timeout"), &s("PT20M"));
+    assert_eq!(
+        r.planned.get("resource_file"),
+        &files(&["https://a/b?sig=new"])
+    );
     assert!(r.planned.get("id").is_unknown());
     assert_eq!(paths(&r), vec!["vm_size"]);
 }
