@@ -132,7 +132,10 @@ async fn quickstart_runs_a_task_and_plans_empty_after() {
         .import("batch_container_task", "qs-job/hello")
         .await
         .unwrap_or_else(|d| panic!("import: {}", show_diags(&d)));
-    assert_eq!(imported[0].get("command_line"), task_cfg.get("command_line"));
+    assert_eq!(
+        imported[0].get("command_line"),
+        task_cfg.get("command_line")
+    );
 
     h.destroy("batch_container_task", &task.new_state, &task.private)
         .await
@@ -165,7 +168,12 @@ async fn pool_resizes_in_place_and_a_case_only_change_plans_nothing() {
     let mut lower = pool_config("p2", 0);
     lower.set("vm_size", s("standard_d2s_v3"));
     let plan = h
-        .plan("batch_container_pool", &pool.new_state, &pool.private, &lower)
+        .plan(
+            "batch_container_pool",
+            &pool.new_state,
+            &pool.private,
+            &lower,
+        )
         .await
         .unwrap_or_else(|d| panic!("plan: {}", show_diags(&d)));
     assert!(
@@ -178,7 +186,11 @@ async fn pool_resizes_in_place_and_a_case_only_change_plans_nothing() {
         .step("batch_container_pool", Some(&pool), &pool_config("p2", 2))
         .await
         .unwrap_or_else(|d| panic!("resize: {}", show_diags(&d)));
-    assert_eq!(resized.new_state.get("id"), &s("p2"), "updated, not replaced");
+    assert_eq!(
+        resized.new_state.get("id"),
+        &s("p2"),
+        "updated, not replaced"
+    );
     assert_eq!(
         resized.new_state.get("current_dedicated_nodes"),
         &Value::Number(Number::Int(2))
