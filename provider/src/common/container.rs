@@ -90,18 +90,20 @@ pub fn registry_block() -> Block {
                 .optional()
                 .description("Resource id of a user-assigned managed identity (assigned to the pool) used to pull from Azure Container Registry instead of a username and password."),
         )
+        .conflicts_with("password_wo", &["password"])
+        .also_requires("password", &["username"])
+        .also_requires("password_wo", &["username"])
 }
 
 /// The configuration view of a registry for validation: null and unknown kept apart.
 #[derive(Deserialize)]
 pub struct RegistryCheck {
-    username: Tf<String>,
-    password: Tf<String>,
     password_wo: Tf<String>,
     password_wo_version: Tf<f64>,
 }
 
-/// Checks a registry block: at most one of password and password_wo; a password needs a username.
+/// Checks a registry block beyond its declared rules (at most one of password and
+/// password_wo; a password needs a username): a warning for a version without a password_wo.
 pub fn validate_registry(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
     if let Ok(c) = from_value::<RegistryCheck>(v) {
         check_registry(&c, path, diags);
@@ -110,29 +112,11 @@ pub fn validate_registry(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
 
 /// [`validate_registry`] on the configuration view.
 pub fn check_registry(c: &RegistryCheck, path: &AttrPath, diags: &mut Diagnostics) {
-    let (password, password_wo) = (path.child("password"), path.child("password_wo"));
-    if c.password.is_known() && c.password_wo.is_known() {
-        diags.attr_error(
-            &password_wo,
-            "Conflicting registry passwords",
-            format!(
-                "Set only one of {password} and {password_wo}: password_wo is never stored in state, password is."
-            ),
-        );
-    }
     if !c.password_wo_version.is_null() && c.password_wo.is_null() {
         diags.attr_warning(
             &path.child("password_wo_version"),
             "password_wo_version without password_wo",
             "password_wo_version only matters together with password_wo.",
-        );
-    }
-    if (!c.password.is_null() || !c.password_wo.is_null()) && c.username.is_null() {
-        let username = path.child("username");
-        diags.attr_error(
-            &username,
-            "Registry username missing",
-            format!("A registry password needs a username: set {username}."),
         );
     }
 }

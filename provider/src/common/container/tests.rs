@@ -140,9 +140,12 @@ fn expand_then_flatten_round_trips() {
 fn registry_validation() {
     let ty = registry_block().value_type();
     let path = AttrPath::root().child("container").child("registry");
+    // The block's declared rules (as the framework checks them), then the remaining warning.
     let run = |m: &RegistryModel| {
+        let v = to_value(m, &ty).unwrap();
         let mut d = Diagnostics::new();
-        validate_registry(&to_value(m, &ty).unwrap(), &path, &mut d);
+        tfplugin::framework::validate_values(&registry_block(), &v, &path, &mut d);
+        validate_registry(&v, &path, &mut d);
         d
     };
     assert!(!run(&registry(None)).has_errors());
@@ -151,7 +154,17 @@ fn registry_validation() {
         password_wo: Some("b".into()),
         ..registry(None)
     };
-    assert!(run(&both).has_errors());
+    let d = run(&both);
+    assert!(d.has_errors());
+    assert_eq!(
+        d.0[0].path.as_ref().map(|p| p.to_string()).as_deref(),
+        Some("container.registry.password_wo")
+    );
+    assert!(
+        d.0[0].detail.contains("container.registry.password`"),
+        "{}",
+        d.0[0].detail
+    );
     let no_user = RegistryModel {
         username: None,
         password: Some("a".into()),
