@@ -11,6 +11,7 @@ use batch_client::models::{
 use serde::{Deserialize, Serialize};
 use tfplugin::model::{Tf, from_value, to_value};
 use tfplugin::schema::{Attribute, Block, NestedBlock};
+use tfplugin::semantics::IgnoreCase;
 use tfplugin::validators::{IntBetween, NotEmpty, OneOf};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
@@ -168,12 +169,14 @@ pub fn task_container_block(what: &str) -> Block {
         .attr(
             Attribute::string("run_options")
                 .optional()
+                .server_default(Value::string(""))
                 .description("Extra options for `docker create`, e.g. `--rm --workdir /`. Batch adds its own options for the working directory, environment and mounts."),
         )
         .attr(
             Attribute::string("working_directory")
                 .default(Value::string(DEFAULT_WORKING_DIRECTORY))
                 .validate(OneOf(WORKING_DIRECTORIES))
+                .semantics(IgnoreCase)
                 .description("`taskWorkingDirectory` (Batch's default: the task's working directory on the node) or `containerImageDefault` (the image's WORKDIR)."),
         )
         .block(NestedBlock::single("registry", registry_block()).max_items(1))
@@ -182,7 +185,7 @@ pub fn task_container_block(what: &str) -> Block {
                 "host_batch_bind_mount",
                 Block::new("A Batch directory of the node to mount into the container. Without any, Batch mounts the whole AZ_BATCH_NODE_ROOT_DIR.")
                     .attr(Attribute::string("source").required().validate(OneOf(BIND_MOUNT_SOURCES)).description("Which directory: `Shared`, `Startup`, `VfsMounts`, `Task`, `JobPrep` or `Applications`."))
-                    .attr(Attribute::bool("is_read_only").optional().description("Mount read-only. Default `false`.")),
+                    .attr(Attribute::bool("is_read_only").optional().server_default(Value::Bool(false)).description("Mount read-only. Default `false`.")),
             ),
         )
 }
@@ -232,51 +235,31 @@ pub fn expand_task_container(
     }
 }
 
-/// Batch -> Terraform. Values the service fills in by itself (the default working directory, an
-/// empty run options string, `is_read_only = false`) keep the prior spelling or stay unset, so
-/// plans stay empty.
+/// Batch -> Terraform: what the service reports. The attributes' declared semantics keep the
+/// user's spelling of the working directory and leave what Batch fills in by itself (an empty
+/// run options string, `is_read_only = false`) unset. Registries take their passwords from the
+/// prior state (Batch never returns them).
 pub fn flatten_task_container(
     m: &TaskContainerSettings,
     prior: Option<&TaskContainerModel>,
 ) -> TaskContainerModel {
-    let remote_wd = m
+    let working_directory = m
         .working_directory
         .as_deref()
         .unwrap_or(DEFAULT_WORKING_DIRECTORY);
-    let working_directory = match prior.and_then(|p| p.working_directory.as_deref()) {
-        Some(p) if remote_wd.eq_ignore_ascii_case(p) => p.to_string(),
-        _ => remote_wd.to_string(),
-    };
-    let run_options = match (
-        m.container_run_options.as_deref(),
-        prior.and_then(|p| p.run_options.as_deref()),
-    ) {
-        (Some(""), None) | (None, None) => None,
-        (r, _) => r.map(str::to_string),
-    };
-    let prior_mounts = prior
-        .map(|p| p.host_batch_bind_mount.as_slice())
-        .unwrap_or_default();
     let host_batch_bind_mount = m
         .container_host_batch_bind_mounts
         .iter()
         .flatten()
-        .enumerate()
-        .map(|(i, e)| {
-            let prior_ro = prior_mounts.get(i).and_then(|p| p.is_read_only);
-            BindMountModel {
-                source: e.source.clone(),
-                is_read_only: match (e.is_read_only, prior_ro) {
-                    (Some(false), None) | (None, None) => None,
-                    (r, _) => r,
-                },
-            }
+        .map(|e| BindMountModel {
+            source: e.source.clone(),
+            is_read_only: e.is_read_only,
         })
         .collect();
     TaskContainerModel {
         image_name: m.image_name.clone(),
-        run_options,
-        working_directory: Some(working_directory),
+        run_options: m.container_run_options.clone(),
+        working_directory: Some(working_directory.to_string()),
         registry: m
             .registry
             .as_ref()

@@ -94,7 +94,12 @@ fn flatten_task_container_keeps_defaults_unset() {
             is_read_only: Some(false),
         }]),
     };
-    let got = flatten_task_container(&remote, None);
+    // flatten reports what Batch says; the block's semantics and server defaults do the rest.
+    let b = task_container_block("task");
+    let raw = flatten_task_container(&remote, None);
+    assert_eq!(raw.run_options.as_deref(), Some(""));
+    assert_eq!(raw.host_batch_bind_mount[0].is_read_only, Some(false));
+    let got = crate::common::task_spec::normalized_read(&b, None, raw);
     assert_eq!(got.run_options, None);
     assert_eq!(
         got.working_directory.as_deref(),
@@ -111,7 +116,27 @@ fn flatten_task_container_keeps_defaults_unset() {
             is_read_only: Some(false),
         }],
     };
-    assert_eq!(flatten_task_container(&remote, Some(&prior)), prior);
+    let read = flatten_task_container(&remote, Some(&prior));
+    assert_eq!(
+        read.working_directory.as_deref(),
+        Some(DEFAULT_WORKING_DIRECTORY)
+    );
+    assert_eq!(
+        crate::common::task_spec::normalized_read(&b, Some(&prior), read),
+        prior
+    );
+    // A real change is no longer hidden.
+    let other = TaskContainerSettings {
+        working_directory: Some("containerImageDefault".into()),
+        ..remote
+    };
+    let read = flatten_task_container(&other, Some(&prior));
+    assert_eq!(
+        crate::common::task_spec::normalized_read(&b, Some(&prior), read)
+            .working_directory
+            .as_deref(),
+        Some("containerImageDefault")
+    );
 }
 
 #[test]
