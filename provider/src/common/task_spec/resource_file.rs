@@ -3,12 +3,12 @@
 
 use batch_client::models::ResourceFile;
 use serde::{Deserialize, Serialize};
-use tfplugin::model::{Tf, from_value};
 use tfplugin::schema::{Attribute, Block};
 use tfplugin::validators::NotEmpty;
-use tfplugin::{AttrPath, Diagnostics, Value};
 
-use super::{flatten_url, identity_reference, identity_reference_id};
+use tfplugin::semantics::UrlIgnoringQuery;
+
+use super::{identity_reference, identity_reference_id};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceFileModel {
@@ -24,81 +24,15 @@ pub struct ResourceFileModel {
 /// The block's schema.
 pub fn resource_file_block() -> Block {
     Block::new("A file (or blob container) Batch downloads into the task's working directory before the task starts. Set exactly one of `http_url`, `storage_container_url` and `auto_storage_container_name`.")
-        .attr(Attribute::string("http_url").optional().sensitive().validate(NotEmpty).description("URL of one file (for Azure Storage, with read access, e.g. a SAS URL). Needs `file_path`. Sensitive because SAS tokens are credentials."))
-        .attr(Attribute::string("storage_container_url").optional().sensitive().validate(NotEmpty).description("URL of a blob container (with read and list access) to download, e.g. a SAS URL. Sensitive because SAS tokens are credentials."))
+        .attr(Attribute::string("http_url").optional().sensitive().validate(NotEmpty).semantics(UrlIgnoringQuery).description("URL of one file (for Azure Storage, with read access, e.g. a SAS URL). Needs `file_path`. Sensitive because SAS tokens are credentials."))
+        .attr(Attribute::string("storage_container_url").optional().sensitive().validate(NotEmpty).semantics(UrlIgnoringQuery).description("URL of a blob container (with read and list access) to download, e.g. a SAS URL. Sensitive because SAS tokens are credentials."))
         .attr(Attribute::string("auto_storage_container_name").optional().validate(NotEmpty).description("A blob container in the Batch account's auto-storage account to download."))
         .attr(Attribute::string("blob_prefix").optional().description("With a container: only download blobs whose names start with this prefix."))
         .attr(Attribute::string("file_path").optional().description("Where to put the download, relative to the task's working directory. Required with `http_url`; with a container, the directory to download into."))
         .attr(Attribute::string("file_mode").optional().description("Octal file mode on Linux nodes, e.g. `0755`. Batch's default is `0770`."))
         .attr(Attribute::string("identity_reference").optional().description("Resource id of a user-assigned managed identity of the pool to access Azure Storage with."))
-}
-
-/// The configuration view for validation: null and unknown kept apart.
-#[derive(Deserialize)]
-pub struct ResourceFileCheck {
-    http_url: Tf<String>,
-    storage_container_url: Tf<String>,
-    auto_storage_container_name: Tf<String>,
-    file_path: Tf<String>,
-}
-
-/// Exactly one source; `http_url` needs `file_path`.
-pub fn validate_resource_file(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    if let Ok(c) = from_value::<ResourceFileCheck>(v) {
-        check_resource_file(&c, path, diags);
-    }
-}
-
-/// [`validate_resource_file`] on the configuration view.
-pub fn check_resource_file(c: &ResourceFileCheck, path: &AttrPath, diags: &mut Diagnostics) {
-    let sources = [
-        ("http_url", &c.http_url),
-        ("storage_container_url", &c.storage_container_url),
-        (
-            "auto_storage_container_name",
-            &c.auto_storage_container_name,
-        ),
-    ];
-    let set: Vec<&str> = sources
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, _)| *k)
-        .collect();
-    let unknown = sources.iter().any(|(_, v)| v.is_unknown());
-    if set.len() != 1 && !unknown {
-        diags.attr_error(
-            path,
-            "Invalid resource_file source",
-            format!(
-                "Set exactly one of http_url, storage_container_url and auto_storage_container_name in {path} (found {}).",
-                if set.is_empty() { "none".to_string() } else { set.join(", ") }
-            ),
-        );
-    }
-    if !c.http_url.is_null() && c.file_path.is_null() {
-        let file_path = path.child("file_path");
-        diags.attr_error(
-            &file_path,
-            "Missing file_path",
-            format!(
-                "A resource_file with http_url needs {file_path}: the file name to download to."
-            ),
-        );
-    }
-}
-
-/// Validates every element of a `resource_file` list at `path`.
-pub fn validate_resource_files(list: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    for (i, r) in list.elements().iter().enumerate() {
-        validate_resource_file(r, &path.index(i), diags);
-    }
-}
-
-/// [`validate_resource_files`] on the configuration view.
-pub fn check_resource_files(list: &[ResourceFileCheck], path: &AttrPath, diags: &mut Diagnostics) {
-    for (i, r) in list.iter().enumerate() {
-        check_resource_file(r, &path.index(i), diags);
-    }
+        .exactly_one_of(&["http_url", "storage_container_url", "auto_storage_container_name"])
+        .also_requires("http_url", &["file_path"])
 }
 
 /// Terraform -> Batch.
@@ -119,20 +53,12 @@ pub fn expand_resource_files(l: &[ResourceFileModel]) -> Option<Vec<ResourceFile
     (!l.is_empty()).then(|| l.iter().map(expand_resource_file).collect())
 }
 
-/// Batch -> Terraform. URLs keep the prior value when the service withholds their query (SAS).
-pub fn flatten_resource_file(
-    m: &ResourceFile,
-    prior: Option<&ResourceFileModel>,
-) -> ResourceFileModel {
+/// Batch -> Terraform: what the service reports. A URL the service returns without its query (a
+/// withheld SAS token) keeps the prior value through the attribute's `UrlIgnoringQuery`.
+pub fn flatten_resource_file(m: &ResourceFile) -> ResourceFileModel {
     ResourceFileModel {
-        http_url: flatten_url(
-            m.http_url.as_deref(),
-            prior.and_then(|p| p.http_url.as_deref()),
-        ),
-        storage_container_url: flatten_url(
-            m.storage_container_url.as_deref(),
-            prior.and_then(|p| p.storage_container_url.as_deref()),
-        ),
+        http_url: m.http_url.clone(),
+        storage_container_url: m.storage_container_url.clone(),
         auto_storage_container_name: m.auto_storage_container_name.clone(),
         blob_prefix: m.blob_prefix.clone(),
         file_path: m.file_path.clone(),
@@ -141,22 +67,17 @@ pub fn flatten_resource_file(
     }
 }
 
-/// A list as state, each element normalised against the prior element at its index.
-pub fn flatten_resource_files(
-    m: Option<&Vec<ResourceFile>>,
-    prior: &[ResourceFileModel],
-) -> Vec<ResourceFileModel> {
-    m.into_iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, r)| flatten_resource_file(r, prior.get(i)))
-        .collect()
+/// A list as state.
+pub fn flatten_resource_files(m: Option<&Vec<ResourceFile>>) -> Vec<ResourceFileModel> {
+    m.into_iter().flatten().map(flatten_resource_file).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tfplugin::model::to_value;
+    use crate::common::task_spec::{config_errors, normalized_read};
+    use tfplugin::model::{Tf, to_value};
+    use tfplugin::{AttrPath, Value};
 
     const SAS: &str = "https://a.blob.core.windows.net/c/f.txt?sv=1&sig=x";
     const BARE: &str = "https://a.blob.core.windows.net/c/f.txt";
@@ -185,33 +106,31 @@ mod tests {
                 .and_then(|i| i.resource_id.as_deref()),
             Some("/id/1")
         );
-        assert_eq!(flatten_resource_file(&remote, Some(&m)), m);
-        remote.http_url = Some(BARE.into());
-        assert_eq!(flatten_resource_file(&remote, Some(&m)), m);
-        // Without a prior (import) the service's value is all there is.
-        assert_eq!(
-            flatten_resource_file(&remote, None).http_url.as_deref(),
-            Some(BARE)
-        );
+        assert_eq!(flatten_resource_file(&remote), m);
         assert_eq!(expand_resource_files(&[]), None);
-        let l = flatten_resource_files(
-            Some(&vec![remote.clone(), remote]),
-            std::slice::from_ref(&m),
-        );
+        // The service withholds the SAS: flatten reports what it says, the declared semantics
+        // keep the prior URL; a different container is a change.
+        let b = resource_file_block();
+        remote.http_url = Some(BARE.into());
+        let read = flatten_resource_file(&remote);
+        assert_eq!(read.http_url.as_deref(), Some(BARE));
+        assert_eq!(normalized_read(&b, Some(&m), read), m);
+        remote.http_url = Some("https://a.blob.core.windows.net/d/f.txt".into());
+        let other = normalized_read(&b, Some(&m), flatten_resource_file(&remote));
+        assert_eq!(other.http_url, remote.http_url);
+        // Without a prior (import) the service's value is all there is.
+        let imported = normalized_read(&b, None, flatten_resource_file(&remote));
+        assert_eq!(imported.http_url, remote.http_url);
+        let l = flatten_resource_files(Some(&vec![remote.clone(), remote]));
         assert_eq!(l.len(), 2);
-        assert_eq!(l[0], m);
-        assert_eq!(l[1].http_url.as_deref(), Some(BARE));
     }
 
     #[test]
     fn validation_table() {
         let ty = resource_file_block().value_type();
         let path = AttrPath::root().child("resource_file").index(0);
-        let run = |v: Value| {
-            let mut d = Diagnostics::new();
-            validate_resource_file(&v, &path, &mut d);
-            d.has_errors()
-        };
+        let b = resource_file_block();
+        let run = |v: Value| !config_errors(&b, &v, &path).is_empty();
         let http = ResourceFileModel {
             http_url: Some(BARE.into()),
             file_path: Some("f".into()),
@@ -229,6 +148,9 @@ mod tests {
             ..http.clone()
         };
         assert!(run(to_value(&two, &ty).unwrap()));
+        // The message names the attributes by path.
+        let e = config_errors(&b, &to_value(&no_path, &ty).unwrap(), &path);
+        assert!(e[0].contains("resource_file[0].file_path"), "{e:?}");
         #[derive(Serialize)]
         struct Pending {
             storage_container_url: Tf<String>,

@@ -56,54 +56,7 @@ fn replaced_attributes_are_used() {
 }
 
 #[test]
-fn keep_enum_table() {
-    let cases = [
-        // remote, prior, default, expected
-        (None, Some("a"), None, None),
-        (Some("Pool"), Some("pool"), Some("pool"), Some("pool")),
-        (Some("Pool"), None, Some("pool"), None),
-        (Some("Task"), None, Some("pool"), Some("task")),
-        (Some("Task"), Some("pool"), Some("pool"), Some("task")),
-        (Some("Terminate"), None, None, Some("terminate")),
-    ];
-    for (remote, prior, default, want) in cases {
-        assert_eq!(
-            keep_enum(remote, prior, default).as_deref(),
-            want,
-            "{remote:?} {prior:?} {default:?}"
-        );
-    }
-}
-
-#[test]
-fn flatten_url_keeps_a_withheld_sas() {
-    let sas = "https://a.blob.core.windows.net/c?sv=1&sig=x";
-    let bare = "https://a.blob.core.windows.net/c";
-    let other = "https://b.blob.core.windows.net/c";
-    let cases = [
-        (Some(bare), Some(sas), Some(sas)),
-        (Some(sas), Some(sas), Some(sas)),
-        (Some(other), Some(sas), Some(other)),
-        (Some(other), None, Some(other)),
-        (None, Some(sas), None),
-        // A different query is a change.
-        (
-            Some("https://a.blob.core.windows.net/c?sv=2"),
-            Some(sas),
-            Some("https://a.blob.core.windows.net/c?sv=2"),
-        ),
-    ];
-    for (remote, prior, want) in cases {
-        assert_eq!(
-            flatten_url(remote, prior).as_deref(),
-            want,
-            "{remote:?} {prior:?}"
-        );
-    }
-}
-
-#[test]
-fn validate_task_spec_walks_every_part() {
+fn declared_rules_cover_every_part() {
     let block = TaskSpecSchema::new("task")
         .resource_files()
         .user_identity()
@@ -120,13 +73,18 @@ fn validate_task_spec_walks_every_part() {
         resource_file: vec![ResourceFileModel::default()],
     };
     let v = tfplugin::model::to_value(&spec, &block.value_type()).unwrap();
-    let mut d = Diagnostics::new();
-    validate_task_spec(&v, &AttrPath::root().child("job_manager_task"), &mut d);
-    // An empty user identity and a resource file without a source.
-    assert_eq!(
-        d.0.iter()
-            .filter(|d| d.severity == tfplugin::Severity::Error)
-            .count(),
-        2
+    let path = AttrPath::root().child("job_manager_task");
+    let errors = config_errors(&block, &v, &path);
+    // An empty user identity and a resource file without a source, each at its block.
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("job_manager_task.user_identity.user_name"))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("job_manager_task.resource_file[0].http_url"))
     );
 }

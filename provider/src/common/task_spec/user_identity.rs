@@ -2,15 +2,18 @@
 
 use batch_client::models::{AutoUserSpecification, UserIdentity};
 use serde::{Deserialize, Serialize};
-use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::Value;
+use tfplugin::model::{from_value, to_value};
 use tfplugin::schema::{Attribute, Block, NestedBlock};
 use tfplugin::validators::{NotEmpty, OneOf};
-use tfplugin::{AttrPath, Diagnostics, Value};
 
-use super::keep_enum;
+use tfplugin::semantics::IgnoreCase;
 
 pub const SCOPES: &[&str] = &["task", "pool"];
 pub const ELEVATION_LEVELS: &[&str] = &["nonadmin", "admin"];
+/// Batch's auto user when none is given: pool scope, not an administrator.
+const DEFAULT_SCOPE: &str = "pool";
+const DEFAULT_ELEVATION_LEVEL: &str = "nonadmin";
 
 /// `user_identity { user_name = ..., auto_user { scope, elevation_level } }`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -42,51 +45,20 @@ pub fn user_identity_block() -> Block {
                     Attribute::string("scope")
                         .optional()
                         .validate(OneOf(SCOPES))
+                        .semantics(IgnoreCase)
+                        .server_default(Value::string(DEFAULT_SCOPE))
                         .description("`pool` (Batch's default: one auto user shared by all tasks of the pool) or `task` (a user of its own for this task)."),
                 )
                 .attr(
                     Attribute::string("elevation_level")
                         .optional()
                         .validate(OneOf(ELEVATION_LEVELS))
+                        .semantics(IgnoreCase)
+                        .server_default(Value::string(DEFAULT_ELEVATION_LEVEL))
                         .description("`nonadmin` (Batch's default) or `admin` (root on Linux)."),
                 ),
         ))
-}
-
-/// The configuration view of the block for validation: null and unknown kept apart.
-#[derive(Deserialize)]
-pub struct UserIdentityCheck {
-    user_name: Tf<String>,
-    auto_user: Tf<AutoUserModel>,
-}
-
-/// Exactly one of `user_name` and `auto_user` (an empty block is an error).
-pub fn validate_user_identity(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    if let Ok(c) = from_value::<UserIdentityCheck>(v) {
-        check_user_identity(&c, path, diags);
-    }
-}
-
-/// [`validate_user_identity`] on the configuration view.
-pub fn check_user_identity(c: &UserIdentityCheck, path: &AttrPath, diags: &mut Diagnostics) {
-    let user = path.child("user_name");
-    let auto = path.child("auto_user");
-    if c.user_name.is_known() && c.auto_user.is_known() {
-        diags.attr_error(
-            &auto,
-            "Conflicting user identity",
-            format!("Set only one of {user} and {auto}."),
-        );
-    }
-    if c.user_name.is_null() && c.auto_user.is_null() {
-        diags.attr_error(
-            path,
-            "Empty user identity",
-            format!(
-                "Set {user} or an {auto} block, or remove {path} to use Batch's default auto user."
-            ),
-        );
-    }
+        .exactly_one_of(&["user_name", "auto_user"])
 }
 
 /// Terraform -> Batch.
@@ -111,51 +83,34 @@ pub fn pool_auto_user(elevation_level: &str) -> UserIdentity {
     }
 }
 
-/// Batch -> Terraform. An unset identity stays unset when Batch reports its default (auto user,
-/// pool scope, nonadmin); enum values keep the prior spelling when they match case-insensitively.
+/// True for Batch's default auto user (pool scope, not an administrator), however spelled.
+fn is_default_auto_user(a: &AutoUserSpecification) -> bool {
+    let is = |v: &Option<String>, d: &str| v.as_deref().is_none_or(|v| v.eq_ignore_ascii_case(d));
+    is(&a.scope, DEFAULT_SCOPE) && is(&a.elevation_level, DEFAULT_ELEVATION_LEVEL)
+}
+
+/// Batch -> Terraform: the service's values in our (lower-case) vocabulary. Where the block is:
+/// an identity the user left unset stays unset when Batch reports its default auto user, and a
+/// named user gets no `auto_user` block Batch filled in. The attributes' declared semantics
+/// keep the user's spelling and leave Batch's defaults unset.
 pub fn flatten_user_identity(
     m: Option<&UserIdentity>,
     prior: Option<&UserIdentityModel>,
 ) -> Option<UserIdentityModel> {
     let m = m?;
-    let is_default = m.username.is_none()
-        && m.auto_user.as_ref().is_none_or(|a| {
-            a.scope
-                .as_deref()
-                .is_none_or(|s| s.eq_ignore_ascii_case("pool"))
-                && a.elevation_level
-                    .as_deref()
-                    .is_none_or(|e| e.eq_ignore_ascii_case("nonadmin"))
-        });
-    if is_default && prior.is_none() {
+    let default_auto = m.auto_user.as_ref().is_none_or(is_default_auto_user);
+    if prior.is_none() && m.username.is_none() && default_auto {
         return None;
     }
-    let prior_auto = prior.and_then(|p| p.auto_user.as_ref());
-    let prior_user = prior.and_then(|p| p.user_name.as_ref());
-    let auto_user = m.auto_user.as_ref().and_then(|a| {
-        let scope = keep_enum(
-            a.scope.as_deref(),
-            prior_auto.and_then(|p| p.scope.as_deref()),
-            Some("pool"),
-        );
-        let elevation_level = keep_enum(
-            a.elevation_level.as_deref(),
-            prior_auto.and_then(|p| p.elevation_level.as_deref()),
-            Some("nonadmin"),
-        );
-        if prior_auto.is_none()
-            && scope.is_none()
-            && elevation_level.is_none()
-            && prior_user.is_some()
-        {
-            None
-        } else {
-            Some(AutoUserModel {
-                scope,
-                elevation_level,
-            })
-        }
-    });
+    let named_only = prior.is_some_and(|p| p.user_name.is_some() && p.auto_user.is_none());
+    let auto_user = m
+        .auto_user
+        .as_ref()
+        .filter(|_| !(named_only && default_auto))
+        .map(|a| AutoUserModel {
+            scope: a.scope.as_deref().map(str::to_ascii_lowercase),
+            elevation_level: a.elevation_level.as_deref().map(str::to_ascii_lowercase),
+        });
     Some(UserIdentityModel {
         user_name: m.username.clone(),
         auto_user,
@@ -181,6 +136,8 @@ pub fn user_identity_from_model(m: Option<&UserIdentity>, prior: &Value) -> Valu
 #[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
+    use crate::common::task_spec::{config_errors, normalized_read};
+    use tfplugin::AttrPath;
 
     fn remote(user: Option<&str>, scope: Option<&str>, elev: Option<&str>) -> UserIdentity {
         UserIdentity {
@@ -244,12 +201,11 @@ mod tests {
                 Some(user_prior.clone()),
             ),
         ];
+        let b = user_identity_block();
         for (r, prior, want) in cases {
-            assert_eq!(
-                flatten_user_identity(r.as_ref(), prior),
-                want,
-                "{r:?} {prior:?}"
-            );
+            let read = flatten_user_identity(r.as_ref(), prior);
+            let state = normalized_read(&b, Some(&prior.cloned()), read);
+            assert_eq!(state, want, "{r:?} {prior:?}");
         }
     }
 
@@ -276,17 +232,15 @@ mod tests {
     fn validation() {
         let ty = user_identity_block().value_type();
         let path = AttrPath::root().child("user_identity");
-        let check = |m: &UserIdentityModel| {
-            let mut d = Diagnostics::new();
-            validate_user_identity(&to_value(m, &ty).unwrap(), &path, &mut d);
-            d
-        };
-        assert!(!check(&model(Some("bob"), None)).has_errors());
-        assert!(check(&model(Some("bob"), Some((None, None)))).has_errors());
-        assert!(check(&model(None, None)).has_errors());
-        let mut d = Diagnostics::new();
-        let unknown = Value::object([("user_name", Value::Unknown), ("auto_user", Value::Null)]);
-        validate_user_identity(&unknown, &path, &mut d);
-        assert!(!d.has_errors());
+        let b = user_identity_block();
+        let check = |m: &UserIdentityModel| config_errors(&b, &to_value(m, &ty).unwrap(), &path);
+        assert!(check(&model(Some("bob"), None)).is_empty());
+        let both = check(&model(Some("bob"), Some((None, None))));
+        assert!(both[0].contains("user_identity.auto_user"), "{both:?}");
+        assert_eq!(check(&model(None, None)).len(), 1);
+        assert!(check(&model(None, Some((Some("bogus"), None))))[0].contains("scope"));
+        let mut unknown = to_value(&model(None, None), &ty).unwrap();
+        unknown.set("user_name", Value::Unknown);
+        assert!(config_errors(&b, &unknown, &path).is_empty());
     }
 }

@@ -17,8 +17,15 @@ use super::model::*;
 use super::wait::is_failed;
 use crate::common::task_spec::{
     ResourceFileModel, TaskConstraintsModel, TaskContainerModel, UNLIMITED_DURATION,
-    UserIdentityModel,
+    UserIdentityModel, normalized_read,
 };
+
+/// What the framework stores after a read: [`flatten_task`], then the schema's declared
+/// semantics and server defaults against the prior state (None: import).
+fn read(remote: &CloudTask, prior: Option<&TaskModel>) -> TaskModel {
+    let schema = super::schema::schema();
+    normalized_read(&schema.block, prior, flatten_task(remote, "j", prior))
+}
 
 fn full_model() -> TaskModel {
     TaskModel {
@@ -126,7 +133,14 @@ fn as_service_reports(m: &TaskModel) -> CloudTask {
 fn expand_then_flatten_gives_the_plan_back() {
     let m = full_model();
     let remote = as_service_reports(&m);
-    let got = flatten_task(&remote, "j", Some(&m));
+    // Batch reports the duration in another spelling: the read keeps the user's.
+    assert_eq!(
+        flatten_task(&remote, "j", Some(&m))
+            .constraints
+            .and_then(|c| c.max_wall_clock_time),
+        Some("PT1H".into())
+    );
+    let got = read(&remote, Some(&m));
     let mut want = m.clone();
     want.state = Tf::Known("completed".into());
     want.exit_code = Tf::Known(0);
@@ -214,7 +228,7 @@ fn first_read_keeps_server_defaults_unset() {
         }),
         ..Default::default()
     };
-    let m = flatten_task(&remote, "j", None);
+    let m = read(&remote, None);
     assert_eq!(m.id, Tf::Known("j/t".into()));
     assert_eq!(m.required_slots, Some(1));
     assert_eq!(m.wait_for_completion, Some(false));
@@ -272,7 +286,16 @@ fn exit_conditions_table() {
 fn output_files_keep_prior_spellings() {
     let prior = full_model().output_file;
     let remote = as_service_reports(&full_model()).output_files;
-    assert_eq!(flatten_output_files(remote.as_ref(), &prior), prior);
+    let b = super::schema::output_file_block();
+    let got = flatten_output_files(remote.as_ref(), &prior);
+    // Batch's spelling and the URL without its SAS; the semantics keep the user's.
+    assert_eq!(got[0].upload_condition.as_deref(), Some("tasksuccess"));
+    let kept: Vec<OutputFileModel> = got
+        .into_iter()
+        .zip(&prior)
+        .map(|(g, p)| normalized_read(&b, Some(p), g))
+        .collect();
+    assert_eq!(kept, prior);
     // Without a prior: the service's values, lower-cased condition, no headers map invented.
     let mut remote = remote.unwrap();
     remote[0]
@@ -302,19 +325,23 @@ fn dependencies_keep_an_empty_list_the_user_wrote() {
 #[test]
 fn validation_table() {
     let ty = super::schema::schema().value_type().clone();
+    // The schema's declared rules and validators (as the framework checks them), then the
+    // resource's own.
+    let block = super::schema::schema().block;
     let check = |m: &TaskModel| {
+        let v = to_value(m, &ty).unwrap();
         let mut d = Diagnostics::new();
-        super::validate_task(
-            &tfplugin::model::from_value(&to_value(m, &ty).unwrap()).unwrap(),
-            &mut d,
-        );
+        tfplugin::framework::validate_values(&block, &v, &tfplugin::AttrPath::root(), &mut d);
+        super::validate_task(&tfplugin::model::from_value(&v).unwrap(), &mut d);
         d
     };
     let ok = TaskModel {
+        job_id: "j".into(),
+        name: "t".into(),
         container: full_model().container,
         ..Default::default()
     };
-    assert!(!check(&ok).has_errors());
+    assert!(!check(&ok).has_errors(), "{:?}", check(&ok));
     assert!(check(&TaskModel::default()).has_errors(), "no container");
     let bad_range = TaskModel {
         dependencies: Some(DependenciesModel {
@@ -338,7 +365,16 @@ fn validation_table() {
         user_identity: Some(UserIdentityModel::default()),
         ..ok
     };
-    assert_eq!(check(&bad_file).0.len(), 2);
+    let paths: Vec<String> = check(&bad_file)
+        .0
+        .iter()
+        .filter_map(|d| d.path.as_ref().map(|p| p.to_string()))
+        .collect();
+    assert_eq!(
+        paths,
+        ["multi_instance.common_resource_file[0]", "user_identity"],
+        "{paths:?}"
+    );
 }
 
 #[test]
@@ -371,4 +407,32 @@ fn failed_runs() {
     assert!(is_failed(&run(Some(1), None, false)));
     assert!(is_failed(&run(None, Some("Failure"), false)));
     assert!(is_failed(&run(None, None, true)));
+}
+
+#[test]
+fn batch_property_names_point_at_attributes() {
+    let w = super::wait::wire_paths();
+    let cases = [
+        ("maxWallClockTime", Some("constraints.max_wall_clock_time")),
+        (
+            "constraints.retentionTime",
+            Some("constraints.retention_time"),
+        ),
+        ("imageName", Some("container.image_name")),
+        ("commandLine", Some("command_line")),
+        ("requiredSlots", Some("required_slots")),
+        ("filePattern", Some("output_file")),
+        (
+            "numberOfInstances",
+            Some("multi_instance.number_of_instances"),
+        ),
+        ("noSuchProperty", None),
+    ];
+    for (property, want) in cases {
+        assert_eq!(
+            w.lookup(property).map(|p| p.to_string()).as_deref(),
+            want,
+            "{property}"
+        );
+    }
 }
