@@ -8,7 +8,10 @@ use tfplugin::framework::{PlanRequest, PlanResponse};
 use tfplugin::model::{Tf, to_value};
 use tfplugin::{AttrPath, Type, Value};
 
-use super::model::{ContainerModel, KnownExt, PoolModel, pool_type};
+use super::model::{
+    ComputedModel, ContainerModel, KnownExt, PoolModel, pool_type, reads_losslessly,
+    without_secrets,
+};
 
 /// A Batch call (or step) of an update, in the order they are made.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,9 +141,9 @@ pub fn diff_paths(a: &Value, b: &Value, path: &AttrPath, out: &mut Vec<AttrPath>
 }
 
 /// The container block with registry secrets blanked.
-fn without_secrets(c: &Tf<ContainerModel>) -> Tf<ContainerModel> {
+fn container_without_secrets(c: &Tf<ContainerModel>) -> Tf<ContainerModel> {
     c.clone().map(|mut c| {
-        c.registry = c.registry.iter().map(|r| r.without_secrets()).collect();
+        c.registry = c.registry.iter().map(without_secrets).collect();
         c
     })
 }
@@ -179,11 +182,9 @@ impl Changes {
             "display_name",
             &mut out,
         );
-        let vm_size_same = match (planned.vm_size.known(), prior.vm_size.known()) {
-            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-            _ => planned.vm_size == prior.vm_size,
-        };
-        c.patch.vm_size = simple(!vm_size_same, "vm_size", &mut out);
+        // Case-only differences never get here: vm_size declares IgnoreCase, so the plan keeps
+        // the prior spelling.
+        c.patch.vm_size = simple(planned.vm_size != prior.vm_size, "vm_size", &mut out);
         let agent = simple(
             planned.node_agent_sku_id != prior.node_agent_sku_id,
             "node_agent_sku_id",
@@ -201,8 +202,8 @@ impl Changes {
             &mut out,
         );
         let (pc, qc) = (
-            without_secrets(&planned.container),
-            without_secrets(&prior.container),
+            container_without_secrets(&planned.container),
+            container_without_secrets(&prior.container),
         );
         let container = block_diff(&pc, &qc, AttrPath::attr("container"), &mut out);
         c.registry_secret = !container && planned.container != prior.container;
@@ -371,61 +372,40 @@ pub fn registry_path() -> AttrPath {
     AttrPath::attr("container").child("registry")
 }
 
+/// The start task's container block.
+pub fn start_task_container_path() -> AttrPath {
+    AttrPath::attr("start_task").child("container")
+}
+
 /// Private-state key: a registry password recorded while the pool had nodes waits to be sent.
 pub const PENDING_REGISTRY: &str = "registry_password_pending";
 
-/// Plans the prior spelling when the configuration changes only the case of a value Batch
-/// treats case-insensitively (Terraform allows a provider to keep the prior value then).
-fn keep_prior_case(planned: &mut Tf<String>, prior: &Tf<String>, config: &Tf<String>) {
-    if let (Some(p), Some(c)) = (prior.known(), config.known())
-        && p != c
-        && p.eq_ignore_ascii_case(c)
-    {
-        *planned = Tf::Known(p.clone());
-    }
-}
-
-/// The resource's `modify_plan`: the id is known at create; on update, case-only changes of
-/// names are no changes, [`plan_update`] says what replaces the pool, and computed attributes
-/// stay known where the update cannot change them.
+/// The resource's `modify_plan`: the id is known at create; on update, [`plan_update`] says
+/// what replaces the pool, and computed attributes stay known where the update cannot change
+/// them. (Case-only and same-duration changes never reach it: the attributes declare their
+/// semantics and the framework keeps the prior values.) Only computed attributes are written
+/// back into the plan.
 pub fn modify_plan(req: &PlanRequest<'_>, resp: &mut PlanResponse) {
     if resp.planned.is_null() {
         return;
     }
-    let (Ok(mut planned), Ok(prior)) = (PoolModel::read(&resp.planned), PoolModel::read(req.prior))
+    let (Ok(planned), Ok(prior)) = (PoolModel::read(&resp.planned), PoolModel::read(req.prior))
     else {
         return;
     };
+    let mut computed = ComputedModel::of(&planned);
     if req.prior.is_null() {
         // The id is the name: show it in the plan rather than "(known after apply)".
         // Terraform also plans the create half of a replacement with a null prior.
-        planned.id = planned.name.clone();
-        resp.planned = planned.write();
+        computed.id = planned.name.clone();
+        computed.write_into(&mut resp.planned);
         return;
-    }
-    let config = PoolModel::read(req.config).unwrap_or_default();
-    // Batch treats VM sizes, node agent SKUs and image names case-insensitively (and returns VM
-    // sizes lower-cased).
-    keep_prior_case(&mut planned.vm_size, &prior.vm_size, &config.vm_size);
-    keep_prior_case(
-        &mut planned.node_agent_sku_id,
-        &prior.node_agent_sku_id,
-        &config.node_agent_sku_id,
-    );
-    if let (Tf::Known(pi), Tf::Known(ci), Tf::Known(img)) =
-        (&prior.image, &config.image, &mut planned.image)
-    {
-        keep_prior_case(&mut img.publisher, &pi.publisher, &ci.publisher);
-        keep_prior_case(&mut img.offer, &pi.offer, &ci.offer);
-        keep_prior_case(&mut img.sku, &pi.sku, &ci.sku);
-        keep_prior_case(&mut img.version, &pi.version, &ci.version);
     }
     let pending = req.prior_private.contains_key(PENDING_REGISTRY);
     let plan = plan_update(&prior, &planned, pending, Remote::Planning);
     let replacing = !resp.requires_replace.is_empty() || !plan.replace.is_empty();
     resp.requires_replace.extend(plan.replace.iter().cloned());
     if replacing {
-        resp.planned = planned.write();
         return;
     }
     match plan.registry {
@@ -445,22 +425,22 @@ pub fn modify_plan(req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         RegistryAction::Send | RegistryAction::Unchanged => {}
     }
     // Keep the computed attributes known where this update cannot change them.
-    planned.state = prior.state.clone();
-    planned.allocation_state = prior.allocation_state.clone();
-    planned.current_dedicated_nodes = prior.current_dedicated_nodes.clone();
-    planned.current_low_priority_nodes = prior.current_low_priority_nodes.clone();
-    planned.last_modified = prior.last_modified.clone();
-    if !plan.calls.is_empty() {
-        planned.last_modified = Tf::Unknown;
+    computed = ComputedModel::of(&prior);
+    // Values known only at apply inside the start task or registries (which the model reads as
+    // unset) may change the pool too.
+    let calls = !plan.calls.is_empty() || !reads_losslessly(&resp.planned);
+    if calls {
+        computed.last_modified = Tf::Unknown;
         if plan.changes_node_counts {
-            planned.current_dedicated_nodes = Tf::Unknown;
-            planned.current_low_priority_nodes = Tf::Unknown;
+            computed.current_dedicated_nodes = Tf::Unknown;
+            computed.current_low_priority_nodes = Tf::Unknown;
         }
         if waits(&planned) {
-            planned.allocation_state = Tf::Known("steady".into());
+            computed.allocation_state = Tf::Known("steady".into());
         } else if plan.changes_node_counts {
-            planned.allocation_state = Tf::Unknown;
+            computed.allocation_state = Tf::Unknown;
         }
     }
-    resp.planned = planned.write();
+    computed.id = planned.id.clone();
+    computed.write_into(&mut resp.planned);
 }
