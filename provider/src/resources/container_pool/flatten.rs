@@ -186,10 +186,12 @@ pub fn flatten_pool(p: &CloudPool, prior: &PoolModel) -> PoolModel {
         node_agent_sku_id: known(&vmc.node_agent_sku_id),
         virtual_machine_image_id,
         task_slots_per_node: Tf::Known(p.task_slots_per_node.unwrap_or(1) as i64),
+        // Batch spells it `Spread`/`Pack`; the schema's values (and a generated configuration,
+        // which the OneOf validator checks) are lower case.
         task_scheduling_policy: known(
             p.task_scheduling_policy
                 .as_ref()
-                .map_or("spread", |t| t.node_fill_type.as_str()),
+                .map_or("spread".into(), |t| t.node_fill_type.to_ascii_lowercase()),
         ),
         inter_node_communication: Tf::Known(p.enable_inter_node_communication.unwrap_or(false)),
         metadata: Tf::Known(

@@ -3,14 +3,15 @@
 //! `modify_plan` and `update` both use it, so the plan and the apply cannot disagree.
 
 use batch_client::models::CloudPool;
-use tfplugin::diag::Step;
 use tfplugin::framework::{PlanRequest, PlanResponse};
 use tfplugin::model::{Tf, to_value};
-use tfplugin::{AttrPath, Type, Value};
+use tfplugin::{AttrPath, Value};
+
+use serde::Serialize;
 
 use super::model::{
-    ComputedModel, ContainerModel, KnownExt, PoolModel, pool_type, reads_losslessly,
-    without_secrets,
+    ComputedModel, ContainerModel, ImageModel, KnownExt, NetworkModel, PoolModel, pool_type,
+    reads_losslessly, without_secrets,
 };
 
 /// A Batch call (or step) of an update, in the order they are made.
@@ -148,88 +149,69 @@ fn container_without_secrets(c: &Tf<ContainerModel>) -> Tf<ContainerModel> {
     })
 }
 
-/// Where two values of a block differ, under `path` (the block's attribute).
-fn block_diff<T: serde::Serialize + PartialEq>(
-    a: &Tf<T>,
-    b: &Tf<T>,
-    path: AttrPath,
-    out: &mut Vec<AttrPath>,
-) -> bool {
-    if a == b {
-        return false;
+/// The properties Batch changes only while the pool has no nodes, as one view of the model
+/// (registry secrets blanked): where two views differ are the attribute paths to report.
+#[derive(Serialize)]
+struct EmptyOnlyView<'a> {
+    display_name: &'a Tf<String>,
+    vm_size: &'a Tf<String>,
+    node_agent_sku_id: &'a Tf<String>,
+    image: &'a Tf<ImageModel>,
+    virtual_machine_image_id: &'a Tf<String>,
+    container: Tf<ContainerModel>,
+    network_configuration: &'a Tf<NetworkModel>,
+    task_slots_per_node: &'a Tf<i64>,
+    task_scheduling_policy: &'a Tf<String>,
+    inter_node_communication: &'a Tf<bool>,
+}
+
+impl<'a> EmptyOnlyView<'a> {
+    fn of(m: &'a PoolModel) -> Self {
+        EmptyOnlyView {
+            display_name: &m.display_name,
+            vm_size: &m.vm_size,
+            node_agent_sku_id: &m.node_agent_sku_id,
+            image: &m.image,
+            virtual_machine_image_id: &m.virtual_machine_image_id,
+            container: container_without_secrets(&m.container),
+            network_configuration: &m.network_configuration,
+            task_slots_per_node: &m.task_slots_per_node,
+            task_scheduling_policy: &m.task_scheduling_policy,
+            inter_node_communication: &m.inter_node_communication,
+        }
     }
-    let ty = match (pool_type(), path.0.first()) {
-        (Type::Object(m), Some(Step::Attr(n))) => m.get(n).cloned().unwrap_or(Type::Dynamic),
-        _ => Type::Dynamic,
-    };
-    let v = |t: &Tf<T>| to_value(t, &ty).unwrap_or(Value::Unknown);
-    diff_paths(&v(a), &v(b), &path, out);
-    true
+
+    /// The view as a value of the resource's type (unknown when it cannot be written).
+    fn value(&self) -> Value {
+        to_value(self, pool_type()).unwrap_or(Value::Unknown)
+    }
 }
 
 impl Changes {
     fn of(prior: &PoolModel, planned: &PoolModel) -> Changes {
         let mut c = Changes::default();
-        let mut out = Vec::new();
-        let simple = |changed: bool, name: &str, out: &mut Vec<AttrPath>| {
-            if changed {
-                out.push(AttrPath::attr(name));
-            }
-            changed
-        };
-        c.patch.display_name = simple(
-            planned.display_name != prior.display_name,
-            "display_name",
-            &mut out,
+        let (new, old) = (EmptyOnlyView::of(planned), EmptyOnlyView::of(prior));
+        diff_paths(
+            &new.value(),
+            &old.value(),
+            &AttrPath::root(),
+            &mut c.empty_only,
         );
-        // Case-only differences never get here: vm_size declares IgnoreCase, so the plan keeps
+        // Case-only differences never get here: the names declare IgnoreCase, so the plan keeps
         // the prior spelling.
-        c.patch.vm_size = simple(planned.vm_size != prior.vm_size, "vm_size", &mut out);
-        let agent = simple(
-            planned.node_agent_sku_id != prior.node_agent_sku_id,
-            "node_agent_sku_id",
-            &mut out,
-        );
-        let image = block_diff(
-            &planned.image,
-            &prior.image,
-            AttrPath::attr("image"),
-            &mut out,
-        );
-        let vm_image = simple(
-            planned.virtual_machine_image_id != prior.virtual_machine_image_id,
-            "virtual_machine_image_id",
-            &mut out,
-        );
-        let (pc, qc) = (
-            container_without_secrets(&planned.container),
-            container_without_secrets(&prior.container),
-        );
-        let container = block_diff(&pc, &qc, AttrPath::attr("container"), &mut out);
+        c.patch.display_name = new.display_name != old.display_name;
+        c.patch.vm_size = new.vm_size != old.vm_size;
+        c.patch.network_configuration = new.network_configuration != old.network_configuration;
+        c.patch.task_slots_per_node = new.task_slots_per_node != old.task_slots_per_node;
+        c.patch.task_scheduling_policy = new.task_scheduling_policy != old.task_scheduling_policy;
+        c.patch.inter_node_communication =
+            new.inter_node_communication != old.inter_node_communication;
+        let container = new.container != old.container;
+        c.patch.vm_configuration = new.node_agent_sku_id != old.node_agent_sku_id
+            || new.image != old.image
+            || new.virtual_machine_image_id != old.virtual_machine_image_id
+            || container;
         c.registry_secret = !container && planned.container != prior.container;
-        c.patch.network_configuration = block_diff(
-            &planned.network_configuration,
-            &prior.network_configuration,
-            AttrPath::attr("network_configuration"),
-            &mut out,
-        );
-        c.patch.task_slots_per_node = simple(
-            planned.task_slots_per_node != prior.task_slots_per_node,
-            "task_slots_per_node",
-            &mut out,
-        );
-        c.patch.task_scheduling_policy = simple(
-            planned.task_scheduling_policy != prior.task_scheduling_policy,
-            "task_scheduling_policy",
-            &mut out,
-        );
-        c.patch.inter_node_communication = simple(
-            planned.inter_node_communication != prior.inter_node_communication,
-            "inter_node_communication",
-            &mut out,
-        );
-        c.patch.vm_configuration = agent || image || vm_image || container;
-        c.empty_only = out;
         c.start_task = planned.start_task != prior.start_task;
         c.metadata = planned.metadata != prior.metadata;
         c.comm_mode =
