@@ -1060,7 +1060,8 @@ fn read_keeps_equivalent_spellings_and_unsets_batch_defaults() {
     // (attribute, read with the prior state, read with no prior state)
     let s = read_back(&p, &prior);
     let d = read_back(&p, &PoolModel::default());
-    let cases: Vec<(&str, Tf<String>, Tf<String>, Tf<String>, Tf<String>)> = vec![
+    type Case = (&'static str, Tf<String>, Tf<String>, Tf<String>, Tf<String>);
+    let cases: Vec<Case> = vec![
         (
             "vm_size",
             s.vm_size,
