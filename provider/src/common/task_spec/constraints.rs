@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 use tfplugin::schema::{Attribute, Block};
 use tfplugin::validators::{IntBetween, Iso8601Duration};
 
-use super::duration::{UNLIMITED_DURATION, flatten_duration, is_unlimited};
+use tfplugin::Value;
+use tfplugin::model::to_value;
+use tfplugin::semantics::SameIsoDuration;
+
+use super::duration::{UNLIMITED_DURATION, is_unlimited, same_duration};
 
 /// Batch's retention time when none is set.
 pub const DEFAULT_RETENTION: &str = "P7D";
@@ -21,8 +25,8 @@ pub struct TaskConstraintsModel {
 /// The block's schema; `what` completes "Execution limits of the ...".
 pub fn task_constraints_block(what: &str, update_note: &str) -> Block {
     Block::new(format!("Execution limits of the {what}.{update_note}"))
-        .attr(Attribute::string("max_wall_clock_time").optional().validate(Iso8601Duration).description(format!("Longest time the {what} may run, from when it starts, as an ISO 8601 duration such as `PT1H`. Batch terminates a {what} that runs longer. Default: no limit.")))
-        .attr(Attribute::string("retention_time").optional().validate(Iso8601Duration).description(format!("How long Batch keeps the {what}'s directory (and its stdout/stderr) on the node after it completes, e.g. `P7D`. Default `P7D`. Batch removes the {what} itself later; Terraform then plans to create it again.")))
+        .attr(Attribute::string("max_wall_clock_time").optional().validate(Iso8601Duration).semantics(SameIsoDuration).server_default(Value::string(UNLIMITED_DURATION)).description(format!("Longest time the {what} may run, from when it starts, as an ISO 8601 duration such as `PT1H`. Batch terminates a {what} that runs longer. Default: no limit.")))
+        .attr(Attribute::string("retention_time").optional().validate(Iso8601Duration).semantics(SameIsoDuration).description(format!("How long Batch keeps the {what}'s directory (and its stdout/stderr) on the node after it completes, e.g. `P7D`. Default `P7D`. Batch removes the {what} itself later; Terraform then plans to create it again.")))
         .attr(Attribute::number("max_task_retry_count").optional().validate(IntBetween(-1, 100_000)).description(format!("How often Batch retries the {what} when its exit code is nonzero; `-1` retries without limit. Default: the job's `constraints.max_task_retry_count` (0 unless set).")))
 }
 
@@ -53,23 +57,21 @@ pub fn expand_task_constraints_replacing(
     c
 }
 
-/// Batch -> Terraform: durations keep the prior spelling, defaults the user left unset stay
-/// unset; a retry count Batch filled in from the job stays unset.
+/// Batch -> Terraform: the limits Batch reports. The attributes' declared semantics keep the
+/// user's spelling of a duration and leave "no limit" unset. Batch's default retention stays
+/// unset here, not by a declared server default: an imported task keeps a retention it states
+/// (see [`flatten_imported_task_constraints`]). A retry count Batch filled in from the job stays
+/// unset; without a prior block, limits that are all Batch's defaults give no block.
 pub fn flatten_task_constraints(
     m: Option<&TaskConstraints>,
     prior: Option<&TaskConstraintsModel>,
 ) -> Option<TaskConstraintsModel> {
     let m = m?;
-    let max_wall_clock_time = flatten_duration(
-        m.max_wall_clock_time.as_deref(),
-        prior.and_then(|p| p.max_wall_clock_time.as_deref()),
-        None,
-    );
-    let retention_time = flatten_duration(
-        m.retention_time.as_deref(),
-        prior.and_then(|p| p.retention_time.as_deref()),
-        Some(DEFAULT_RETENTION),
-    );
+    let max_wall_clock_time = m.max_wall_clock_time.clone();
+    let retention_time = m.retention_time.clone().filter(|r| {
+        prior.and_then(|p| p.retention_time.as_ref()).is_some()
+            || !same_duration(r, DEFAULT_RETENTION)
+    });
     let max_task_retry_count = match (
         m.max_task_retry_count,
         prior.and_then(|p| p.max_task_retry_count),
@@ -77,7 +79,10 @@ pub fn flatten_task_constraints(
         (Some(n), Some(_)) => Some(n as i64),
         _ => None,
     };
-    if prior.is_none() && max_wall_clock_time.is_none() && retention_time.is_none() {
+    if prior.is_none()
+        && max_wall_clock_time.as_deref().is_none_or(is_unlimited)
+        && retention_time.is_none()
+    {
         return None;
     }
     Some(TaskConstraintsModel {
@@ -85,6 +90,20 @@ pub fn flatten_task_constraints(
         retention_time,
         max_task_retry_count,
     })
+}
+
+/// The block as state after a read: [`flatten_task_constraints`] with the block's declared
+/// semantics and server defaults applied against `prior`, as the framework does.
+pub fn read_task_constraints(
+    m: Option<&TaskConstraints>,
+    prior: Option<&TaskConstraintsModel>,
+) -> Option<TaskConstraintsModel> {
+    let block = task_constraints_block("task", "");
+    let ty = block.value_type();
+    let mut v = to_value(&flatten_task_constraints(m, prior), &ty).unwrap_or(Value::Null);
+    let p = to_value(&prior, &ty).unwrap_or(Value::Null);
+    tfplugin::framework::normalize_read(&block, &p, &mut v);
+    tfplugin::model::from_value(&v).unwrap_or_default()
 }
 
 /// The constraints of an imported task (no prior to normalise against): None when they are all
@@ -100,8 +119,7 @@ pub fn flatten_imported_task_constraints(
         .filter(|w| !is_unlimited(w));
     let retention = m.retention_time.as_deref();
     let retries = m.max_task_retry_count.unwrap_or(0);
-    let default_retention = retention
-        .is_none_or(|r| flatten_duration(Some(r), None, Some(DEFAULT_RETENTION)).is_none());
+    let default_retention = retention.is_none_or(|r| same_duration(r, DEFAULT_RETENTION));
     if wall.is_none() && default_retention && retries == 0 {
         return None;
     }
@@ -177,11 +195,14 @@ mod tests {
         ];
         for (r, prior, want) in cases {
             assert_eq!(
-                flatten_task_constraints(r.as_ref(), prior),
+                read_task_constraints(r.as_ref(), prior),
                 want,
                 "{r:?} {prior:?}"
             );
         }
+        // flatten alone reports Batch's values: the semantics keep the user's spelling.
+        let raw = flatten_task_constraints(Some(&remote(Some("PT1H"), None, Some(1))), Some(&p1));
+        assert_eq!(raw, Some(model(Some("PT1H"), None, Some(1))));
     }
 
     #[test]

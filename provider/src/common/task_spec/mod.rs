@@ -28,8 +28,10 @@
 //! - `constraints: Option<TaskConstraintsModel>`
 //!
 //! Mapping, one pair per part (`expand_*`: Terraform -> Batch; `flatten_*`: Batch -> Terraform,
-//! normalised against the prior state's part so that server defaults stay unset and
-//! case/duration rewrites keep the user's spelling):
+//! what the service reports; the attributes declare their semantics — `IgnoreCase`,
+//! `SameIsoDuration`, `UrlIgnoringQuery`, `server_default` — and the framework keeps the user's
+//! spelling and leaves Batch's defaults unset; the prior part only decides whether a block the
+//! user left out appears):
 //! [`expand_environment`]/[`flatten_environment`],
 //! [`expand_task_container`]/[`flatten_task_container`] (expand also takes the config's block:
 //! write-only registry passwords), [`expand_resource_files`]/[`flatten_resource_files`],
@@ -56,7 +58,8 @@ pub use super::container::{
 };
 pub use constraints::{
     TaskConstraintsModel, expand_task_constraints, expand_task_constraints_replacing,
-    flatten_imported_task_constraints, flatten_task_constraints, task_constraints_block,
+    flatten_imported_task_constraints, flatten_task_constraints, read_task_constraints,
+    task_constraints_block,
 };
 pub use duration::{
     UNLIMITED_DURATION, duration_from_model, flatten_duration, is_unlimited, same_duration,
@@ -205,33 +208,6 @@ pub fn check_task_spec(c: &TaskSpecCheck, path: &AttrPath, diags: &mut Diagnosti
     }
 }
 
-/// An enum value as state: the prior spelling when it matches case-insensitively, unset when
-/// the user left it unset and the service reports `default`, else the service's value in
-/// lower case.
-pub fn keep_enum(
-    remote: Option<&str>,
-    prior: Option<&str>,
-    default: Option<&str>,
-) -> Option<String> {
-    let r = remote?;
-    match prior {
-        Some(p) if r.eq_ignore_ascii_case(p) => Some(p.to_string()),
-        None if default.is_some_and(|d| r.eq_ignore_ascii_case(d)) => None,
-        _ => Some(r.to_ascii_lowercase()),
-    }
-}
-
-/// A URL as state: the prior value when the service returns it without its query (a SAS token
-/// it may withhold), so a redacted read never looks like a change.
-pub fn flatten_url(remote: Option<&str>, prior: Option<&str>) -> Option<String> {
-    match (remote, prior) {
-        (Some(r), Some(p)) if r == p || (!r.contains('?') && p.split('?').next() == Some(r)) => {
-            Some(p.to_string())
-        }
-        (r, _) => r.map(str::to_string),
-    }
-}
-
 /// A managed identity reference as Batch takes it.
 pub fn identity_reference(id: Option<&str>) -> Option<ComputeNodeIdentityReference> {
     id.map(|id| ComputeNodeIdentityReference {
@@ -242,6 +218,24 @@ pub fn identity_reference(id: Option<&str>) -> Option<ComputeNodeIdentityReferen
 /// A managed identity reference's resource id.
 pub fn identity_reference_id(r: Option<&ComputeNodeIdentityReference>) -> Option<String> {
     r.and_then(|i| i.resource_id.clone())
+}
+
+/// What the framework makes of a flattened model `new` on read, given the prior state's `prior`
+/// (None: import): the attributes' declared semantics and server defaults applied. For tests of
+/// flatten functions, which return what Batch says.
+#[cfg(test)]
+pub fn normalized_read<M>(block: &Block, prior: Option<&M>, new: M) -> M
+where
+    M: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let ty = block.value_type();
+    let prior = match prior {
+        Some(p) => tfplugin::model::to_value(p, &ty).expect("prior as value"),
+        None => Value::Null,
+    };
+    let mut v = tfplugin::model::to_value(&new, &ty).expect("model as value");
+    tfplugin::framework::normalize_read(block, &prior, &mut v);
+    from_value(&v).expect("value as model")
 }
 
 #[cfg(test)]

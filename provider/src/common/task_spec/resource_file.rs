@@ -8,7 +8,9 @@ use tfplugin::schema::{Attribute, Block};
 use tfplugin::validators::NotEmpty;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
-use super::{flatten_url, identity_reference, identity_reference_id};
+use tfplugin::semantics::UrlIgnoringQuery;
+
+use super::{identity_reference, identity_reference_id};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceFileModel {
@@ -24,8 +26,8 @@ pub struct ResourceFileModel {
 /// The block's schema.
 pub fn resource_file_block() -> Block {
     Block::new("A file (or blob container) Batch downloads into the task's working directory before the task starts. Set exactly one of `http_url`, `storage_container_url` and `auto_storage_container_name`.")
-        .attr(Attribute::string("http_url").optional().sensitive().validate(NotEmpty).description("URL of one file (for Azure Storage, with read access, e.g. a SAS URL). Needs `file_path`. Sensitive because SAS tokens are credentials."))
-        .attr(Attribute::string("storage_container_url").optional().sensitive().validate(NotEmpty).description("URL of a blob container (with read and list access) to download, e.g. a SAS URL. Sensitive because SAS tokens are credentials."))
+        .attr(Attribute::string("http_url").optional().sensitive().validate(NotEmpty).semantics(UrlIgnoringQuery).description("URL of one file (for Azure Storage, with read access, e.g. a SAS URL). Needs `file_path`. Sensitive because SAS tokens are credentials."))
+        .attr(Attribute::string("storage_container_url").optional().sensitive().validate(NotEmpty).semantics(UrlIgnoringQuery).description("URL of a blob container (with read and list access) to download, e.g. a SAS URL. Sensitive because SAS tokens are credentials."))
         .attr(Attribute::string("auto_storage_container_name").optional().validate(NotEmpty).description("A blob container in the Batch account's auto-storage account to download."))
         .attr(Attribute::string("blob_prefix").optional().description("With a container: only download blobs whose names start with this prefix."))
         .attr(Attribute::string("file_path").optional().description("Where to put the download, relative to the task's working directory. Required with `http_url`; with a container, the directory to download into."))
@@ -119,20 +121,12 @@ pub fn expand_resource_files(l: &[ResourceFileModel]) -> Option<Vec<ResourceFile
     (!l.is_empty()).then(|| l.iter().map(expand_resource_file).collect())
 }
 
-/// Batch -> Terraform. URLs keep the prior value when the service withholds their query (SAS).
-pub fn flatten_resource_file(
-    m: &ResourceFile,
-    prior: Option<&ResourceFileModel>,
-) -> ResourceFileModel {
+/// Batch -> Terraform: what the service reports. A URL the service returns without its query (a
+/// withheld SAS token) keeps the prior value through the attribute's `UrlIgnoringQuery`.
+pub fn flatten_resource_file(m: &ResourceFile) -> ResourceFileModel {
     ResourceFileModel {
-        http_url: flatten_url(
-            m.http_url.as_deref(),
-            prior.and_then(|p| p.http_url.as_deref()),
-        ),
-        storage_container_url: flatten_url(
-            m.storage_container_url.as_deref(),
-            prior.and_then(|p| p.storage_container_url.as_deref()),
-        ),
+        http_url: m.http_url.clone(),
+        storage_container_url: m.storage_container_url.clone(),
         auto_storage_container_name: m.auto_storage_container_name.clone(),
         blob_prefix: m.blob_prefix.clone(),
         file_path: m.file_path.clone(),
@@ -141,21 +135,15 @@ pub fn flatten_resource_file(
     }
 }
 
-/// A list as state, each element normalised against the prior element at its index.
-pub fn flatten_resource_files(
-    m: Option<&Vec<ResourceFile>>,
-    prior: &[ResourceFileModel],
-) -> Vec<ResourceFileModel> {
-    m.into_iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, r)| flatten_resource_file(r, prior.get(i)))
-        .collect()
+/// A list as state.
+pub fn flatten_resource_files(m: Option<&Vec<ResourceFile>>) -> Vec<ResourceFileModel> {
+    m.into_iter().flatten().map(flatten_resource_file).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::task_spec::normalized_read;
     use tfplugin::model::to_value;
 
     const SAS: &str = "https://a.blob.core.windows.net/c/f.txt?sv=1&sig=x";
@@ -185,22 +173,23 @@ mod tests {
                 .and_then(|i| i.resource_id.as_deref()),
             Some("/id/1")
         );
-        assert_eq!(flatten_resource_file(&remote, Some(&m)), m);
-        remote.http_url = Some(BARE.into());
-        assert_eq!(flatten_resource_file(&remote, Some(&m)), m);
-        // Without a prior (import) the service's value is all there is.
-        assert_eq!(
-            flatten_resource_file(&remote, None).http_url.as_deref(),
-            Some(BARE)
-        );
+        assert_eq!(flatten_resource_file(&remote), m);
         assert_eq!(expand_resource_files(&[]), None);
-        let l = flatten_resource_files(
-            Some(&vec![remote.clone(), remote]),
-            std::slice::from_ref(&m),
-        );
+        // The service withholds the SAS: flatten reports what it says, the declared semantics
+        // keep the prior URL; a different container is a change.
+        let b = resource_file_block();
+        remote.http_url = Some(BARE.into());
+        let read = flatten_resource_file(&remote);
+        assert_eq!(read.http_url.as_deref(), Some(BARE));
+        assert_eq!(normalized_read(&b, Some(&m), read), m);
+        remote.http_url = Some("https://a.blob.core.windows.net/d/f.txt".into());
+        let other = normalized_read(&b, Some(&m), flatten_resource_file(&remote));
+        assert_eq!(other.http_url, remote.http_url);
+        // Without a prior (import) the service's value is all there is.
+        let imported = normalized_read(&b, None, flatten_resource_file(&remote));
+        assert_eq!(imported.http_url, remote.http_url);
+        let l = flatten_resource_files(Some(&vec![remote.clone(), remote]));
         assert_eq!(l.len(), 2);
-        assert_eq!(l[0], m);
-        assert_eq!(l[1].http_url.as_deref(), Some(BARE));
     }
 
     #[test]

@@ -56,53 +56,6 @@ fn replaced_attributes_are_used() {
 }
 
 #[test]
-fn keep_enum_table() {
-    let cases = [
-        // remote, prior, default, expected
-        (None, Some("a"), None, None),
-        (Some("Pool"), Some("pool"), Some("pool"), Some("pool")),
-        (Some("Pool"), None, Some("pool"), None),
-        (Some("Task"), None, Some("pool"), Some("task")),
-        (Some("Task"), Some("pool"), Some("pool"), Some("task")),
-        (Some("Terminate"), None, None, Some("terminate")),
-    ];
-    for (remote, prior, default, want) in cases {
-        assert_eq!(
-            keep_enum(remote, prior, default).as_deref(),
-            want,
-            "{remote:?} {prior:?} {default:?}"
-        );
-    }
-}
-
-#[test]
-fn flatten_url_keeps_a_withheld_sas() {
-    let sas = "https://a.blob.core.windows.net/c?sv=1&sig=x";
-    let bare = "https://a.blob.core.windows.net/c";
-    let other = "https://b.blob.core.windows.net/c";
-    let cases = [
-        (Some(bare), Some(sas), Some(sas)),
-        (Some(sas), Some(sas), Some(sas)),
-        (Some(other), Some(sas), Some(other)),
-        (Some(other), None, Some(other)),
-        (None, Some(sas), None),
-        // A different query is a change.
-        (
-            Some("https://a.blob.core.windows.net/c?sv=2"),
-            Some(sas),
-            Some("https://a.blob.core.windows.net/c?sv=2"),
-        ),
-    ];
-    for (remote, prior, want) in cases {
-        assert_eq!(
-            flatten_url(remote, prior).as_deref(),
-            want,
-            "{remote:?} {prior:?}"
-        );
-    }
-}
-
-#[test]
 fn validate_task_spec_walks_every_part() {
     let block = TaskSpecSchema::new("task")
         .resource_files()

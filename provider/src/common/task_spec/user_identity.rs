@@ -7,10 +7,13 @@ use tfplugin::schema::{Attribute, Block, NestedBlock};
 use tfplugin::validators::{NotEmpty, OneOf};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
-use super::keep_enum;
+use tfplugin::semantics::IgnoreCase;
 
 pub const SCOPES: &[&str] = &["task", "pool"];
 pub const ELEVATION_LEVELS: &[&str] = &["nonadmin", "admin"];
+/// Batch's auto user when none is given: pool scope, not an administrator.
+const DEFAULT_SCOPE: &str = "pool";
+const DEFAULT_ELEVATION_LEVEL: &str = "nonadmin";
 
 /// `user_identity { user_name = ..., auto_user { scope, elevation_level } }`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -42,12 +45,16 @@ pub fn user_identity_block() -> Block {
                     Attribute::string("scope")
                         .optional()
                         .validate(OneOf(SCOPES))
+                        .semantics(IgnoreCase)
+                        .server_default(Value::string(DEFAULT_SCOPE))
                         .description("`pool` (Batch's default: one auto user shared by all tasks of the pool) or `task` (a user of its own for this task)."),
                 )
                 .attr(
                     Attribute::string("elevation_level")
                         .optional()
                         .validate(OneOf(ELEVATION_LEVELS))
+                        .semantics(IgnoreCase)
+                        .server_default(Value::string(DEFAULT_ELEVATION_LEVEL))
                         .description("`nonadmin` (Batch's default) or `admin` (root on Linux)."),
                 ),
         ))
@@ -111,51 +118,34 @@ pub fn pool_auto_user(elevation_level: &str) -> UserIdentity {
     }
 }
 
-/// Batch -> Terraform. An unset identity stays unset when Batch reports its default (auto user,
-/// pool scope, nonadmin); enum values keep the prior spelling when they match case-insensitively.
+/// True for Batch's default auto user (pool scope, not an administrator), however spelled.
+fn is_default_auto_user(a: &AutoUserSpecification) -> bool {
+    let is = |v: &Option<String>, d: &str| v.as_deref().is_none_or(|v| v.eq_ignore_ascii_case(d));
+    is(&a.scope, DEFAULT_SCOPE) && is(&a.elevation_level, DEFAULT_ELEVATION_LEVEL)
+}
+
+/// Batch -> Terraform: the service's values in our (lower-case) vocabulary. Where the block is:
+/// an identity the user left unset stays unset when Batch reports its default auto user, and a
+/// named user gets no `auto_user` block Batch filled in. The attributes' declared semantics
+/// keep the user's spelling and leave Batch's defaults unset.
 pub fn flatten_user_identity(
     m: Option<&UserIdentity>,
     prior: Option<&UserIdentityModel>,
 ) -> Option<UserIdentityModel> {
     let m = m?;
-    let is_default = m.username.is_none()
-        && m.auto_user.as_ref().is_none_or(|a| {
-            a.scope
-                .as_deref()
-                .is_none_or(|s| s.eq_ignore_ascii_case("pool"))
-                && a.elevation_level
-                    .as_deref()
-                    .is_none_or(|e| e.eq_ignore_ascii_case("nonadmin"))
-        });
-    if is_default && prior.is_none() {
+    let default_auto = m.auto_user.as_ref().is_none_or(is_default_auto_user);
+    if prior.is_none() && m.username.is_none() && default_auto {
         return None;
     }
-    let prior_auto = prior.and_then(|p| p.auto_user.as_ref());
-    let prior_user = prior.and_then(|p| p.user_name.as_ref());
-    let auto_user = m.auto_user.as_ref().and_then(|a| {
-        let scope = keep_enum(
-            a.scope.as_deref(),
-            prior_auto.and_then(|p| p.scope.as_deref()),
-            Some("pool"),
-        );
-        let elevation_level = keep_enum(
-            a.elevation_level.as_deref(),
-            prior_auto.and_then(|p| p.elevation_level.as_deref()),
-            Some("nonadmin"),
-        );
-        if prior_auto.is_none()
-            && scope.is_none()
-            && elevation_level.is_none()
-            && prior_user.is_some()
-        {
-            None
-        } else {
-            Some(AutoUserModel {
-                scope,
-                elevation_level,
-            })
-        }
-    });
+    let named_only = prior.is_some_and(|p| p.user_name.is_some() && p.auto_user.is_none());
+    let auto_user = m
+        .auto_user
+        .as_ref()
+        .filter(|_| !(named_only && default_auto))
+        .map(|a| AutoUserModel {
+            scope: a.scope.as_deref().map(str::to_ascii_lowercase),
+            elevation_level: a.elevation_level.as_deref().map(str::to_ascii_lowercase),
+        });
     Some(UserIdentityModel {
         user_name: m.username.clone(),
         auto_user,
@@ -181,6 +171,7 @@ pub fn user_identity_from_model(m: Option<&UserIdentity>, prior: &Value) -> Valu
 #[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
+    use crate::common::task_spec::normalized_read;
 
     fn remote(user: Option<&str>, scope: Option<&str>, elev: Option<&str>) -> UserIdentity {
         UserIdentity {
@@ -244,12 +235,11 @@ mod tests {
                 Some(user_prior.clone()),
             ),
         ];
+        let b = user_identity_block();
         for (r, prior, want) in cases {
-            assert_eq!(
-                flatten_user_identity(r.as_ref(), prior),
-                want,
-                "{r:?} {prior:?}"
-            );
+            let read = flatten_user_identity(r.as_ref(), prior);
+            let state = normalized_read(&b, Some(&prior.cloned()), read);
+            assert_eq!(state, want, "{r:?} {prior:?}");
         }
     }
 

@@ -19,7 +19,7 @@ use super::plan::{UpdateStep, UpdateView, plan_update};
 use super::schema::schema;
 use super::wait::{create_wait_error, is_failed, report_failure, wait_completed};
 use crate::common::task_spec::{
-    expand_task_constraints_replacing, flatten_imported_task_constraints, flatten_task_constraints,
+    expand_task_constraints_replacing, flatten_imported_task_constraints, read_task_constraints,
 };
 use crate::common::validators::is_batch_id;
 use crate::common::{
@@ -293,7 +293,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                     attempt += 1;
                     match api.get_task(&job, &name, &opts(ctx, dl)).await {
                         Ok(Some(t))
-                            if flatten_task_constraints(
+                            if read_task_constraints(
                                 t.value.constraints.as_ref(),
                                 prior.constraints.as_ref(),
                             ) == prior.constraints =>

@@ -12,7 +12,7 @@ use super::model::{
 };
 use crate::common::task_spec::{
     flatten_environment, flatten_resource_files, flatten_task_constraints, flatten_task_container,
-    flatten_url, flatten_user_identity, identity_reference_id, keep_enum,
+    flatten_user_identity, identity_reference_id,
 };
 
 /// The task as state. `prior` is the state before (None on a first read).
@@ -48,12 +48,7 @@ pub fn flatten_task(t: &CloudTask, job_id: &str, prior: Option<&TaskModel>) -> T
             .container_settings
             .as_ref()
             .map(|c| flatten_task_container(c, prior.and_then(|p| p.container.as_ref()))),
-        resource_file: flatten_resource_files(
-            t.resource_files.as_ref(),
-            prior
-                .map(|p| p.resource_file.as_slice())
-                .unwrap_or_default(),
-        ),
+        resource_file: flatten_resource_files(t.resource_files.as_ref()),
         output_file: flatten_output_files(
             t.output_files.as_ref(),
             prior.map(|p| p.output_file.as_slice()).unwrap_or_default(),
@@ -70,7 +65,7 @@ pub fn flatten_task(t: &CloudTask, job_id: &str, prior: Option<&TaskModel>) -> T
         multi_instance: t
             .multi_instance_settings
             .as_ref()
-            .map(|mi| flatten_multi_instance(mi, prior.and_then(|p| p.multi_instance.as_ref()))),
+            .map(flatten_multi_instance),
         exit_conditions: flatten_exit_conditions(
             t.exit_conditions.as_ref(),
             prior.and_then(|p| p.exit_conditions.as_ref()),
@@ -106,11 +101,6 @@ pub fn flatten_output_files(
         .map(|(i, o)| {
             let p = prior.get(i);
             let c = o.destination.container.clone().unwrap_or_default();
-            let remote_cond = &o.upload_options.upload_condition;
-            let upload_condition = match p.and_then(|p| p.upload_condition.as_deref()) {
-                Some(pc) if pc.eq_ignore_ascii_case(remote_cond) => pc.to_string(),
-                _ => remote_cond.to_ascii_lowercase(),
-            };
             let upload_headers = match c.upload_headers {
                 Some(h) if !h.is_empty() => Some(
                     h.into_iter()
@@ -123,13 +113,10 @@ pub fn flatten_output_files(
             };
             OutputFileModel {
                 file_pattern: o.file_pattern.clone(),
-                container_url: flatten_url(
-                    Some(&c.container_url),
-                    p.map(|p| p.container_url.as_str()),
-                )
-                .unwrap_or_default(),
+                container_url: c.container_url,
                 path: c.path,
-                upload_condition: Some(upload_condition),
+                // Batch's `taskCompletion` in our vocabulary.
+                upload_condition: Some(o.upload_options.upload_condition.to_ascii_lowercase()),
                 identity_reference: identity_reference_id(c.identity_reference.as_ref()),
                 upload_headers,
             }
@@ -159,34 +146,21 @@ pub fn flatten_dependencies(
     }
 }
 
-pub fn flatten_multi_instance(
-    m: &MultiInstanceSettings,
-    prior: Option<&MultiInstanceModel>,
-) -> MultiInstanceModel {
-    let number_of_instances = match (
-        m.number_of_instances,
-        prior.and_then(|p| p.number_of_instances),
-    ) {
-        (Some(1), None) | (None, _) => None,
-        (Some(n), _) => Some(n as i64),
-    };
+/// Batch's default of one instance stays unset through the attribute's `server_default`.
+pub fn flatten_multi_instance(m: &MultiInstanceSettings) -> MultiInstanceModel {
     MultiInstanceModel {
-        number_of_instances,
+        number_of_instances: m.number_of_instances.map(i64::from),
         coordination_command_line: m.coordination_command_line.clone(),
-        common_resource_file: flatten_resource_files(
-            m.common_resource_files.as_ref(),
-            prior
-                .map(|p| p.common_resource_file.as_slice())
-                .unwrap_or_default(),
-        ),
+        common_resource_file: flatten_resource_files(m.common_resource_files.as_ref()),
     }
 }
 
-/// Exit options as state: enums in lower case (no prior: they are only read on import).
+/// Exit options as state: Batch's values in our (lower-case) vocabulary.
 fn flatten_exit_options(o: &ExitOptions) -> ExitOptionsModel {
+    let lower = |v: &Option<String>| v.as_deref().map(str::to_ascii_lowercase);
     ExitOptionsModel {
-        job_action: keep_enum(o.job_action.as_deref(), None, None),
-        dependency_action: keep_enum(o.dependency_action.as_deref(), None, None),
+        job_action: lower(&o.job_action),
+        dependency_action: lower(&o.dependency_action),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use tfplugin::Value;
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
+use tfplugin::semantics::{IgnoreCase, UrlIgnoringQuery};
 use tfplugin::validators::{IntBetween, NotEmpty, OneOf};
 
 use crate::common::task_spec::{TaskSpecSchema, resource_file_block};
@@ -21,12 +22,13 @@ fn environment_attr() -> Attribute {
 pub fn output_file_block() -> Block {
     Block::new("Files Batch uploads to an Azure Storage blob container after the task ends.")
         .attr(Attribute::string("file_pattern").required().validate(NotEmpty).description("Which files to upload, relative to the task's working directory; wildcards `*` and `**` are allowed, e.g. `output.txt` or `results/**/*.csv`. `../stdout.txt` uploads the task's stdout."))
-        .attr(Attribute::string("container_url").required().sensitive().validate(NotEmpty).description("URL of the blob container, with write access (e.g. a SAS URL). Sensitive because SAS tokens are credentials."))
+        .attr(Attribute::string("container_url").required().sensitive().validate(NotEmpty).semantics(UrlIgnoringQuery).description("URL of the blob container, with write access (e.g. a SAS URL). Sensitive because SAS tokens are credentials."))
         .attr(Attribute::string("path").optional().description("Blob name (single file) or virtual directory (wildcard pattern) in the container. Default: the file's path under the working directory."))
         .attr(
             Attribute::string("upload_condition")
                 .default(Value::string("taskcompletion"))
                 .validate(OneOf(&["tasksuccess", "taskfailure", "taskcompletion"]))
+                .semantics(IgnoreCase)
                 .description("When to upload: `tasksuccess`, `taskfailure` or `taskcompletion` (always; default)."),
         )
         .attr(Attribute::string("identity_reference").optional().description("Resource id of a user-assigned managed identity of the pool to write to Azure Storage with, instead of a SAS in the URL."))
@@ -77,7 +79,7 @@ pub fn schema() -> Schema {
                 NestedBlock::single(
                     "multi_instance",
                     Block::new("Run the task on several nodes at once (MPI). The pool needs `inter_node_communication = true`.")
-                        .attr(Attribute::number("number_of_instances").optional().validate(IntBetween(1, 1000)).description("How many nodes the task needs. Default `1`."))
+                        .attr(Attribute::number("number_of_instances").optional().validate(IntBetween(1, 1000)).server_default(Value::int(1)).description("How many nodes the task needs. Default `1`."))
                         .attr(Attribute::string("coordination_command_line").required().description("Command Batch runs on every node (primary and subtasks) before the main command runs on the primary, e.g. to start an MPI daemon."))
                         .block(NestedBlock::list("common_resource_file", resource_file_block())),
                 )
@@ -96,12 +98,14 @@ fn exit_options_attrs(b: Block) -> Block {
         Attribute::string("job_action")
             .optional()
             .validate(OneOf(JOB_ACTIONS))
+            .semantics(IgnoreCase)
             .description("What Batch does to the job: `none` (default), `disable` or `terminate`."),
     )
     .attr(
         Attribute::string("dependency_action")
             .optional()
             .validate(OneOf(DEPENDENCY_ACTIONS))
+            .semantics(IgnoreCase)
             .description("Whether tasks that depend on this one may run: `satisfy` (default for success) or `block`."),
     )
 }

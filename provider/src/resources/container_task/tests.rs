@@ -17,8 +17,15 @@ use super::model::*;
 use super::wait::is_failed;
 use crate::common::task_spec::{
     ResourceFileModel, TaskConstraintsModel, TaskContainerModel, UNLIMITED_DURATION,
-    UserIdentityModel,
+    UserIdentityModel, normalized_read,
 };
+
+/// What the framework stores after a read: [`flatten_task`], then the schema's declared
+/// semantics and server defaults against the prior state (None: import).
+fn read(remote: &CloudTask, prior: Option<&TaskModel>) -> TaskModel {
+    let schema = super::schema::schema();
+    normalized_read(&schema.block, prior, flatten_task(remote, "j", prior))
+}
 
 fn full_model() -> TaskModel {
     TaskModel {
@@ -126,7 +133,14 @@ fn as_service_reports(m: &TaskModel) -> CloudTask {
 fn expand_then_flatten_gives_the_plan_back() {
     let m = full_model();
     let remote = as_service_reports(&m);
-    let got = flatten_task(&remote, "j", Some(&m));
+    // Batch reports the duration in another spelling: the read keeps the user's.
+    assert_eq!(
+        flatten_task(&remote, "j", Some(&m))
+            .constraints
+            .and_then(|c| c.max_wall_clock_time),
+        Some("PT1H".into())
+    );
+    let got = read(&remote, Some(&m));
     let mut want = m.clone();
     want.state = Tf::Known("completed".into());
     want.exit_code = Tf::Known(0);
@@ -214,7 +228,7 @@ fn first_read_keeps_server_defaults_unset() {
         }),
         ..Default::default()
     };
-    let m = flatten_task(&remote, "j", None);
+    let m = read(&remote, None);
     assert_eq!(m.id, Tf::Known("j/t".into()));
     assert_eq!(m.required_slots, Some(1));
     assert_eq!(m.wait_for_completion, Some(false));
@@ -272,7 +286,16 @@ fn exit_conditions_table() {
 fn output_files_keep_prior_spellings() {
     let prior = full_model().output_file;
     let remote = as_service_reports(&full_model()).output_files;
-    assert_eq!(flatten_output_files(remote.as_ref(), &prior), prior);
+    let b = super::schema::output_file_block();
+    let got = flatten_output_files(remote.as_ref(), &prior);
+    // Batch's spelling and the URL without its SAS; the semantics keep the user's.
+    assert_eq!(got[0].upload_condition.as_deref(), Some("tasksuccess"));
+    let kept: Vec<OutputFileModel> = got
+        .into_iter()
+        .zip(&prior)
+        .map(|(g, p)| normalized_read(&b, Some(p), g))
+        .collect();
+    assert_eq!(kept, prior);
     // Without a prior: the service's values, lower-cased condition, no headers map invented.
     let mut remote = remote.unwrap();
     remote[0]
