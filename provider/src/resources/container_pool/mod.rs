@@ -42,7 +42,7 @@ use crate::common::container::{RegistryCheck, TaskContainerCheck, check_registry
 use crate::common::task_spec::{TaskSpecSchema, check_task_container};
 use crate::common::validators::BatchId;
 pub use flatten::pool_to_state;
-use model::PoolModel;
+use model::{PoolModel, known_mut, path_to};
 use plan::{registry_path, start_task_container_path};
 
 pub struct ContainerPoolResource;
@@ -250,14 +250,14 @@ fn validate(config: &PoolModel, diags: &mut Diagnostics) {
     let (fixed, auto) = (&config.fixed_scale, &config.auto_scale);
     if fixed.is_known() && auto.is_known() {
         diags.attr_error(
-            &AttrPath::attr("auto_scale"),
+            &path_to(|m| m.auto_scale = Tf::Unknown),
             "Conflicting scale settings",
             "Set exactly one of fixed_scale and auto_scale: a pool has either a fixed number of nodes or an autoscale formula. Remove one of the two blocks.",
         );
     }
     if config.image.is_null() && config.virtual_machine_image_id.is_null() {
         diags.attr_error(
-            &AttrPath::attr("image"),
+            &path_to(|m| m.image = Tf::Unknown),
             "Missing image",
             "Add an image block (publisher, offer, sku) or set virtual_machine_image_id; see the batch_supported_images data source for images that support containers.",
         );
@@ -272,7 +272,7 @@ fn validate(config: &PoolModel, diags: &mut Diagnostics) {
     if let Some(f) = config.fixed_scale.known() {
         check_duration_range(
             &f.resize_timeout,
-            &AttrPath::attr("fixed_scale").child("resize_timeout"),
+            &path_to(|m| known_mut(&mut m.fixed_scale).resize_timeout = Tf::Unknown),
             Duration::from_secs(300),
             None,
             diags,
@@ -281,7 +281,7 @@ fn validate(config: &PoolModel, diags: &mut Diagnostics) {
     if let Some(a) = config.auto_scale.known() {
         check_duration_range(
             &a.evaluation_interval,
-            &AttrPath::attr("auto_scale").child("evaluation_interval"),
+            &path_to(|m| known_mut(&mut m.auto_scale).evaluation_interval = Tf::Unknown),
             Duration::from_secs(300),
             Some(Duration::from_secs(168 * 3600)),
             diags,

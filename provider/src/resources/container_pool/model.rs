@@ -7,10 +7,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::model::{Tf, from_value, sample_of, to_value};
 use tfplugin::validators::parse_go_duration;
-use tfplugin::{Type, Value};
+use tfplugin::{AttrPath, Type, Value};
 
+use super::plan::diff_paths;
 use super::schema;
 pub use crate::common::container::{BindMountModel, RegistryModel, TaskContainerModel};
 use crate::common::task_spec::Environment;
@@ -250,6 +251,26 @@ impl PoolModel {
 pub fn pool_type() -> &'static Type {
     static TY: OnceLock<Type> = OnceLock::new();
     TY.get_or_init(|| schema().block.value_type())
+}
+
+/// The attribute path of the field `set` changes, found through the model (code names fields,
+/// not attribute strings): `path_to(|m| m.vm_size = Tf::Unknown)` is `vm_size`. Every block is
+/// present in the base, so nested fields get their full path (`fixed_scale.resize_timeout`).
+pub fn path_to(set: impl FnOnce(&mut PoolModel)) -> AttrPath {
+    let base: PoolModel = from_value(&sample_of(pool_type())).expect("the sample reads");
+    let mut m = base.clone();
+    set(&mut m);
+    let mut out = Vec::new();
+    diff_paths(&m.write(), &base.write(), &AttrPath::root(), &mut out);
+    out.into_iter().next().unwrap_or_else(AttrPath::root)
+}
+
+/// The known block of a [`Tf`] field, for [`path_to`].
+pub fn known_mut<T>(b: &mut Tf<T>) -> &mut T {
+    match b {
+        Tf::Known(t) => t,
+        _ => panic!("path_to's base has every block"),
+    }
 }
 
 /// The model reads `v` and writes it back unchanged: no unknown value hides in a field that

@@ -10,8 +10,8 @@ use tfplugin::{AttrPath, Value};
 use serde::Serialize;
 
 use super::model::{
-    ComputedModel, ContainerModel, ImageModel, KnownExt, NetworkModel, PoolModel, pool_type,
-    reads_losslessly, without_secrets,
+    ComputedModel, ContainerModel, ImageModel, KnownExt, NetworkModel, PoolModel, known_mut,
+    path_to, pool_type, reads_losslessly, without_secrets,
 };
 
 /// A Batch call (or step) of an update, in the order they are made.
@@ -351,12 +351,12 @@ pub fn waits(m: &PoolModel) -> bool {
 
 /// The registry block the password notes point at.
 pub fn registry_path() -> AttrPath {
-    AttrPath::attr("container").child("registry")
+    path_to(|m| known_mut(&mut m.container).registry.clear())
 }
 
 /// The start task's container block.
 pub fn start_task_container_path() -> AttrPath {
-    AttrPath::attr("start_task").child("container")
+    path_to(|m| known_mut(&mut m.start_task).container = None)
 }
 
 /// Private-state key: a registry password recorded while the pool had nodes waits to be sent.

@@ -1188,3 +1188,19 @@ fn declared_rules_report_a_missing_scale_and_conflicting_images() {
     let unknown_scale = with(no_scale, |m| m.auto_scale = Tf::Unknown);
     assert!(check(&unknown_scale).is_empty());
 }
+
+#[test]
+fn paths_come_from_the_model() {
+    let cases: Vec<(tfplugin::AttrPath, &str)> = vec![
+        (path_to(|m| m.vm_size = Tf::Unknown), "vm_size"),
+        (
+            path_to(|m| known_mut(&mut m.fixed_scale).resize_timeout = Tf::Unknown),
+            "fixed_scale.resize_timeout",
+        ),
+        (registry_path(), "container.registry"),
+        (start_task_container_path(), "start_task.container"),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got.to_string(), want);
+    }
+}
