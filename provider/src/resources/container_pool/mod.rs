@@ -19,8 +19,6 @@ pub mod expand;
 pub mod flatten;
 pub mod model;
 pub mod plan;
-#[cfg(test)]
-mod tests;
 pub mod wait;
 
 use std::time::Duration;
@@ -338,3 +336,6 @@ impl Resource<Batch> for ContainerPoolResource {
         apply::import(id)
     }
 }
+
+#[cfg(test)]
+mod tests;
