@@ -11,6 +11,7 @@ use batch_client::models::{
 use serde::{Deserialize, Serialize};
 use tfplugin::model::{Tf, from_value, to_value};
 use tfplugin::schema::{Attribute, Block, NestedBlock};
+use tfplugin::semantics::IgnoreCase;
 use tfplugin::validators::{IntBetween, NotEmpty, OneOf};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
@@ -90,18 +91,20 @@ pub fn registry_block() -> Block {
                 .optional()
                 .description("Resource id of a user-assigned managed identity (assigned to the pool) used to pull from Azure Container Registry instead of a username and password."),
         )
+        .conflicts_with("password_wo", &["password"])
+        .also_requires("password", &["username"])
+        .also_requires("password_wo", &["username"])
 }
 
 /// The configuration view of a registry for validation: null and unknown kept apart.
 #[derive(Deserialize)]
 pub struct RegistryCheck {
-    username: Tf<String>,
-    password: Tf<String>,
     password_wo: Tf<String>,
     password_wo_version: Tf<f64>,
 }
 
-/// Checks a registry block: at most one of password and password_wo; a password needs a username.
+/// Checks a registry block beyond its declared rules (at most one of password and
+/// password_wo; a password needs a username): a warning for a version without a password_wo.
 pub fn validate_registry(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
     if let Ok(c) = from_value::<RegistryCheck>(v) {
         check_registry(&c, path, diags);
@@ -110,29 +113,11 @@ pub fn validate_registry(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
 
 /// [`validate_registry`] on the configuration view.
 pub fn check_registry(c: &RegistryCheck, path: &AttrPath, diags: &mut Diagnostics) {
-    let (password, password_wo) = (path.child("password"), path.child("password_wo"));
-    if c.password.is_known() && c.password_wo.is_known() {
-        diags.attr_error(
-            &password_wo,
-            "Conflicting registry passwords",
-            format!(
-                "Set only one of {password} and {password_wo}: password_wo is never stored in state, password is."
-            ),
-        );
-    }
     if !c.password_wo_version.is_null() && c.password_wo.is_null() {
         diags.attr_warning(
             &path.child("password_wo_version"),
             "password_wo_version without password_wo",
             "password_wo_version only matters together with password_wo.",
-        );
-    }
-    if (!c.password.is_null() || !c.password_wo.is_null()) && c.username.is_null() {
-        let username = path.child("username");
-        diags.attr_error(
-            &username,
-            "Registry username missing",
-            format!("A registry password needs a username: set {username}."),
         );
     }
 }
@@ -184,12 +169,14 @@ pub fn task_container_block(what: &str) -> Block {
         .attr(
             Attribute::string("run_options")
                 .optional()
+                .server_default(Value::string(""))
                 .description("Extra options for `docker create`, e.g. `--rm --workdir /`. Batch adds its own options for the working directory, environment and mounts."),
         )
         .attr(
             Attribute::string("working_directory")
                 .default(Value::string(DEFAULT_WORKING_DIRECTORY))
                 .validate(OneOf(WORKING_DIRECTORIES))
+                .semantics(IgnoreCase)
                 .description("`taskWorkingDirectory` (Batch's default: the task's working directory on the node) or `containerImageDefault` (the image's WORKDIR)."),
         )
         .block(NestedBlock::single("registry", registry_block()).max_items(1))
@@ -198,7 +185,7 @@ pub fn task_container_block(what: &str) -> Block {
                 "host_batch_bind_mount",
                 Block::new("A Batch directory of the node to mount into the container. Without any, Batch mounts the whole AZ_BATCH_NODE_ROOT_DIR.")
                     .attr(Attribute::string("source").required().validate(OneOf(BIND_MOUNT_SOURCES)).description("Which directory: `Shared`, `Startup`, `VfsMounts`, `Task`, `JobPrep` or `Applications`."))
-                    .attr(Attribute::bool("is_read_only").optional().description("Mount read-only. Default `false`.")),
+                    .attr(Attribute::bool("is_read_only").optional().server_default(Value::Bool(false)).description("Mount read-only. Default `false`.")),
             ),
         )
 }
@@ -248,51 +235,31 @@ pub fn expand_task_container(
     }
 }
 
-/// Batch -> Terraform. Values the service fills in by itself (the default working directory, an
-/// empty run options string, `is_read_only = false`) keep the prior spelling or stay unset, so
-/// plans stay empty.
+/// Batch -> Terraform: what the service reports. The attributes' declared semantics keep the
+/// user's spelling of the working directory and leave what Batch fills in by itself (an empty
+/// run options string, `is_read_only = false`) unset. Registries take their passwords from the
+/// prior state (Batch never returns them).
 pub fn flatten_task_container(
     m: &TaskContainerSettings,
     prior: Option<&TaskContainerModel>,
 ) -> TaskContainerModel {
-    let remote_wd = m
+    let working_directory = m
         .working_directory
         .as_deref()
         .unwrap_or(DEFAULT_WORKING_DIRECTORY);
-    let working_directory = match prior.and_then(|p| p.working_directory.as_deref()) {
-        Some(p) if remote_wd.eq_ignore_ascii_case(p) => p.to_string(),
-        _ => remote_wd.to_string(),
-    };
-    let run_options = match (
-        m.container_run_options.as_deref(),
-        prior.and_then(|p| p.run_options.as_deref()),
-    ) {
-        (Some(""), None) | (None, None) => None,
-        (r, _) => r.map(str::to_string),
-    };
-    let prior_mounts = prior
-        .map(|p| p.host_batch_bind_mount.as_slice())
-        .unwrap_or_default();
     let host_batch_bind_mount = m
         .container_host_batch_bind_mounts
         .iter()
         .flatten()
-        .enumerate()
-        .map(|(i, e)| {
-            let prior_ro = prior_mounts.get(i).and_then(|p| p.is_read_only);
-            BindMountModel {
-                source: e.source.clone(),
-                is_read_only: match (e.is_read_only, prior_ro) {
-                    (Some(false), None) | (None, None) => None,
-                    (r, _) => r,
-                },
-            }
+        .map(|e| BindMountModel {
+            source: e.source.clone(),
+            is_read_only: e.is_read_only,
         })
         .collect();
     TaskContainerModel {
         image_name: m.image_name.clone(),
-        run_options,
-        working_directory: Some(working_directory),
+        run_options: m.container_run_options.clone(),
+        working_directory: Some(working_directory.to_string()),
         registry: m
             .registry
             .as_ref()

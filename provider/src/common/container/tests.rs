@@ -94,7 +94,12 @@ fn flatten_task_container_keeps_defaults_unset() {
             is_read_only: Some(false),
         }]),
     };
-    let got = flatten_task_container(&remote, None);
+    // flatten reports what Batch says; the block's semantics and server defaults do the rest.
+    let b = task_container_block("task");
+    let raw = flatten_task_container(&remote, None);
+    assert_eq!(raw.run_options.as_deref(), Some(""));
+    assert_eq!(raw.host_batch_bind_mount[0].is_read_only, Some(false));
+    let got = crate::common::task_spec::normalized_read(&b, None, raw);
     assert_eq!(got.run_options, None);
     assert_eq!(
         got.working_directory.as_deref(),
@@ -111,7 +116,27 @@ fn flatten_task_container_keeps_defaults_unset() {
             is_read_only: Some(false),
         }],
     };
-    assert_eq!(flatten_task_container(&remote, Some(&prior)), prior);
+    let read = flatten_task_container(&remote, Some(&prior));
+    assert_eq!(
+        read.working_directory.as_deref(),
+        Some(DEFAULT_WORKING_DIRECTORY)
+    );
+    assert_eq!(
+        crate::common::task_spec::normalized_read(&b, Some(&prior), read),
+        prior
+    );
+    // A real change is no longer hidden.
+    let other = TaskContainerSettings {
+        working_directory: Some("containerImageDefault".into()),
+        ..remote
+    };
+    let read = flatten_task_container(&other, Some(&prior));
+    assert_eq!(
+        crate::common::task_spec::normalized_read(&b, Some(&prior), read)
+            .working_directory
+            .as_deref(),
+        Some("containerImageDefault")
+    );
 }
 
 #[test]
@@ -140,9 +165,12 @@ fn expand_then_flatten_round_trips() {
 fn registry_validation() {
     let ty = registry_block().value_type();
     let path = AttrPath::root().child("container").child("registry");
+    // The block's declared rules (as the framework checks them), then the remaining warning.
     let run = |m: &RegistryModel| {
+        let v = to_value(m, &ty).unwrap();
         let mut d = Diagnostics::new();
-        validate_registry(&to_value(m, &ty).unwrap(), &path, &mut d);
+        tfplugin::framework::validate_values(&registry_block(), &v, &path, &mut d);
+        validate_registry(&v, &path, &mut d);
         d
     };
     assert!(!run(&registry(None)).has_errors());
@@ -151,7 +179,17 @@ fn registry_validation() {
         password_wo: Some("b".into()),
         ..registry(None)
     };
-    assert!(run(&both).has_errors());
+    let d = run(&both);
+    assert!(d.has_errors());
+    assert_eq!(
+        d.0[0].path.as_ref().map(|p| p.to_string()).as_deref(),
+        Some("container.registry.password_wo")
+    );
+    assert!(
+        d.0[0].detail.contains("container.registry.password`"),
+        "{}",
+        d.0[0].detail
+    );
     let no_user = RegistryModel {
         username: None,
         password: Some("a".into()),

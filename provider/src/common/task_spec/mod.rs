@@ -66,14 +66,12 @@ pub use duration::{
 };
 pub use environment::{Environment, expand_environment, flatten_environment};
 pub use resource_file::{
-    ResourceFileCheck, ResourceFileModel, check_resource_file, check_resource_files,
-    expand_resource_file, expand_resource_files, flatten_resource_file, flatten_resource_files,
-    resource_file_block, validate_resource_file, validate_resource_files,
+    ResourceFileModel, expand_resource_file, expand_resource_files, flatten_resource_file,
+    flatten_resource_files, resource_file_block,
 };
 pub use user_identity::{
-    AutoUserModel, UserIdentityCheck, UserIdentityModel, check_user_identity, expand_user_identity,
-    flatten_user_identity, pool_auto_user, user_identity_block, user_identity_from_model,
-    user_identity_to_model, validate_user_identity,
+    AutoUserModel, UserIdentityModel, expand_user_identity, flatten_user_identity, pool_auto_user,
+    user_identity_block, user_identity_from_model, user_identity_to_model,
 };
 
 use batch_client::models::ComputeNodeIdentityReference;
@@ -179,16 +177,15 @@ impl TaskSpecSchema {
 }
 
 /// The configuration view of the common parts for validation (null and unknown kept apart). A
-/// task kind's own check struct can embed these field types.
+/// task kind's own check struct can embed these field types. The user identity's and resource
+/// files' rules are declared on their blocks (`exactly_one_of`, `also_requires`).
 #[derive(Deserialize)]
 pub struct TaskSpecCheck {
     pub container: Option<TaskContainerCheck>,
-    pub user_identity: Option<UserIdentityCheck>,
-    pub resource_file: Option<Vec<ResourceFileCheck>>,
 }
 
-/// Checks the common parts of a task kind's configuration block `v` at `path`: registry rules
-/// of the container, the user identity, each resource file.
+/// Checks the common parts of a task kind's configuration block `v` at `path` beyond their
+/// declared rules: the container's registry.
 pub fn validate_task_spec(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
     if let Ok(c) = from_value::<TaskSpecCheck>(v) {
         check_task_spec(&c, path, diags);
@@ -200,12 +197,18 @@ pub fn check_task_spec(c: &TaskSpecCheck, path: &AttrPath, diags: &mut Diagnosti
     if let Some(container) = &c.container {
         check_task_container(container, &path.child("container"), diags);
     }
-    if let Some(u) = &c.user_identity {
-        check_user_identity(u, &path.child("user_identity"), diags);
-    }
-    if let Some(l) = &c.resource_file {
-        check_resource_files(l, &path.child("resource_file"), diags);
-    }
+}
+
+/// The errors of a configuration value `v` of `block` at `path`: attribute validators and the
+/// declared rules of every block instance, as the framework checks them. For tests.
+#[cfg(test)]
+pub fn config_errors(block: &Block, v: &Value, path: &AttrPath) -> Vec<String> {
+    let mut d = Diagnostics::new();
+    tfplugin::framework::validate_values(block, v, path, &mut d);
+    d.0.iter()
+        .filter(|d| d.severity == tfplugin::Severity::Error)
+        .map(|d| format!("{}: {}", d.summary, d.detail))
+        .collect()
 }
 
 /// A managed identity reference as Batch takes it.

@@ -3,10 +3,8 @@
 
 use batch_client::models::ResourceFile;
 use serde::{Deserialize, Serialize};
-use tfplugin::model::{Tf, from_value};
 use tfplugin::schema::{Attribute, Block};
 use tfplugin::validators::NotEmpty;
-use tfplugin::{AttrPath, Diagnostics, Value};
 
 use tfplugin::semantics::UrlIgnoringQuery;
 
@@ -33,74 +31,8 @@ pub fn resource_file_block() -> Block {
         .attr(Attribute::string("file_path").optional().description("Where to put the download, relative to the task's working directory. Required with `http_url`; with a container, the directory to download into."))
         .attr(Attribute::string("file_mode").optional().description("Octal file mode on Linux nodes, e.g. `0755`. Batch's default is `0770`."))
         .attr(Attribute::string("identity_reference").optional().description("Resource id of a user-assigned managed identity of the pool to access Azure Storage with."))
-}
-
-/// The configuration view for validation: null and unknown kept apart.
-#[derive(Deserialize)]
-pub struct ResourceFileCheck {
-    http_url: Tf<String>,
-    storage_container_url: Tf<String>,
-    auto_storage_container_name: Tf<String>,
-    file_path: Tf<String>,
-}
-
-/// Exactly one source; `http_url` needs `file_path`.
-pub fn validate_resource_file(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    if let Ok(c) = from_value::<ResourceFileCheck>(v) {
-        check_resource_file(&c, path, diags);
-    }
-}
-
-/// [`validate_resource_file`] on the configuration view.
-pub fn check_resource_file(c: &ResourceFileCheck, path: &AttrPath, diags: &mut Diagnostics) {
-    let sources = [
-        ("http_url", &c.http_url),
-        ("storage_container_url", &c.storage_container_url),
-        (
-            "auto_storage_container_name",
-            &c.auto_storage_container_name,
-        ),
-    ];
-    let set: Vec<&str> = sources
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, _)| *k)
-        .collect();
-    let unknown = sources.iter().any(|(_, v)| v.is_unknown());
-    if set.len() != 1 && !unknown {
-        diags.attr_error(
-            path,
-            "Invalid resource_file source",
-            format!(
-                "Set exactly one of http_url, storage_container_url and auto_storage_container_name in {path} (found {}).",
-                if set.is_empty() { "none".to_string() } else { set.join(", ") }
-            ),
-        );
-    }
-    if !c.http_url.is_null() && c.file_path.is_null() {
-        let file_path = path.child("file_path");
-        diags.attr_error(
-            &file_path,
-            "Missing file_path",
-            format!(
-                "A resource_file with http_url needs {file_path}: the file name to download to."
-            ),
-        );
-    }
-}
-
-/// Validates every element of a `resource_file` list at `path`.
-pub fn validate_resource_files(list: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    for (i, r) in list.elements().iter().enumerate() {
-        validate_resource_file(r, &path.index(i), diags);
-    }
-}
-
-/// [`validate_resource_files`] on the configuration view.
-pub fn check_resource_files(list: &[ResourceFileCheck], path: &AttrPath, diags: &mut Diagnostics) {
-    for (i, r) in list.iter().enumerate() {
-        check_resource_file(r, &path.index(i), diags);
-    }
+        .exactly_one_of(&["http_url", "storage_container_url", "auto_storage_container_name"])
+        .also_requires("http_url", &["file_path"])
 }
 
 /// Terraform -> Batch.
@@ -143,8 +75,9 @@ pub fn flatten_resource_files(m: Option<&Vec<ResourceFile>>) -> Vec<ResourceFile
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::common::task_spec::normalized_read;
-    use tfplugin::model::to_value;
+    use crate::common::task_spec::{config_errors, normalized_read};
+    use tfplugin::model::{Tf, to_value};
+    use tfplugin::{AttrPath, Value};
 
     const SAS: &str = "https://a.blob.core.windows.net/c/f.txt?sv=1&sig=x";
     const BARE: &str = "https://a.blob.core.windows.net/c/f.txt";
@@ -196,11 +129,8 @@ mod tests {
     fn validation_table() {
         let ty = resource_file_block().value_type();
         let path = AttrPath::root().child("resource_file").index(0);
-        let run = |v: Value| {
-            let mut d = Diagnostics::new();
-            validate_resource_file(&v, &path, &mut d);
-            d.has_errors()
-        };
+        let b = resource_file_block();
+        let run = |v: Value| !config_errors(&b, &v, &path).is_empty();
         let http = ResourceFileModel {
             http_url: Some(BARE.into()),
             file_path: Some("f".into()),
@@ -218,6 +148,9 @@ mod tests {
             ..http.clone()
         };
         assert!(run(to_value(&two, &ty).unwrap()));
+        // The message names the attributes by path.
+        let e = config_errors(&b, &to_value(&no_path, &ty).unwrap(), &path);
+        assert!(e[0].contains("resource_file[0].file_path"), "{e:?}");
         #[derive(Serialize)]
         struct Pending {
             storage_container_url: Tf<String>,

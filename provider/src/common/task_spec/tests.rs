@@ -56,7 +56,7 @@ fn replaced_attributes_are_used() {
 }
 
 #[test]
-fn validate_task_spec_walks_every_part() {
+fn declared_rules_cover_every_part() {
     let block = TaskSpecSchema::new("task")
         .resource_files()
         .user_identity()
@@ -73,13 +73,18 @@ fn validate_task_spec_walks_every_part() {
         resource_file: vec![ResourceFileModel::default()],
     };
     let v = tfplugin::model::to_value(&spec, &block.value_type()).unwrap();
-    let mut d = Diagnostics::new();
-    validate_task_spec(&v, &AttrPath::root().child("job_manager_task"), &mut d);
-    // An empty user identity and a resource file without a source.
-    assert_eq!(
-        d.0.iter()
-            .filter(|d| d.severity == tfplugin::Severity::Error)
-            .count(),
-        2
+    let path = AttrPath::root().child("job_manager_task");
+    let errors = config_errors(&block, &v, &path);
+    // An empty user identity and a resource file without a source, each at its block.
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("job_manager_task.user_identity.user_name"))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("job_manager_task.resource_file[0].http_url"))
     );
 }

@@ -2,10 +2,10 @@
 
 use batch_client::models::{AutoUserSpecification, UserIdentity};
 use serde::{Deserialize, Serialize};
-use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::Value;
+use tfplugin::model::{from_value, to_value};
 use tfplugin::schema::{Attribute, Block, NestedBlock};
 use tfplugin::validators::{NotEmpty, OneOf};
-use tfplugin::{AttrPath, Diagnostics, Value};
 
 use tfplugin::semantics::IgnoreCase;
 
@@ -58,42 +58,7 @@ pub fn user_identity_block() -> Block {
                         .description("`nonadmin` (Batch's default) or `admin` (root on Linux)."),
                 ),
         ))
-}
-
-/// The configuration view of the block for validation: null and unknown kept apart.
-#[derive(Deserialize)]
-pub struct UserIdentityCheck {
-    user_name: Tf<String>,
-    auto_user: Tf<AutoUserModel>,
-}
-
-/// Exactly one of `user_name` and `auto_user` (an empty block is an error).
-pub fn validate_user_identity(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
-    if let Ok(c) = from_value::<UserIdentityCheck>(v) {
-        check_user_identity(&c, path, diags);
-    }
-}
-
-/// [`validate_user_identity`] on the configuration view.
-pub fn check_user_identity(c: &UserIdentityCheck, path: &AttrPath, diags: &mut Diagnostics) {
-    let user = path.child("user_name");
-    let auto = path.child("auto_user");
-    if c.user_name.is_known() && c.auto_user.is_known() {
-        diags.attr_error(
-            &auto,
-            "Conflicting user identity",
-            format!("Set only one of {user} and {auto}."),
-        );
-    }
-    if c.user_name.is_null() && c.auto_user.is_null() {
-        diags.attr_error(
-            path,
-            "Empty user identity",
-            format!(
-                "Set {user} or an {auto} block, or remove {path} to use Batch's default auto user."
-            ),
-        );
-    }
+        .exactly_one_of(&["user_name", "auto_user"])
 }
 
 /// Terraform -> Batch.
@@ -171,7 +136,8 @@ pub fn user_identity_from_model(m: Option<&UserIdentity>, prior: &Value) -> Valu
 #[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
-    use crate::common::task_spec::normalized_read;
+    use crate::common::task_spec::{config_errors, normalized_read};
+    use tfplugin::AttrPath;
 
     fn remote(user: Option<&str>, scope: Option<&str>, elev: Option<&str>) -> UserIdentity {
         UserIdentity {
@@ -266,17 +232,15 @@ mod tests {
     fn validation() {
         let ty = user_identity_block().value_type();
         let path = AttrPath::root().child("user_identity");
-        let check = |m: &UserIdentityModel| {
-            let mut d = Diagnostics::new();
-            validate_user_identity(&to_value(m, &ty).unwrap(), &path, &mut d);
-            d
-        };
-        assert!(!check(&model(Some("bob"), None)).has_errors());
-        assert!(check(&model(Some("bob"), Some((None, None)))).has_errors());
-        assert!(check(&model(None, None)).has_errors());
-        let mut d = Diagnostics::new();
-        let unknown = Value::object([("user_name", Value::Unknown), ("auto_user", Value::Null)]);
-        validate_user_identity(&unknown, &path, &mut d);
-        assert!(!d.has_errors());
+        let b = user_identity_block();
+        let check = |m: &UserIdentityModel| config_errors(&b, &to_value(m, &ty).unwrap(), &path);
+        assert!(check(&model(Some("bob"), None)).is_empty());
+        let both = check(&model(Some("bob"), Some((None, None))));
+        assert!(both[0].contains("user_identity.auto_user"), "{both:?}");
+        assert_eq!(check(&model(None, None)).len(), 1);
+        assert!(check(&model(None, Some((Some("bogus"), None))))[0].contains("scope"));
+        let mut unknown = to_value(&model(None, None), &ty).unwrap();
+        unknown.set("user_name", Value::Unknown);
+        assert!(config_errors(&b, &unknown, &path).is_empty());
     }
 }

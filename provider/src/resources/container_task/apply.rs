@@ -17,7 +17,7 @@ use super::flatten::{flatten_run, flatten_task};
 use super::model::{TaskConfig, TaskModel};
 use super::plan::{UpdateStep, UpdateView, plan_update};
 use super::schema::schema;
-use super::wait::{create_wait_error, is_failed, report_failure, wait_completed};
+use super::wait::{create_wait_error, is_failed, report, report_failure, wait_completed};
 use crate::common::task_spec::{
     expand_task_constraints_replacing, flatten_imported_task_constraints, read_task_constraints,
 };
@@ -177,7 +177,7 @@ fn add_error(diags: &mut Diagnostics, job: &str, name: &str, e: &BatchError) {
             e,
             Some(&AttrPath::root().child("dependencies")),
         ),
-        _ => batch_error(diags, &format!("add task {name:?} to job {job:?}"), e, None),
+        _ => report(diags, &format!("add task {name:?} to job {job:?}"), e, None),
     }
 }
 
@@ -311,7 +311,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                 }
                 Err(e) => {
                     let path = AttrPath::root().child("constraints");
-                    batch_error(
+                    report(
                         &mut diags,
                         &format!("update the constraints of task {name:?}"),
                         &e,

@@ -37,7 +37,7 @@ use tfplugin::model::from_value;
 use tfplugin::schema::Schema;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
-use crate::common::task_spec::{check_resource_files, check_task_container, check_user_identity};
+use crate::common::task_spec::check_task_container;
 use crate::common::{Batch, overwrite};
 use model::{TaskCheck, TaskModel};
 use plan::{UpdateStep, UpdateView, plan_update, planned_id};
@@ -119,8 +119,8 @@ impl Resource<Batch> for ContainerTaskResource {
     }
 }
 
-/// The rules that span attributes: a container is required; registry, user identity and
-/// resource file rules; task id ranges run upwards.
+/// The rules that span attributes beyond those declared on the blocks (user identity, resource
+/// files, registry passwords): a container is required; task id ranges run upwards.
 fn validate_task(c: &TaskCheck, diags: &mut Diagnostics) {
     let root = AttrPath::root();
     match &c.container {
@@ -130,20 +130,6 @@ fn validate_task(c: &TaskCheck, diags: &mut Diagnostics) {
         ),
         tfplugin::model::Tf::Unknown => {}
         tfplugin::model::Tf::Known(k) => check_task_container(k, &root.child("container"), diags),
-    }
-    if let Some(u) = &c.user_identity {
-        check_user_identity(u, &root.child("user_identity"), diags);
-    }
-    if let Some(l) = &c.resource_file {
-        check_resource_files(l, &root.child("resource_file"), diags);
-    }
-    if let Some(l) = c
-        .multi_instance
-        .as_ref()
-        .and_then(|m| m.common_resource_file.as_ref())
-    {
-        let path = root.child("multi_instance").child("common_resource_file");
-        check_resource_files(l, &path, diags);
     }
     let ranges = c
         .dependencies

@@ -191,15 +191,7 @@ pub struct ExitConditionsModel {
 #[derive(Deserialize)]
 pub struct TaskCheck {
     pub container: Tf<crate::common::task_spec::TaskContainerCheck>,
-    pub user_identity: Option<crate::common::task_spec::UserIdentityCheck>,
-    pub resource_file: Option<Vec<crate::common::task_spec::ResourceFileCheck>>,
-    pub multi_instance: Option<MultiInstanceCheck>,
     pub dependencies: Option<DependenciesCheck>,
-}
-
-#[derive(Deserialize)]
-pub struct MultiInstanceCheck {
-    pub common_resource_file: Option<Vec<crate::common::task_spec::ResourceFileCheck>>,
 }
 
 #[derive(Deserialize)]

@@ -325,19 +325,23 @@ fn dependencies_keep_an_empty_list_the_user_wrote() {
 #[test]
 fn validation_table() {
     let ty = super::schema::schema().value_type().clone();
+    // The schema's declared rules and validators (as the framework checks them), then the
+    // resource's own.
+    let block = super::schema::schema().block;
     let check = |m: &TaskModel| {
+        let v = to_value(m, &ty).unwrap();
         let mut d = Diagnostics::new();
-        super::validate_task(
-            &tfplugin::model::from_value(&to_value(m, &ty).unwrap()).unwrap(),
-            &mut d,
-        );
+        tfplugin::framework::validate_values(&block, &v, &tfplugin::AttrPath::root(), &mut d);
+        super::validate_task(&tfplugin::model::from_value(&v).unwrap(), &mut d);
         d
     };
     let ok = TaskModel {
+        job_id: "j".into(),
+        name: "t".into(),
         container: full_model().container,
         ..Default::default()
     };
-    assert!(!check(&ok).has_errors());
+    assert!(!check(&ok).has_errors(), "{:?}", check(&ok));
     assert!(check(&TaskModel::default()).has_errors(), "no container");
     let bad_range = TaskModel {
         dependencies: Some(DependenciesModel {
@@ -361,7 +365,16 @@ fn validation_table() {
         user_identity: Some(UserIdentityModel::default()),
         ..ok
     };
-    assert_eq!(check(&bad_file).0.len(), 2);
+    let paths: Vec<String> = check(&bad_file)
+        .0
+        .iter()
+        .filter_map(|d| d.path.as_ref().map(|p| p.to_string()))
+        .collect();
+    assert_eq!(
+        paths,
+        ["multi_instance.common_resource_file[0]", "user_identity"],
+        "{paths:?}"
+    );
 }
 
 #[test]
@@ -394,4 +407,32 @@ fn failed_runs() {
     assert!(is_failed(&run(Some(1), None, false)));
     assert!(is_failed(&run(None, Some("Failure"), false)));
     assert!(is_failed(&run(None, None, true)));
+}
+
+#[test]
+fn batch_property_names_point_at_attributes() {
+    let w = super::wait::wire_paths();
+    let cases = [
+        ("maxWallClockTime", Some("constraints.max_wall_clock_time")),
+        (
+            "constraints.retentionTime",
+            Some("constraints.retention_time"),
+        ),
+        ("imageName", Some("container.image_name")),
+        ("commandLine", Some("command_line")),
+        ("requiredSlots", Some("required_slots")),
+        ("filePattern", Some("output_file")),
+        (
+            "numberOfInstances",
+            Some("multi_instance.number_of_instances"),
+        ),
+        ("noSuchProperty", None),
+    ];
+    for (property, want) in cases {
+        assert_eq!(
+            w.lookup(property).map(|p| p.to_string()).as_deref(),
+            want,
+            "{property}"
+        );
+    }
 }

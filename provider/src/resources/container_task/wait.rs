@@ -1,14 +1,40 @@
-//! Waiting for a task to complete, and the report of a failed run: exit code, failure
-//! information and the end of its stderr.
+//! Waiting for a task to complete, the report of a failed run (exit code, failure information
+//! and the end of its stderr), and Batch errors pointed at the attribute they name.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use batch_client::models::CloudTask;
-use batch_client::{ByteRange, RequestOptions};
-use tfplugin::Diagnostics;
+use batch_client::{BatchError, ByteRange, RequestOptions};
 use tfplugin::framework::Ctx;
+use tfplugin::{AttrPath, Diagnostics};
 
+use super::expand::expand_task;
+use super::model::{TaskConfig, TaskModel};
+use super::schema::schema;
+use crate::common::wire_paths::WirePaths;
 use crate::common::{Batch, WaitError, batch_error, poll_opts, poll_until};
+
+/// Batch property names (`PropertyName`) -> task attributes, derived from Task_Add's expand
+/// function (Task_Update's body is Task_Add's `constraints`, so it is covered too).
+pub fn wire_paths() -> &'static WirePaths {
+    static PATHS: OnceLock<WirePaths> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        WirePaths::derive(schema().value_type(), |m: &TaskModel| {
+            expand_task(m, &TaskConfig::default())
+        })
+    })
+}
+
+/// Adds a failed call's diagnostic on the attribute Batch's `PropertyName` names, else on
+/// `fallback`.
+pub fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError, fallback: Option<&AttrPath>) {
+    let named = err
+        .service()
+        .and_then(|se| se.value("PropertyName"))
+        .and_then(|p| wire_paths().lookup(p));
+    batch_error(diags, doing, err, named.as_ref().or(fallback));
+}
 
 /// How much of stderr.txt a failure message shows.
 const STDERR_TAIL_BYTES: u64 = 4096;
