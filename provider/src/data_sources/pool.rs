@@ -11,7 +11,7 @@ use tfplugin::schema::{Attribute, Block, Nesting, Schema};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::{Batch, batch_error, opts};
-use crate::resources::container_pool::flatten::flatten_pool;
+use crate::resources::container_pool::flatten::pool_to_state;
 use crate::resources::container_pool::model::PoolModel;
 use crate::resources::container_pool::schema as pool_schema;
 use batch_client::models::CloudPool;
@@ -142,13 +142,13 @@ impl DataSource<Batch> for PoolDataSource {
 }
 
 /// The data source's value for a pool read as `name`: the resource's flatten with no prior
-/// state (Batch's own spelling), projected onto the data source's attributes.
+/// state (Batch's own spelling; Batch's defaults unset), projected onto the data source's attributes.
 fn view(p: &CloudPool, name: &str) -> Value {
     let prior = PoolModel {
         name: Tf::Known(name.to_string()),
         ..Default::default()
     };
-    project(&flatten_pool(p, &prior).write(), &pool_schema().block)
+    project(&pool_to_state(p, &prior.write()), &pool_schema().block)
 }
 
 #[cfg(test)]

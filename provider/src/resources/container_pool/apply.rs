@@ -9,13 +9,13 @@ use tfplugin::framework::{
     ReadResponse,
 };
 use tfplugin::model::Tf;
-use tfplugin::{AttrPath, Diagnostics, Value};
+use tfplugin::{Diagnostics, Value};
 
 use super::expand::{
     expand_enable_autoscale, expand_patch, expand_pool_add, expand_resize, expand_update_properties,
 };
 use super::flatten::pool_to_state;
-use super::model::{KnownExt, Op, PoolModel, block};
+use super::model::{KnownExt, Op, PoolModel, block, path_to};
 use super::plan::{
     PENDING_REGISTRY, PoolCall, RegistryAction, Remote, ScaleCall, is_empty_pool, plan_update,
     registry_path, scale_calls,
@@ -119,7 +119,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
         report(&mut diags, &format!("create pool {name}"), &e);
         if e.is_code("PoolExists") {
             diags.attr_error(
-                &AttrPath::attr("name"),
+                &path_to(|m| m.name = Tf::Unknown),
                 format!("Pool {name} already exists"),
                 format!("The account already has a pool named {name:?} (ids are case-insensitive) that this configuration does not manage. Choose another name, or bring the existing pool under Terraform with: terraform import <address> {name}"),
             );

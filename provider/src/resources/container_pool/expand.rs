@@ -2,22 +2,21 @@
 //! Pool_UpdateProperties, Pool_Resize and Pool_EnableAutoScale. The model passed in is the
 //! plan with write-only values filled in ([`PoolModel::with_write_only`]).
 
-use batch_client::models::EnvironmentSetting;
 use batch_client::models::{
-    AutoUserSpecification, CloudPool, ContainerConfiguration, ContainerRegistry, ImageReference,
-    MetadataItem, NetworkConfiguration, PoolAddParameter, PoolEnableAutoScaleParameter,
-    PoolPatchParameter, PoolResizeParameter, PoolUpdatePropertiesParameter,
-    PublicIPAddressConfiguration, StartTask, TaskSchedulingPolicy, UserIdentity,
-    VirtualMachineConfiguration,
+    CloudPool, ContainerConfiguration, ContainerRegistry, ImageReference, MetadataItem,
+    NetworkConfiguration, PoolAddParameter, PoolEnableAutoScaleParameter, PoolPatchParameter,
+    PoolResizeParameter, PoolUpdatePropertiesParameter, PublicIPAddressConfiguration, StartTask,
+    TaskSchedulingPolicy, VirtualMachineConfiguration,
 };
 use tfplugin::model::Tf;
 
 use super::model::{
     AutoScaleModel, ContainerModel, FixedScaleModel, KnownExt, NetworkModel, PoolModel,
-    RegistryModel, StartTaskModel, bridge_out, registry_type, task_container_type,
+    RegistryModel, StartTaskModel,
 };
 use super::plan::PatchPlan;
-use crate::common::container::{registry_to_model, task_container_to_model};
+use crate::common::container;
+use crate::common::task_spec::{expand_environment, expand_task_container, pool_auto_user};
 
 fn i32_of(v: &Tf<i64>) -> Option<i32> {
     v.known().and_then(|n| i32::try_from(*n).ok())
@@ -39,10 +38,10 @@ pub fn expand_image(m: &PoolModel) -> ImageReference {
     }
 }
 
-/// One registry (the password comes from `password` or the write-only `password_wo`).
+/// One registry (the password comes from `password` or the write-only `password_wo`, which
+/// [`PoolModel::with_write_only`] put in the model).
 pub fn expand_registry(r: &RegistryModel) -> ContainerRegistry {
-    let v = bridge_out(r, registry_type());
-    registry_to_model(&v, &v)
+    container::expand_registry(r, Some(r))
 }
 
 pub fn expand_container(c: &ContainerModel) -> ContainerConfiguration {
@@ -68,34 +67,23 @@ pub fn expand_vm_config(
     vmc
 }
 
+/// The start task: the shared task spec parts, run as the pool-wide auto user with the flat
+/// `elevation_level`. The container carries its own write-only registry password (see
+/// [`PoolModel::with_write_only`]).
 pub fn expand_start_task(st: &StartTaskModel) -> StartTask {
-    let env = st.environment.get().unwrap_or_default();
+    let elevation = st
+        .elevation_level
+        .get()
+        .unwrap_or_else(|| "nonadmin".into());
     StartTask {
         command_line: st.command_line.get().unwrap_or_default(),
-        container_settings: st.container.known().map(|c| {
-            let v = bridge_out(c, task_container_type());
-            task_container_to_model(&v, &v)
-        }),
+        container_settings: st
+            .container
+            .as_ref()
+            .map(|c| expand_task_container(c, Some(c))),
         resource_files: None,
-        environment_settings: (!env.is_empty()).then(|| {
-            env.into_iter()
-                .map(|(name, value)| EnvironmentSetting {
-                    name,
-                    value: Some(value),
-                })
-                .collect()
-        }),
-        user_identity: Some(UserIdentity {
-            username: None,
-            auto_user: Some(AutoUserSpecification {
-                scope: Some("pool".into()),
-                elevation_level: Some(
-                    st.elevation_level
-                        .get()
-                        .unwrap_or_else(|| "nonadmin".into()),
-                ),
-            }),
-        }),
+        environment_settings: expand_environment(&st.environment),
+        user_identity: Some(pool_auto_user(&elevation)),
         max_task_retry_count: i32_of(&st.max_task_retry_count),
         wait_for_success: st.wait_for_success.get(),
     }

@@ -1,77 +1,40 @@
-//! Batch -> Terraform: a `CloudPool` as the pool model. `prior` (the previous state or the
-//! plan) supplies the user's spelling where Batch normalises values, values Batch never
-//! returns (registry passwords, `node_deallocation_option`) and the settings that live only in
-//! Terraform (`wait_for`, `timeouts`).
-
-use std::collections::BTreeMap;
+//! Batch -> Terraform: a `CloudPool` as the pool model, in Batch's spelling. `prior` (the
+//! previous state or the plan) supplies values Batch never returns (registry passwords,
+//! `node_deallocation_option`) and the settings that live only in Terraform (`wait_for`,
+//! `timeouts`). Spelling and defaults are the schema's business: attributes declare their
+//! semantics (case, durations, formula text) and Batch's defaults (`server_default`), and the
+//! framework keeps the prior value or null on read and apply ([`pool_to_state`] applies the
+//! same rules for callers outside the framework).
 
 use batch_client::models::{
     CloudPool, ContainerConfiguration, ContainerRegistry, NetworkConfiguration, StartTask,
 };
 use tfplugin::Value;
-use tfplugin::model::Tf;
-use tfplugin::validators::parse_iso8601_duration;
+use tfplugin::framework::{normalize_read, null_server_defaults};
+use tfplugin::model::{Tf, from_value, to_value};
 
 use super::model::{
     AutoScaleModel, ContainerModel, FixedScaleModel, ImageModel, NetworkModel, PoolModel,
-    RegistryModel, StartTaskModel, block, bridge_in, bridge_out, registry_type,
-    task_container_type,
+    RegistryModel, StartTaskModel, block,
 };
-use crate::common::container::{registry_from_model, task_container_from_model};
+use super::{network_block, schema};
+use crate::common::container::flatten_registry;
+use crate::common::task_spec::{flatten_environment, flatten_task_container};
 
-/// The remote string, spelled as in `prior` when they differ only in case (Batch lower-cases
-/// some values and is case-insensitive about them).
-pub fn keep_case(remote: Option<&str>, prior: &Tf<String>) -> Tf<String> {
-    match (remote, prior.known()) {
-        (Some(r), Some(p)) if r.eq_ignore_ascii_case(p) => Tf::Known(p.clone()),
-        (r, _) => r.map(str::to_string).into(),
-    }
+/// Text of a string the service always returns.
+fn known(s: impl Into<String>) -> Tf<String> {
+    Tf::Known(s.into())
 }
 
-/// A remote value that equals Batch's default reads back as null when the user left it unset.
-pub fn default_as_null(remote: Option<&str>, default: &str, prior: &Tf<String>) -> Tf<String> {
-    match remote {
-        Some(r) if prior.is_null() && r.eq_ignore_ascii_case(default) => Tf::Null,
-        r => keep_case(r, prior),
-    }
+/// An optional string the service returns.
+fn opt(s: Option<&str>) -> Tf<String> {
+    s.map(str::to_string).into()
 }
 
-/// An ISO 8601 duration, kept in the user's spelling when it means the same time (`PT15M` vs
-/// `PT900S`, `P1D` vs `PT24H`).
-pub fn keep_duration(remote: Option<&str>, default: &str, prior: &Tf<String>) -> Tf<String> {
-    let r = remote.unwrap_or(default);
-    if let Some(p) = prior.known()
-        && let (Ok(a), Ok(b)) = (parse_iso8601_duration(r), parse_iso8601_duration(p))
-        && a == b
-    {
-        return Tf::Known(p.clone());
-    }
-    Tf::Known(r.to_string())
-}
-
-fn normalise_formula(f: &str) -> String {
-    f.replace("\r\n", "\n").trim().to_string()
-}
-
-/// A list Batch returns: null when empty and the user left it unset.
-fn list_or_null(list: Option<&Vec<String>>, prior_is_null: bool) -> Tf<Vec<String>> {
-    match list {
-        Some(l) if !l.is_empty() => Tf::Known(l.clone()),
-        _ if prior_is_null => Tf::Null,
-        _ => Tf::Known(vec![]),
-    }
-}
-
-/// Name-value pairs Batch returns as a map: null when empty and the user left it unset.
-fn map_or_null(
-    pairs: Option<Vec<(String, String)>>,
-    prior_is_null: bool,
-) -> Tf<BTreeMap<String, String>> {
-    match pairs {
-        Some(l) if !l.is_empty() => Tf::Known(l.into_iter().collect()),
-        _ if prior_is_null => Tf::Null,
-        _ => Tf::Known(BTreeMap::new()),
-    }
+/// A list or name-value pairs Batch returns (none reads as empty; an empty one the user left
+/// unset stays unset by the attribute's `server_default`).
+fn collected<T: Clone, C: FromIterator<T>>(list: Option<&Vec<T>>) -> Tf<C> {
+    Tf::Known(list.into_iter().flatten().cloned().collect())
 }
 
 /// The prior registry block describing the same registry (server and username), else the one
@@ -81,7 +44,7 @@ fn matching_registry<'a>(
     r: &ContainerRegistry,
     i: usize,
 ) -> Option<&'a RegistryModel> {
-    let server_eq = |p: &RegistryModel| match (p.server.known(), r.registry_server.as_deref()) {
+    let server_eq = |p: &RegistryModel| match (p.server.as_deref(), r.registry_server.as_deref()) {
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         (None, None) => true,
         (None, Some(b)) => b.eq_ignore_ascii_case("docker.io"),
@@ -89,22 +52,14 @@ fn matching_registry<'a>(
     };
     prior
         .iter()
-        .find(|p| server_eq(p) && p.username.known().map(String::as_str) == r.username.as_deref())
+        .find(|p| server_eq(p) && p.username.as_deref() == r.username.as_deref())
         .or_else(|| prior.get(i))
-}
-
-pub fn flatten_registry(r: &ContainerRegistry, prior: Option<&RegistryModel>) -> RegistryModel {
-    let prior = prior.map_or(Value::Null, |p| bridge_out(p, registry_type()));
-    bridge_in(&registry_from_model(r, &prior))
 }
 
 pub fn flatten_container(c: &ContainerConfiguration, prior: &ContainerModel) -> ContainerModel {
     ContainerModel {
-        type_: keep_case(Some(c.type_.as_str()), &prior.type_),
-        image_names: list_or_null(
-            c.container_image_names.as_ref(),
-            prior.image_names.is_null(),
-        ),
+        type_: known(&c.type_),
+        image_names: collected(c.container_image_names.as_ref()),
         registry: c
             .container_registries
             .iter()
@@ -115,6 +70,7 @@ pub fn flatten_container(c: &ContainerConfiguration, prior: &ContainerModel) -> 
     }
 }
 
+/// The start task; the task spec parts through their common mappings.
 pub fn flatten_start_task(st: &StartTask, prior: &StartTaskModel) -> StartTaskModel {
     let elevation = st
         .user_identity
@@ -123,83 +79,61 @@ pub fn flatten_start_task(st: &StartTask, prior: &StartTaskModel) -> StartTaskMo
         .and_then(|a| a.elevation_level.as_deref())
         .unwrap_or("nonadmin");
     StartTaskModel {
-        command_line: Tf::Known(st.command_line.clone()),
+        command_line: known(&st.command_line),
         wait_for_success: Tf::Known(st.wait_for_success.unwrap_or(true)),
         max_task_retry_count: Tf::Known(st.max_task_retry_count.unwrap_or(0) as i64),
-        elevation_level: keep_case(Some(elevation), &prior.elevation_level),
-        environment: map_or_null(
-            st.environment_settings.as_ref().map(|l| {
-                l.iter()
-                    .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
-                    .collect()
-            }),
-            prior.environment.is_null(),
+        elevation_level: known(elevation),
+        environment: flatten_environment(
+            st.environment_settings.as_ref(),
+            prior.environment.as_ref(),
         ),
-        container: match &st.container_settings {
-            Some(c) => {
-                let p = prior
-                    .container
-                    .known()
-                    .map_or(Value::Null, |p| bridge_out(p, task_container_type()));
-                Tf::Known(bridge_in(&task_container_from_model(c, &p)))
-            }
-            None => Tf::Null,
-        },
+        container: st
+            .container_settings
+            .as_ref()
+            .map(|c| flatten_task_container(c, prior.container.as_ref())),
     }
 }
 
-/// An all-default network configuration the user did not write reads back as no block.
+/// The network configuration; one the user did not write that holds only Batch's defaults
+/// (the attributes' `server_default`s) reads back as no block.
 pub fn flatten_network(n: &NetworkConfiguration, prior: &Tf<NetworkModel>) -> Tf<NetworkModel> {
     let ip = n.public_ip_address_configuration.as_ref();
-    let p = block(prior);
     let m = NetworkModel {
-        subnet_id: keep_case(n.subnet_id.as_deref(), &p.subnet_id),
-        dynamic_vnet_assignment_scope: default_as_null(
-            n.dynamic_v_net_assignment_scope.as_deref(),
-            "none",
-            &p.dynamic_vnet_assignment_scope,
-        ),
-        accelerated_networking_enabled: match n.enable_accelerated_networking {
-            Some(false) if p.accelerated_networking_enabled.is_null() => Tf::Null,
-            b => b.into(),
-        },
-        public_address_provisioning_type: default_as_null(
-            ip.and_then(|i| i.provision.as_deref()),
-            "batchmanaged",
-            &p.public_address_provisioning_type,
-        ),
-        public_ip_address_ids: list_or_null(
-            ip.and_then(|i| i.ip_address_ids.as_ref()),
-            p.public_ip_address_ids.is_null(),
-        ),
+        subnet_id: opt(n.subnet_id.as_deref()),
+        dynamic_vnet_assignment_scope: opt(n.dynamic_v_net_assignment_scope.as_deref()),
+        accelerated_networking_enabled: n.enable_accelerated_networking.into(),
+        public_address_provisioning_type: opt(ip.and_then(|i| i.provision.as_deref())),
+        public_ip_address_ids: collected(ip.and_then(|i| i.ip_address_ids.as_ref())),
     };
-    if prior.is_null() && m == NetworkModel::default() {
+    if prior.is_null() && only_server_defaults(&m) {
         Tf::Null
     } else {
         Tf::Known(m)
     }
 }
 
+/// Every attribute is unset or Batch's default for it.
+fn only_server_defaults(m: &NetworkModel) -> bool {
+    let block = network_block();
+    let Ok(mut v) = to_value(m, &block.value_type()) else {
+        return false;
+    };
+    null_server_defaults(&block, &Value::Null, &mut v);
+    from_value::<NetworkModel>(&v).is_ok_and(|n| n == NetworkModel::default())
+}
+
 /// The image block or the gallery image id, whichever the pool uses.
-fn flatten_image(p: &CloudPool, prior: &PoolModel) -> (Tf<ImageModel>, Tf<String>) {
+fn flatten_image(p: &CloudPool) -> (Tf<ImageModel>, Tf<String>) {
     let vmc = p.virtual_machine_configuration.clone().unwrap_or_default();
     let img = &vmc.image_reference;
     if img.virtual_machine_image_id.is_some() {
-        let id = keep_case(
-            img.virtual_machine_image_id.as_deref(),
-            &prior.virtual_machine_image_id,
-        );
-        (Tf::Null, id)
+        (Tf::Null, opt(img.virtual_machine_image_id.as_deref()))
     } else if img.publisher.is_some() || img.offer.is_some() || img.sku.is_some() {
-        let pi = block(&prior.image);
         let m = ImageModel {
-            publisher: keep_case(img.publisher.as_deref(), &pi.publisher),
-            offer: keep_case(img.offer.as_deref(), &pi.offer),
-            sku: keep_case(img.sku.as_deref(), &pi.sku),
-            version: keep_case(
-                Some(img.version.as_deref().unwrap_or("latest")),
-                &pi.version,
-            ),
+            publisher: opt(img.publisher.as_deref()),
+            offer: opt(img.offer.as_deref()),
+            sku: opt(img.sku.as_deref()),
+            version: known(img.version.as_deref().unwrap_or("latest")),
         };
         (Tf::Known(m), Tf::Null)
     } else {
@@ -207,21 +141,18 @@ fn flatten_image(p: &CloudPool, prior: &PoolModel) -> (Tf<ImageModel>, Tf<String
     }
 }
 
+/// Batch's resize timeout and autoscale evaluation interval when it reports none.
+const DEFAULT_INTERVAL: &str = "PT15M";
+
 /// `fixed_scale` or `auto_scale`, as the pool is scaled.
 fn flatten_scale(p: &CloudPool, prior: &PoolModel) -> (Tf<FixedScaleModel>, Tf<AutoScaleModel>) {
     if p.enable_auto_scale == Some(true) {
-        let pa = block(&prior.auto_scale);
-        let formula = p.auto_scale_formula.clone().unwrap_or_default();
-        let formula = match pa.formula.known() {
-            Some(f) if normalise_formula(f) == normalise_formula(&formula) => f.clone(),
-            _ => formula,
-        };
         let a = AutoScaleModel {
-            formula: Tf::Known(formula),
-            evaluation_interval: keep_duration(
-                p.auto_scale_evaluation_interval.as_deref(),
-                "PT15M",
-                &pa.evaluation_interval,
+            formula: known(p.auto_scale_formula.clone().unwrap_or_default()),
+            evaluation_interval: known(
+                p.auto_scale_evaluation_interval
+                    .as_deref()
+                    .unwrap_or(DEFAULT_INTERVAL),
             ),
         };
         (Tf::Null, Tf::Known(a))
@@ -230,7 +161,7 @@ fn flatten_scale(p: &CloudPool, prior: &PoolModel) -> (Tf<FixedScaleModel>, Tf<A
         let f = FixedScaleModel {
             target_dedicated_nodes: Tf::Known(p.target_dedicated_nodes.unwrap_or(0) as i64),
             target_low_priority_nodes: Tf::Known(p.target_low_priority_nodes.unwrap_or(0) as i64),
-            resize_timeout: keep_duration(p.resize_timeout.as_deref(), "PT15M", &pf.resize_timeout),
+            resize_timeout: known(p.resize_timeout.as_deref().unwrap_or(DEFAULT_INTERVAL)),
             // Batch does not return it: the next resize uses the configured one.
             node_deallocation_option: pf.node_deallocation_option,
         };
@@ -239,42 +170,38 @@ fn flatten_scale(p: &CloudPool, prior: &PoolModel) -> (Tf<FixedScaleModel>, Tf<A
 }
 
 pub fn flatten_pool(p: &CloudPool, prior: &PoolModel) -> PoolModel {
-    let name = keep_case(Some(p.id.as_deref().unwrap_or_default()), &prior.name);
+    let name = match (p.id.as_deref(), prior.name.known()) {
+        // Pool ids are case-insensitive: the name the state knows the pool by stays.
+        (Some(id), Some(n)) if id.eq_ignore_ascii_case(n) => known(n),
+        (id, _) => known(id.unwrap_or_default()),
+    };
     let vmc = p.virtual_machine_configuration.clone().unwrap_or_default();
-    let (image, virtual_machine_image_id) = flatten_image(p, prior);
+    let (image, virtual_machine_image_id) = flatten_image(p);
     let (fixed_scale, auto_scale) = flatten_scale(p, prior);
     PoolModel {
         id: name.clone(),
         name,
-        display_name: p
-            .display_name
-            .clone()
-            .filter(|d| !(d.is_empty() && prior.display_name.is_null()))
-            .into(),
-        vm_size: keep_case(p.vm_size.as_deref(), &prior.vm_size),
-        node_agent_sku_id: keep_case(Some(&vmc.node_agent_sku_id), &prior.node_agent_sku_id),
+        display_name: opt(p.display_name.as_deref()),
+        vm_size: opt(p.vm_size.as_deref()),
+        node_agent_sku_id: known(&vmc.node_agent_sku_id),
         virtual_machine_image_id,
         task_slots_per_node: Tf::Known(p.task_slots_per_node.unwrap_or(1) as i64),
-        task_scheduling_policy: Tf::Known(
+        // Batch spells it `Spread`/`Pack`; the schema's values (and a generated configuration,
+        // which the OneOf validator checks) are lower case.
+        task_scheduling_policy: known(
             p.task_scheduling_policy
                 .as_ref()
-                .map(|t| t.node_fill_type.to_ascii_lowercase())
-                .unwrap_or_else(|| "spread".into()),
+                .map_or("spread".into(), |t| t.node_fill_type.to_ascii_lowercase()),
         ),
         inter_node_communication: Tf::Known(p.enable_inter_node_communication.unwrap_or(false)),
-        metadata: map_or_null(
-            p.metadata.as_ref().map(|l| {
-                l.iter()
-                    .map(|e| (e.name.clone(), e.value.clone()))
-                    .collect()
-            }),
-            prior.metadata.is_null(),
+        metadata: Tf::Known(
+            p.metadata
+                .iter()
+                .flatten()
+                .map(|e| (e.name.clone(), e.value.clone()))
+                .collect(),
         ),
-        target_node_communication_mode: default_as_null(
-            p.target_node_communication_mode.as_deref(),
-            "default",
-            &prior.target_node_communication_mode,
-        ),
+        target_node_communication_mode: opt(p.target_node_communication_mode.as_deref()),
         wait_for: Tf::Known(prior.wait_mode()),
         state: p.state.clone().into(),
         allocation_state: p.allocation_state.clone().into(),
@@ -303,8 +230,11 @@ pub fn flatten_pool(p: &CloudPool, prior: &PoolModel) -> PoolModel {
     }
 }
 
-/// The pool as Terraform state (see [`flatten_pool`]).
+/// The pool as Terraform state (see [`flatten_pool`]), with the schema's semantics and server
+/// defaults applied against `prior` as the framework applies them.
 pub fn pool_to_state(p: &CloudPool, prior: &Value) -> Value {
-    let prior = PoolModel::read(prior).unwrap_or_default();
-    flatten_pool(p, &prior).write()
+    let model = PoolModel::read(prior).unwrap_or_default();
+    let mut state = flatten_pool(p, &model).write();
+    normalize_read(&schema().block, prior, &mut state);
+    state
 }

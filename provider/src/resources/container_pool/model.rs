@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::model::{Tf, from_value, sample_of, to_value};
 use tfplugin::validators::parse_go_duration;
-use tfplugin::{Type, Value};
+use tfplugin::{AttrPath, Type, Value};
 
+use super::plan::diff_paths;
 use super::schema;
-use crate::common::container::{registry_block, task_container_block};
+pub use crate::common::container::{BindMountModel, RegistryModel, TaskContainerModel};
+use crate::common::task_spec::Environment;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -44,6 +45,45 @@ pub struct PoolModel {
     pub timeouts: Tf<TimeoutsModel>,
 }
 
+/// The computed attributes `modify_plan` decides (written back into the plan alone, so values the
+/// other models read as unset stay as Terraform planned them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ComputedModel {
+    pub id: Tf<String>,
+    pub state: Tf<String>,
+    pub allocation_state: Tf<String>,
+    pub current_dedicated_nodes: Tf<i64>,
+    pub current_low_priority_nodes: Tf<i64>,
+    pub last_modified: Tf<String>,
+}
+
+impl ComputedModel {
+    pub fn of(m: &PoolModel) -> ComputedModel {
+        ComputedModel {
+            id: m.id.clone(),
+            state: m.state.clone(),
+            allocation_state: m.allocation_state.clone(),
+            current_dedicated_nodes: m.current_dedicated_nodes.clone(),
+            current_low_priority_nodes: m.current_low_priority_nodes.clone(),
+            last_modified: m.last_modified.clone(),
+        }
+    }
+
+    /// Sets these attributes in `planned` (an object of the resource's type).
+    pub fn write_into(&self, planned: &mut Value) {
+        let Ok(v) = to_value(self, pool_type()) else {
+            return;
+        };
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(self) else {
+            return;
+        };
+        for name in fields.keys() {
+            planned.set(name, v.get(name).clone());
+        }
+    }
+}
+
 /// `image { ... }`: a Marketplace image.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -64,28 +104,14 @@ pub struct ContainerModel {
     pub registry: Vec<RegistryModel>,
 }
 
-/// `registry { ... }` (schema and Batch mapping in `common/container.rs`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RegistryModel {
-    pub server: Tf<String>,
-    pub username: Tf<String>,
-    pub password: Tf<String>,
-    pub password_wo: Tf<String>,
-    pub password_wo_version: Tf<i64>,
-    pub identity_reference: Tf<String>,
-}
-
-impl RegistryModel {
-    /// The same registry without its secrets (a password change alone is not a configuration
-    /// change Batch must see on a pool with nodes).
-    pub fn without_secrets(&self) -> RegistryModel {
-        RegistryModel {
-            password: Tf::Null,
-            password_wo: Tf::Null,
-            password_wo_version: Tf::Null,
-            ..self.clone()
-        }
+/// The same registry without its secrets (a password change alone is not a configuration
+/// change Batch must see on a pool with nodes).
+pub fn without_secrets(r: &RegistryModel) -> RegistryModel {
+    RegistryModel {
+        password: None,
+        password_wo: None,
+        password_wo_version: None,
+        ..r.clone()
     }
 }
 
@@ -107,7 +133,9 @@ pub struct AutoScaleModel {
     pub evaluation_interval: Tf<String>,
 }
 
-/// `start_task { ... }`.
+/// `start_task { ... }`: the shared task spec (`common/task_spec`: command line, environment,
+/// container) plus the start task's own flat settings. The flat settings stay [`Tf`] for
+/// plan-time code; the task spec parts are the common models.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StartTaskModel {
@@ -115,26 +143,8 @@ pub struct StartTaskModel {
     pub wait_for_success: Tf<bool>,
     pub max_task_retry_count: Tf<i64>,
     pub elevation_level: Tf<String>,
-    pub environment: Tf<BTreeMap<String, String>>,
-    pub container: Tf<TaskContainerModel>,
-}
-
-/// `start_task.container { ... }` (schema and Batch mapping in `common/container.rs`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TaskContainerModel {
-    pub image_name: Tf<String>,
-    pub run_options: Tf<String>,
-    pub working_directory: Tf<String>,
-    pub registry: Tf<RegistryModel>,
-    pub host_batch_bind_mount: Vec<BindMountModel>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct BindMountModel {
-    pub source: Tf<String>,
-    pub is_read_only: Tf<bool>,
+    pub environment: Environment,
+    pub container: Option<TaskContainerModel>,
 }
 
 /// `network_configuration { ... }`.
@@ -228,8 +238,8 @@ impl PoolModel {
             }
         }
         if let (Tf::Known(st), Tf::Known(cst)) = (&mut m.start_task, &config.start_task)
-            && let (Tf::Known(c), Tf::Known(cc)) = (&mut st.container, &cst.container)
-            && let (Tf::Known(r), Tf::Known(cr)) = (&mut c.registry, &cc.registry)
+            && let (Some(c), Some(cc)) = (&mut st.container, &cst.container)
+            && let (Some(r), Some(cr)) = (&mut c.registry, &cc.registry)
         {
             r.password_wo = cr.password_wo.clone();
         }
@@ -243,28 +253,28 @@ pub fn pool_type() -> &'static Type {
     TY.get_or_init(|| schema().block.value_type())
 }
 
-/// The `registry` block's type.
-pub fn registry_type() -> &'static Type {
-    static TY: OnceLock<Type> = OnceLock::new();
-    TY.get_or_init(|| registry_block().value_type())
+/// The attribute path of the field `set` changes, found through the model (code names fields,
+/// not attribute strings): `path_to(|m| m.vm_size = Tf::Unknown)` is `vm_size`. Every block is
+/// present in the base, so nested fields get their full path (`fixed_scale.resize_timeout`).
+pub fn path_to(set: impl FnOnce(&mut PoolModel)) -> AttrPath {
+    let base: PoolModel = from_value(&sample_of(pool_type())).expect("the sample reads");
+    let mut m = base.clone();
+    set(&mut m);
+    let mut out = Vec::new();
+    diff_paths(&m.write(), &base.write(), &AttrPath::root(), &mut out);
+    out.into_iter().next().unwrap_or_else(AttrPath::root)
 }
 
-/// The start task's `container` block type.
-pub fn task_container_type() -> &'static Type {
-    static TY: OnceLock<Type> = OnceLock::new();
-    TY.get_or_init(|| task_container_block("start task").value_type())
-}
-
-/// A nested model as a Terraform value of `ty`, for the shared Value-based container mapping
-/// in `common/container.rs` (Null for a null block).
-pub fn bridge_out<T: Serialize>(m: &T, ty: &Type) -> Value {
-    to_value(m, ty).unwrap_or(Value::Null)
-}
-
-/// The Value-based container mapping's result read back into a model.
-pub fn bridge_in<T: DeserializeOwned + Default>(v: &Value) -> T {
-    if v.is_null() {
-        return T::default();
+/// The known block of a [`Tf`] field, for [`path_to`].
+pub fn known_mut<T>(b: &mut Tf<T>) -> &mut T {
+    match b {
+        Tf::Known(t) => t,
+        _ => panic!("path_to's base has every block"),
     }
-    from_value(v).unwrap_or_default()
+}
+
+/// The model reads `v` and writes it back unchanged: no unknown value hides in a field that
+/// reads unknown as unset (the common task spec models are for known values).
+pub fn reads_losslessly(v: &Value) -> bool {
+    PoolModel::read(v).is_ok_and(|m| m.write() == *v)
 }

@@ -3,12 +3,16 @@
 //! `modify_plan` and `update` both use it, so the plan and the apply cannot disagree.
 
 use batch_client::models::CloudPool;
-use tfplugin::diag::Step;
 use tfplugin::framework::{PlanRequest, PlanResponse};
 use tfplugin::model::{Tf, to_value};
-use tfplugin::{AttrPath, Type, Value};
+use tfplugin::{AttrPath, Value};
 
-use super::model::{ContainerModel, KnownExt, PoolModel, pool_type};
+use serde::Serialize;
+
+use super::model::{
+    ComputedModel, ContainerModel, ImageModel, KnownExt, NetworkModel, PoolModel, known_mut,
+    path_to, pool_type, reads_losslessly, without_secrets,
+};
 
 /// A Batch call (or step) of an update, in the order they are made.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,97 +142,76 @@ pub fn diff_paths(a: &Value, b: &Value, path: &AttrPath, out: &mut Vec<AttrPath>
 }
 
 /// The container block with registry secrets blanked.
-fn without_secrets(c: &Tf<ContainerModel>) -> Tf<ContainerModel> {
+fn container_without_secrets(c: &Tf<ContainerModel>) -> Tf<ContainerModel> {
     c.clone().map(|mut c| {
-        c.registry = c.registry.iter().map(|r| r.without_secrets()).collect();
+        c.registry = c.registry.iter().map(without_secrets).collect();
         c
     })
 }
 
-/// Where two values of a block differ, under `path` (the block's attribute).
-fn block_diff<T: serde::Serialize + PartialEq>(
-    a: &Tf<T>,
-    b: &Tf<T>,
-    path: AttrPath,
-    out: &mut Vec<AttrPath>,
-) -> bool {
-    if a == b {
-        return false;
+/// The properties Batch changes only while the pool has no nodes, as one view of the model
+/// (registry secrets blanked): where two views differ are the attribute paths to report.
+#[derive(Serialize)]
+struct EmptyOnlyView<'a> {
+    display_name: &'a Tf<String>,
+    vm_size: &'a Tf<String>,
+    node_agent_sku_id: &'a Tf<String>,
+    image: &'a Tf<ImageModel>,
+    virtual_machine_image_id: &'a Tf<String>,
+    container: Tf<ContainerModel>,
+    network_configuration: &'a Tf<NetworkModel>,
+    task_slots_per_node: &'a Tf<i64>,
+    task_scheduling_policy: &'a Tf<String>,
+    inter_node_communication: &'a Tf<bool>,
+}
+
+impl<'a> EmptyOnlyView<'a> {
+    fn of(m: &'a PoolModel) -> Self {
+        EmptyOnlyView {
+            display_name: &m.display_name,
+            vm_size: &m.vm_size,
+            node_agent_sku_id: &m.node_agent_sku_id,
+            image: &m.image,
+            virtual_machine_image_id: &m.virtual_machine_image_id,
+            container: container_without_secrets(&m.container),
+            network_configuration: &m.network_configuration,
+            task_slots_per_node: &m.task_slots_per_node,
+            task_scheduling_policy: &m.task_scheduling_policy,
+            inter_node_communication: &m.inter_node_communication,
+        }
     }
-    let ty = match (pool_type(), path.0.first()) {
-        (Type::Object(m), Some(Step::Attr(n))) => m.get(n).cloned().unwrap_or(Type::Dynamic),
-        _ => Type::Dynamic,
-    };
-    let v = |t: &Tf<T>| to_value(t, &ty).unwrap_or(Value::Unknown);
-    diff_paths(&v(a), &v(b), &path, out);
-    true
+
+    /// The view as a value of the resource's type (unknown when it cannot be written).
+    fn value(&self) -> Value {
+        to_value(self, pool_type()).unwrap_or(Value::Unknown)
+    }
 }
 
 impl Changes {
     fn of(prior: &PoolModel, planned: &PoolModel) -> Changes {
         let mut c = Changes::default();
-        let mut out = Vec::new();
-        let simple = |changed: bool, name: &str, out: &mut Vec<AttrPath>| {
-            if changed {
-                out.push(AttrPath::attr(name));
-            }
-            changed
-        };
-        c.patch.display_name = simple(
-            planned.display_name != prior.display_name,
-            "display_name",
-            &mut out,
+        let (new, old) = (EmptyOnlyView::of(planned), EmptyOnlyView::of(prior));
+        diff_paths(
+            &new.value(),
+            &old.value(),
+            &AttrPath::root(),
+            &mut c.empty_only,
         );
-        let vm_size_same = match (planned.vm_size.known(), prior.vm_size.known()) {
-            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-            _ => planned.vm_size == prior.vm_size,
-        };
-        c.patch.vm_size = simple(!vm_size_same, "vm_size", &mut out);
-        let agent = simple(
-            planned.node_agent_sku_id != prior.node_agent_sku_id,
-            "node_agent_sku_id",
-            &mut out,
-        );
-        let image = block_diff(
-            &planned.image,
-            &prior.image,
-            AttrPath::attr("image"),
-            &mut out,
-        );
-        let vm_image = simple(
-            planned.virtual_machine_image_id != prior.virtual_machine_image_id,
-            "virtual_machine_image_id",
-            &mut out,
-        );
-        let (pc, qc) = (
-            without_secrets(&planned.container),
-            without_secrets(&prior.container),
-        );
-        let container = block_diff(&pc, &qc, AttrPath::attr("container"), &mut out);
+        // Case-only differences never get here: the names declare IgnoreCase, so the plan keeps
+        // the prior spelling.
+        c.patch.display_name = new.display_name != old.display_name;
+        c.patch.vm_size = new.vm_size != old.vm_size;
+        c.patch.network_configuration = new.network_configuration != old.network_configuration;
+        c.patch.task_slots_per_node = new.task_slots_per_node != old.task_slots_per_node;
+        c.patch.task_scheduling_policy = new.task_scheduling_policy != old.task_scheduling_policy;
+        c.patch.inter_node_communication =
+            new.inter_node_communication != old.inter_node_communication;
+        let container = new.container != old.container;
+        c.patch.vm_configuration = new.node_agent_sku_id != old.node_agent_sku_id
+            || new.image != old.image
+            || new.virtual_machine_image_id != old.virtual_machine_image_id
+            || container;
         c.registry_secret = !container && planned.container != prior.container;
-        c.patch.network_configuration = block_diff(
-            &planned.network_configuration,
-            &prior.network_configuration,
-            AttrPath::attr("network_configuration"),
-            &mut out,
-        );
-        c.patch.task_slots_per_node = simple(
-            planned.task_slots_per_node != prior.task_slots_per_node,
-            "task_slots_per_node",
-            &mut out,
-        );
-        c.patch.task_scheduling_policy = simple(
-            planned.task_scheduling_policy != prior.task_scheduling_policy,
-            "task_scheduling_policy",
-            &mut out,
-        );
-        c.patch.inter_node_communication = simple(
-            planned.inter_node_communication != prior.inter_node_communication,
-            "inter_node_communication",
-            &mut out,
-        );
-        c.patch.vm_configuration = agent || image || vm_image || container;
-        c.empty_only = out;
         c.start_task = planned.start_task != prior.start_task;
         c.metadata = planned.metadata != prior.metadata;
         c.comm_mode =
@@ -368,64 +351,43 @@ pub fn waits(m: &PoolModel) -> bool {
 
 /// The registry block the password notes point at.
 pub fn registry_path() -> AttrPath {
-    AttrPath::attr("container").child("registry")
+    path_to(|m| known_mut(&mut m.container).registry.clear())
+}
+
+/// The start task's container block.
+pub fn start_task_container_path() -> AttrPath {
+    path_to(|m| known_mut(&mut m.start_task).container = None)
 }
 
 /// Private-state key: a registry password recorded while the pool had nodes waits to be sent.
 pub const PENDING_REGISTRY: &str = "registry_password_pending";
 
-/// Plans the prior spelling when the configuration changes only the case of a value Batch
-/// treats case-insensitively (Terraform allows a provider to keep the prior value then).
-fn keep_prior_case(planned: &mut Tf<String>, prior: &Tf<String>, config: &Tf<String>) {
-    if let (Some(p), Some(c)) = (prior.known(), config.known())
-        && p != c
-        && p.eq_ignore_ascii_case(c)
-    {
-        *planned = Tf::Known(p.clone());
-    }
-}
-
-/// The resource's `modify_plan`: the id is known at create; on update, case-only changes of
-/// names are no changes, [`plan_update`] says what replaces the pool, and computed attributes
-/// stay known where the update cannot change them.
+/// The resource's `modify_plan`: the id is known at create; on update, [`plan_update`] says
+/// what replaces the pool, and computed attributes stay known where the update cannot change
+/// them. (Case-only and same-duration changes never reach it: the attributes declare their
+/// semantics and the framework keeps the prior values.) Only computed attributes are written
+/// back into the plan.
 pub fn modify_plan(req: &PlanRequest<'_>, resp: &mut PlanResponse) {
     if resp.planned.is_null() {
         return;
     }
-    let (Ok(mut planned), Ok(prior)) = (PoolModel::read(&resp.planned), PoolModel::read(req.prior))
+    let (Ok(planned), Ok(prior)) = (PoolModel::read(&resp.planned), PoolModel::read(req.prior))
     else {
         return;
     };
+    let mut computed = ComputedModel::of(&planned);
     if req.prior.is_null() {
         // The id is the name: show it in the plan rather than "(known after apply)".
         // Terraform also plans the create half of a replacement with a null prior.
-        planned.id = planned.name.clone();
-        resp.planned = planned.write();
+        computed.id = planned.name.clone();
+        computed.write_into(&mut resp.planned);
         return;
-    }
-    let config = PoolModel::read(req.config).unwrap_or_default();
-    // Batch treats VM sizes, node agent SKUs and image names case-insensitively (and returns VM
-    // sizes lower-cased).
-    keep_prior_case(&mut planned.vm_size, &prior.vm_size, &config.vm_size);
-    keep_prior_case(
-        &mut planned.node_agent_sku_id,
-        &prior.node_agent_sku_id,
-        &config.node_agent_sku_id,
-    );
-    if let (Tf::Known(pi), Tf::Known(ci), Tf::Known(img)) =
-        (&prior.image, &config.image, &mut planned.image)
-    {
-        keep_prior_case(&mut img.publisher, &pi.publisher, &ci.publisher);
-        keep_prior_case(&mut img.offer, &pi.offer, &ci.offer);
-        keep_prior_case(&mut img.sku, &pi.sku, &ci.sku);
-        keep_prior_case(&mut img.version, &pi.version, &ci.version);
     }
     let pending = req.prior_private.contains_key(PENDING_REGISTRY);
     let plan = plan_update(&prior, &planned, pending, Remote::Planning);
     let replacing = !resp.requires_replace.is_empty() || !plan.replace.is_empty();
     resp.requires_replace.extend(plan.replace.iter().cloned());
     if replacing {
-        resp.planned = planned.write();
         return;
     }
     match plan.registry {
@@ -445,22 +407,22 @@ pub fn modify_plan(req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         RegistryAction::Send | RegistryAction::Unchanged => {}
     }
     // Keep the computed attributes known where this update cannot change them.
-    planned.state = prior.state.clone();
-    planned.allocation_state = prior.allocation_state.clone();
-    planned.current_dedicated_nodes = prior.current_dedicated_nodes.clone();
-    planned.current_low_priority_nodes = prior.current_low_priority_nodes.clone();
-    planned.last_modified = prior.last_modified.clone();
-    if !plan.calls.is_empty() {
-        planned.last_modified = Tf::Unknown;
+    computed = ComputedModel::of(&prior);
+    // Values known only at apply inside the start task or registries (which the model reads as
+    // unset) may change the pool too.
+    let calls = !plan.calls.is_empty() || !reads_losslessly(&resp.planned);
+    if calls {
+        computed.last_modified = Tf::Unknown;
         if plan.changes_node_counts {
-            planned.current_dedicated_nodes = Tf::Unknown;
-            planned.current_low_priority_nodes = Tf::Unknown;
+            computed.current_dedicated_nodes = Tf::Unknown;
+            computed.current_low_priority_nodes = Tf::Unknown;
         }
         if waits(&planned) {
-            planned.allocation_state = Tf::Known("steady".into());
+            computed.allocation_state = Tf::Known("steady".into());
         } else if plan.changes_node_counts {
-            planned.allocation_state = Tf::Unknown;
+            computed.allocation_state = Tf::Unknown;
         }
     }
-    resp.planned = planned.write();
+    computed.id = planned.id.clone();
+    computed.write_into(&mut resp.planned);
 }

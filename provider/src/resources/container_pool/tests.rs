@@ -8,8 +8,10 @@ use batch_client::models::{
     ImageReference, MetadataItem, NetworkConfiguration, PublicIPAddressConfiguration, ResizeError,
     StartTaskInformation, TaskSchedulingPolicy, VirtualMachineConfiguration,
 };
-use tfplugin::framework::{PlanRequest, PlanResponse, Private};
-use tfplugin::model::{Tf, check_round_trip};
+use tfplugin::framework::{
+    PlanRequest, PlanResponse, Private, keep_equivalent, null_server_defaults,
+};
+use tfplugin::model::{Tf, check_round_trip, from_value, to_value};
 use tfplugin::{Diagnostics, Value};
 
 use super::expand::*;
@@ -72,11 +74,15 @@ fn cloud_pool() -> CloudPool {
     }
 }
 
+fn some(s: &str) -> Option<String> {
+    Some(s.to_string())
+}
+
 fn registry(server: &str, user: &str, password: &str) -> RegistryModel {
     RegistryModel {
-        server: ks(server),
-        username: ks(user),
-        password: ks(password),
+        server: some(server),
+        username: some(user),
+        password: some(password),
         ..Default::default()
     }
 }
@@ -113,14 +119,20 @@ fn config() -> PoolModel {
     }
 }
 
+/// What read (or apply) makes of `p` given `prior`: flatten, then the schema's semantics and
+/// server defaults, as the framework applies them.
+fn read_back(p: &CloudPool, prior: &PoolModel) -> PoolModel {
+    PoolModel::read(&pool_to_state(p, &prior.write())).unwrap()
+}
+
 fn state() -> PoolModel {
-    flatten_pool(&cloud_pool(), &config())
+    read_back(&cloud_pool(), &config())
 }
 
 fn empty_state() -> PoolModel {
     let mut p = cloud_pool();
     p.current_dedicated_nodes = Some(0);
-    flatten_pool(&p, &config())
+    read_back(&p, &config())
 }
 
 // --- models ------------------------------------------------------------------------------------
@@ -128,17 +140,16 @@ fn empty_state() -> PoolModel {
 #[test]
 fn models_cover_their_schemas() {
     check_round_trip::<PoolModel>(pool_type()).unwrap();
-    check_round_trip::<RegistryModel>(registry_type()).unwrap();
-    check_round_trip::<TaskContainerModel>(task_container_type()).unwrap();
+    check_round_trip::<NetworkModel>(&super::network_block().value_type()).unwrap();
 }
 
 #[test]
 fn a_model_missing_an_attribute_fails_the_round_trip() {
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Partial {
-        server: Tf<String>,
+        name: Tf<String>,
     }
-    assert!(check_round_trip::<Partial>(registry_type()).is_err());
+    assert!(check_round_trip::<Partial>(pool_type()).is_err());
 }
 
 #[test]
@@ -146,12 +157,12 @@ fn write_only_passwords_come_from_the_configuration() {
     let mut planned = config();
     let mut cfg = config();
     if let Tf::Known(c) = &mut cfg.container {
-        c.registry[0].password_wo = ks("secret");
+        c.registry[0].password_wo = some("secret");
     }
     let m = planned.with_write_only(&cfg);
-    assert_eq!(block(&m.container).registry[0].password_wo, ks("secret"));
+    assert_eq!(block(&m.container).registry[0].password_wo, some("secret"));
     // The plan itself never carries it.
-    assert!(block(&planned.container).registry[0].password_wo.is_null());
+    assert!(block(&planned.container).registry[0].password_wo.is_none());
     planned.container = Tf::Null;
     assert!(planned.with_write_only(&cfg).container.is_null());
 }
@@ -244,8 +255,8 @@ fn expand_registry_takes_password_or_write_only_password() {
     let r = expand_registry(&registry("r.io", "u", "pw"));
     assert_eq!(r.password.as_ref().map(|p| p.expose().as_str()), Some("pw"));
     let mut wo = registry("r.io", "u", "x");
-    wo.password = Tf::Null;
-    wo.password_wo = ks("wo");
+    wo.password = None;
+    wo.password_wo = some("wo");
     assert_eq!(
         expand_registry(&wo)
             .password
@@ -253,7 +264,7 @@ fn expand_registry_takes_password_or_write_only_password() {
             .map(|p| p.expose().as_str()),
         Some("wo")
     );
-    wo.identity_reference = ks("/id");
+    wo.identity_reference = some("/id");
     assert_eq!(
         expand_registry(&wo)
             .identity_reference
@@ -267,7 +278,7 @@ fn expand_registry_takes_password_or_write_only_password() {
 fn expand_start_task_runs_as_the_pool_auto_user() {
     let st = StartTaskModel {
         command_line: ks("/bin/true"),
-        environment: k(BTreeMap::new()),
+        environment: Some(BTreeMap::new()),
         ..Default::default()
     };
     let out = expand_start_task(&st);
@@ -280,7 +291,7 @@ fn expand_start_task_runs_as_the_pool_auto_user() {
     );
     let st = StartTaskModel {
         elevation_level: ks("admin"),
-        environment: k(BTreeMap::from([("A".to_string(), "1".to_string())])),
+        environment: Some(BTreeMap::from([("A".to_string(), "1".to_string())])),
         max_task_retry_count: k(3),
         ..st
     };
@@ -409,7 +420,7 @@ fn read_normalises_what_batch_rewrites_and_keeps_secrets() {
         "PT900S means the same as the configured PT15M"
     );
     assert_eq!(s.target_node_communication_mode, Tf::Null);
-    assert_eq!(block(&s.container).registry[0].password, ks("pw1"));
+    assert_eq!(block(&s.container).registry[0].password, some("pw1"));
     // Every configured attribute reads back unchanged.
     let (sv, cv) = (s.write(), c.write());
     for (key, v) in cv.as_map().unwrap() {
@@ -418,7 +429,7 @@ fn read_normalises_what_batch_rewrites_and_keeps_secrets() {
         }
     }
     // The data source view (no prior) shows Batch's own values.
-    let d = flatten_pool(&cloud_pool(), &PoolModel::default());
+    let d = read_back(&cloud_pool(), &PoolModel::default());
     assert_eq!(d.vm_size, ks("standard_d2s_v3"));
     assert_eq!(d.wait_for, ks("steady"));
 }
@@ -440,47 +451,19 @@ fn flatten_of_what_expand_sent_reads_back_the_model() {
         wait_for_success: k(false),
         max_task_retry_count: k(2),
         elevation_level: ks("admin"),
-        environment: k(BTreeMap::from([("A".to_string(), "1".to_string())])),
-        container: Tf::Null,
+        environment: Some(BTreeMap::from([("A".to_string(), "1".to_string())])),
+        container: None,
     });
     m.target_node_communication_mode = ks("simplified");
     let wire = serde_json::to_value(expand_pool_add(&m)).unwrap();
     let pool: CloudPool = serde_json::from_value(wire).unwrap();
-    let back = flatten_pool(&pool, &m);
+    let back = read_back(&pool, &m);
     let mut want = m.clone();
     want.id = m.name.clone();
     want.state = Tf::Null;
     want.current_dedicated_nodes = k(0);
     want.current_low_priority_nodes = k(0);
     assert_eq!(back, want);
-}
-
-#[test]
-fn keep_case_default_as_null_and_keep_duration() {
-    let cases: Vec<(Tf<String>, Tf<String>)> = vec![
-        (keep_case(Some("abc"), &ks("ABC")), ks("ABC")),
-        (keep_case(Some("abd"), &ks("ABC")), ks("abd")),
-        (keep_case(None, &ks("ABC")), Tf::Null),
-        (default_as_null(Some("None"), "none", &Tf::Null), Tf::Null),
-        (
-            default_as_null(Some("none"), "none", &ks("NONE")),
-            ks("NONE"),
-        ),
-        (default_as_null(Some("job"), "none", &Tf::Null), ks("job")),
-        (
-            keep_duration(Some("PT900S"), "PT15M", &ks("PT15M")),
-            ks("PT15M"),
-        ),
-        (
-            keep_duration(Some("PT20M"), "PT15M", &ks("PT15M")),
-            ks("PT20M"),
-        ),
-        (keep_duration(None, "PT15M", &ks("PT900S")), ks("PT900S")),
-        (keep_duration(None, "PT15M", &Tf::Null), ks("PT15M")),
-    ];
-    for (i, (got, want)) in cases.into_iter().enumerate() {
-        assert_eq!(got, want, "case {i}");
-    }
 }
 
 #[test]
@@ -499,7 +482,15 @@ fn an_all_default_network_reads_as_no_block_unless_configured() {
         accelerated_networking_enabled: k(false),
         ..Default::default()
     });
-    let got = flatten_network(&n, &configured);
+    // Read back as the framework does: Batch's defaults stay unset where the user left them.
+    let ty = super::network_block().value_type();
+    let mut v = to_value(&flatten_network(&n, &configured), &ty).unwrap();
+    null_server_defaults(
+        &super::network_block(),
+        &to_value(&configured, &ty).unwrap(),
+        &mut v,
+    );
+    let got: Tf<NetworkModel> = from_value(&v).unwrap();
     assert_eq!(block(&got).accelerated_networking_enabled, k(false));
     assert_eq!(block(&got).dynamic_vnet_assignment_scope, Tf::Null);
 }
@@ -527,15 +518,19 @@ fn registry_passwords_follow_the_registry_not_the_position() {
         ]),
     };
     let got = flatten_container(&remote, &prior);
-    assert_eq!(got.registry[0].password, ks("pb"));
+    assert_eq!(got.registry[0].password, some("pb"));
     assert_eq!(
         got.registry[0].server,
-        ks("b.io"),
+        some("b.io"),
         "the prior spelling is kept"
     );
     // No match: the one at the same position.
-    assert_eq!(got.registry[1].password, ks("pb"));
-    assert_eq!(got.image_names, Tf::Null);
+    assert_eq!(got.registry[1].password, some("pb"));
+    assert_eq!(
+        got.image_names,
+        k(vec![]),
+        "Batch's empty list (null by server_default)"
+    );
 }
 
 #[test]
@@ -549,14 +544,14 @@ fn an_equivalent_formula_keeps_the_configured_spelling() {
         formula: ks("  $TargetDedicatedNodes = 1;\r\n"),
         evaluation_interval: ks("PT5M"),
     });
-    let got = block(&flatten_pool(&p, &prior).auto_scale);
+    let got = block(&read_back(&p, &prior).auto_scale);
     assert_eq!(got.formula, ks("  $TargetDedicatedNodes = 1;\r\n"));
     assert_eq!(got.evaluation_interval, ks("PT15M"), "Batch's default");
     prior.auto_scale = k(AutoScaleModel {
         formula: ks("$TargetDedicatedNodes = 2;"),
         evaluation_interval: Tf::Null,
     });
-    let got = block(&flatten_pool(&p, &prior).auto_scale);
+    let got = block(&read_back(&p, &prior).auto_scale);
     assert_eq!(got.formula, ks("$TargetDedicatedNodes = 1;"));
 }
 
@@ -577,7 +572,7 @@ fn plan_update_table() {
     let e = empty_state();
     let new_password = |m: &mut PoolModel| {
         if let Tf::Known(c) = &mut m.container {
-            c.registry[0].password = ks("pw2");
+            c.registry[0].password = some("pw2");
         }
     };
     let to_zero = |m: &mut PoolModel| {
@@ -605,16 +600,6 @@ fn plan_update_table() {
             name: "nothing",
             prior: s.clone(),
             planned: s.clone(),
-            pending: false,
-            remote: Remote::Planning,
-            replace: vec![],
-            calls: vec![],
-            registry: RegistryAction::Unchanged,
-        },
-        Case {
-            name: "vm size case only",
-            prior: s.clone(),
-            planned: with(s.clone(), |m| m.vm_size = ks("standard_d2s_v3")),
             pending: false,
             remote: Remote::Planning,
             replace: vec![],
@@ -812,10 +797,14 @@ fn scale_calls_table() {
 
 // --- modify_plan -------------------------------------------------------------------------------
 
+/// The framework's plan step that runs before `modify_plan` (values semantically equal to the
+/// prior state keep it), then `modify_plan`.
 fn plan(prior: &PoolModel, planned: &PoolModel) -> (PoolModel, PlanResponse) {
     let (prior, planned) = (prior.write(), planned.write());
+    let mut kept = planned.clone();
+    keep_equivalent(&super::schema().block, &prior, &mut kept);
     let mut resp = PlanResponse {
-        planned: planned.clone(),
+        planned: kept,
         requires_replace: vec![],
         private: Private::new(),
         diags: Diagnostics::new(),
@@ -857,7 +846,7 @@ fn empty_pool_only_properties_replace_a_pool_with_nodes_and_update_an_empty_one(
     // A password change alone on a pool with nodes: no replacement, a warning.
     let planned = with(s.clone(), |m| {
         if let Tf::Known(c) = &mut m.container {
-            c.registry[0].password = ks("pw2");
+            c.registry[0].password = some("pw2");
         }
     });
     let (p, r) = plan(&s, &planned);
@@ -1048,4 +1037,170 @@ fn import_state_names_the_pool() {
     let m = PoolModel::read(&r.state).unwrap();
     assert_eq!((m.id, m.name), (ks("p1"), ks("p1")));
     assert!(super::apply::import("bad name!").diags.has_errors());
+}
+
+// --- declared semantics, server defaults and rules ---------------------------------------------
+
+#[test]
+fn read_keeps_equivalent_spellings_and_unsets_batch_defaults() {
+    let mut p = cloud_pool();
+    p.display_name = Some(String::new());
+    p.target_node_communication_mode = Some("Default".into());
+    p.network_configuration = Some(NetworkConfiguration {
+        subnet_id: Some("/SUBNETS/A".into()),
+        dynamic_v_net_assignment_scope: Some("None".into()),
+        enable_accelerated_networking: Some(false),
+        ..Default::default()
+    });
+    let mut prior = config();
+    prior.network_configuration = k(NetworkModel {
+        subnet_id: ks("/subnets/a"),
+        ..Default::default()
+    });
+    // (attribute, read with the prior state, read with no prior state)
+    let s = read_back(&p, &prior);
+    let d = read_back(&p, &PoolModel::default());
+    type Case = (&'static str, Tf<String>, Tf<String>, Tf<String>, Tf<String>);
+    let cases: Vec<Case> = vec![
+        (
+            "vm_size",
+            s.vm_size,
+            ks("STANDARD_D2S_V3"),
+            d.vm_size,
+            ks("standard_d2s_v3"),
+        ),
+        (
+            "display_name",
+            s.display_name,
+            Tf::Null,
+            d.display_name,
+            Tf::Null,
+        ),
+        (
+            "target_node_communication_mode",
+            s.target_node_communication_mode,
+            Tf::Null,
+            d.target_node_communication_mode,
+            Tf::Null,
+        ),
+        (
+            "task_scheduling_policy",
+            s.task_scheduling_policy,
+            ks("pack"),
+            d.task_scheduling_policy,
+            ks("pack"),
+        ),
+        (
+            "subnet_id",
+            block(&s.network_configuration).subnet_id,
+            ks("/subnets/a"),
+            block(&d.network_configuration).subnet_id,
+            ks("/SUBNETS/A"),
+        ),
+        (
+            "dynamic_vnet_assignment_scope",
+            block(&s.network_configuration).dynamic_vnet_assignment_scope,
+            Tf::Null,
+            block(&d.network_configuration).dynamic_vnet_assignment_scope,
+            Tf::Null,
+        ),
+    ];
+    for (name, got, want, got_d, want_d) in cases {
+        assert_eq!(got, want, "{name} with a prior state");
+        assert_eq!(got_d, want_d, "{name} without one");
+    }
+    assert_eq!(
+        block(&s.network_configuration).accelerated_networking_enabled,
+        Tf::Null
+    );
+    // A value that really differs is read as Batch has it.
+    p.vm_size = Some("standard_d4s_v3".into());
+    assert_eq!(read_back(&p, &prior).vm_size, ks("standard_d4s_v3"));
+}
+
+#[test]
+fn modify_plan_leaves_values_known_only_at_apply_as_planned() {
+    let s = state();
+    let mut planned = with(s.clone(), |m| {
+        m.start_task = k(StartTaskModel {
+            command_line: ks("/bin/true"),
+            ..Default::default()
+        });
+    })
+    .write();
+    let mut st = planned.get("start_task").clone();
+    st.set("environment", Value::Unknown);
+    planned.set("start_task", st);
+    let prior = s.write();
+    let mut resp = PlanResponse {
+        planned: planned.clone(),
+        requires_replace: vec![],
+        private: Private::new(),
+        diags: Diagnostics::new(),
+    };
+    modify_plan(
+        &PlanRequest {
+            config: &planned,
+            prior: &prior,
+            prior_private: &Private::new(),
+        },
+        &mut resp,
+    );
+    assert!(
+        resp.planned
+            .get("start_task")
+            .get("environment")
+            .is_unknown()
+    );
+    assert!(resp.planned.get("last_modified").is_unknown());
+    assert_eq!(resp.planned.get("state"), &Value::string("active"));
+    assert!(!reads_losslessly(&planned));
+    assert!(reads_losslessly(&prior));
+}
+
+#[test]
+fn declared_rules_report_a_missing_scale_and_conflicting_images() {
+    let check = |m: &PoolModel| {
+        let mut diags = Diagnostics::new();
+        tfplugin::framework::validate_values(
+            &super::schema().block,
+            &m.write(),
+            &tfplugin::AttrPath::root(),
+            &mut diags,
+        );
+        diags.0.iter().map(|d| d.detail.clone()).collect::<Vec<_>>()
+    };
+    assert!(check(&config()).is_empty(), "{:?}", check(&config()));
+    let no_scale = with(config(), |m| m.fixed_scale = Tf::Null);
+    let errs = check(&no_scale);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("fixed_scale") && e.contains("auto_scale")),
+        "{errs:?}"
+    );
+    let both_images = with(config(), |m| m.virtual_machine_image_id = ks("/gallery/x"));
+    let errs = check(&both_images);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("virtual_machine_image_id") && e.contains("image")),
+        "{errs:?}"
+    );
+    let unknown_scale = with(no_scale, |m| m.auto_scale = Tf::Unknown);
+    assert!(check(&unknown_scale).is_empty());
+}
+
+#[test]
+fn paths_come_from_the_model() {
+    let cases: Vec<(tfplugin::AttrPath, &str)> = vec![
+        (path_to(|m| m.vm_size = Tf::Unknown), "vm_size"),
+        (
+            path_to(|m| known_mut(&mut m.fixed_scale).resize_timeout = Tf::Unknown),
+            "fixed_scale.resize_timeout",
+        ),
+        (registry_path(), "container.registry"),
+        (start_task_container_path(), "start_task.container"),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got.to_string(), want);
+    }
 }
