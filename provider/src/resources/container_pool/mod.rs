@@ -143,7 +143,7 @@ pub fn schema() -> Schema {
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The pool id (same as `name`)."))
             .attr(Attribute::string("name").required().requires_replace().validate(BatchId).description("Pool id in the account: 1 to 64 letters, digits, hyphens and underscores, unique ignoring case. Changing it replaces the pool."))
             .attr(Attribute::string("display_name").optional().server_default(Value::string("")).description(format!("Display name, up to 1024 characters. {EMPTY_NOTE}")))
-            .attr(Attribute::string("vm_size").required().validate(NotEmpty).semantics(IgnoreCase).description(format!("VM size of every node, e.g. `STANDARD_D2S_V3` (Batch returns it lower-cased; case does not matter). {EMPTY_NOTE}")))
+            .attr(Attribute::string("vm_size").required().validate(NotEmpty).semantics(IgnoreCase).description(format!("VM size of every node, e.g. `STANDARD_D2S_V3` (Batch returns it lower-cased). {EMPTY_NOTE}")))
             .attr(Attribute::string("node_agent_sku_id").required().validate(NotEmpty).semantics(IgnoreCase).description(format!("Batch node agent matching the image, e.g. `batch.node.ubuntu 22.04`. {EMPTY_NOTE}")))
             .attr(Attribute::string("virtual_machine_image_id").optional().validate(NotEmpty).semantics(IgnoreCase).description(format!("ARM id of an Azure Compute Gallery image (version) instead of `image`. Exactly one of `image` and `virtual_machine_image_id`. {EMPTY_NOTE}")))
             .attr(Attribute::number("task_slots_per_node").default(Value::int(1)).validate(IntBetween(1, 256)).description(format!("Task slots per node (concurrent tasks), at most 256 and 4 times the cores. Default `1`. {EMPTY_NOTE}")))
