@@ -97,7 +97,7 @@ fn project(v: &Value, block: &Block) -> Value {
 }
 
 fn ds_schema() -> Schema {
-    let res = pool_schema().block;
+    let res = pool_schema().block.clone();
     let mut view = computed_view(&res);
     view.description = "Reads an existing Batch pool by name: the same attributes as the `batch_container_pool` resource, all read-only (registry passwords are never returned by Batch and are absent).".into();
     view.attributes.retain(|a| a.name != "name");

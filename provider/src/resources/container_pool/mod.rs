@@ -137,7 +137,14 @@ pub(crate) fn network_block() -> Block {
         .attr(Attribute::string_list("public_ip_address_ids").optional().server_default(Value::List(vec![])).description("ARM ids of public IP addresses for `usermanaged` provisioning."))
 }
 
-pub fn schema() -> Schema {
+/// The schema, built once: plan, read and apply code asks for it (and its value type) on every
+/// call.
+pub fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(build_schema)
+}
+
+fn build_schema() -> Schema {
     Schema::new(
         Block::new("A Batch pool whose nodes run container tasks (`virtualMachineConfiguration.containerConfiguration`). Creation waits as `wait_for` says; scale, start task and metadata change in place; properties Batch changes only on an empty pool are updated in place when the pool has no nodes and otherwise replace it.")
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The pool id (same as `name`)."))
@@ -300,7 +307,7 @@ impl Resource<Batch> for ContainerPoolResource {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        schema().clone()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {

@@ -60,7 +60,7 @@ impl Resource<Batch> for ContainerTaskResource {
     }
 
     fn schema(&self) -> Schema {
-        schema::schema()
+        schema::schema().clone()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
@@ -70,7 +70,7 @@ impl Resource<Batch> for ContainerTaskResource {
     }
 
     fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
-        let ty = schema::schema().value_type().clone();
+        let ty = schema::schema().value_type();
         let Ok(planned) = from_value::<UpdateView>(&resp.planned) else {
             return;
         };
@@ -78,7 +78,7 @@ impl Resource<Batch> for ContainerTaskResource {
             // `<job_id>/<name>` is known once both are (also on the create half of a
             // replacement, which Terraform plans with a null prior): show it in the plan.
             if let Some(id) = planned_id(&planned) {
-                let _ = overwrite(&mut resp.planned, &id, &ty);
+                let _ = overwrite(&mut resp.planned, &id, ty);
             }
             return;
         }
@@ -94,7 +94,7 @@ impl Resource<Batch> for ContainerTaskResource {
         // An in-place update (constraints, wait_for_completion, timeouts) leaves the run as it
         // is, unless apply has to wait for a task that has not finished yet.
         if !plan_update(&prior, &planned).contains(&UpdateStep::WaitForCompletion) {
-            let _ = overwrite(&mut resp.planned, &prior_model.run(), &ty);
+            let _ = overwrite(&mut resp.planned, &prior_model.run(), ty);
         }
     }
 

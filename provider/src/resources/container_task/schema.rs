@@ -35,7 +35,14 @@ pub fn output_file_block() -> Block {
         .attr(Attribute::string_map("upload_headers").optional().description("HTTP headers to set on the uploaded blobs, e.g. `{ \"Content-Type\" = \"text/plain\" }`."))
 }
 
-pub fn schema() -> Schema {
+/// The schema, built once: plan, read and apply code asks for it (and its value type) on every
+/// call.
+pub fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(build_schema)
+}
+
+fn build_schema() -> Schema {
     let spec = TaskSpecSchema::new("task")
         .command_line(command_line_attr())
         .environment(environment_attr())

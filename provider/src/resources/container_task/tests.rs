@@ -327,7 +327,7 @@ fn validation_table() {
     let ty = super::schema::schema().value_type().clone();
     // The schema's declared rules and validators (as the framework checks them), then the
     // resource's own.
-    let block = super::schema::schema().block;
+    let block = super::schema::schema().block.clone();
     let check = |m: &TaskModel| {
         let v = to_value(m, &ty).unwrap();
         let mut d = Diagnostics::new();

@@ -86,7 +86,7 @@ pub(super) fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<JobModel>
 
 /// The model as a state value.
 fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
-    match to_value(m, &schema().block.value_type()) {
+    match to_value(m, schema().value_type()) {
         Ok(v) => v,
         Err(e) => {
             diags.error(

@@ -83,7 +83,7 @@ impl Resource<Batch> for JobResource {
     }
 
     fn schema(&self) -> Schema {
-        schema::schema()
+        schema::schema().clone()
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {

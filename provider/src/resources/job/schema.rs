@@ -49,7 +49,14 @@ fn release_task_block() -> Block {
         .add_to(Block::new("A task Batch runs on each node that ran tasks of this job when the job ends (for example to clean up). Needs a `preparation_task` (it may be as small as `command_line = \"/bin/true\"`): Batch runs a release task only on nodes where the preparation task ran. Changing it replaces the job."))
 }
 
-pub fn schema() -> Schema {
+/// The schema, built once: plan, read and apply code asks for it (and its value type) on every
+/// call.
+pub fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(build_schema)
+}
+
+fn build_schema() -> Schema {
     Schema::new(
         Block::new("A Batch job: a queue of tasks that run on one pool. Tasks are added with `batch_container_task`. Destroying the job deletes its tasks and their files.")
             .attr(
