@@ -154,7 +154,18 @@ pub fn overwrite<T: Serialize>(
         serde_json::Value::Object(m) => m.into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
         _ => return Err("a patch must be a struct".into()),
     };
-    let full = tfplugin::model::to_value(patch, ty).map_err(|e| e.to_string())?;
+    // Shape the patch by its own attributes' types only: the resource's whole type would make
+    // every plan write (and drop) a null for each of its other attributes.
+    let tfplugin::Type::Object(attrs) = ty else {
+        return Err("overwrite needs an object type".into());
+    };
+    let own = tfplugin::Type::Object(
+        names
+            .iter()
+            .filter_map(|n| attrs.get(n).map(|t| (n.clone(), t.clone())))
+            .collect(),
+    );
+    let full = tfplugin::model::to_value(patch, &own).map_err(|e| e.to_string())?;
     for name in names {
         target.set(&name, full.get(&name).clone());
     }
