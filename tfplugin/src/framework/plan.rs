@@ -29,7 +29,12 @@ pub fn plan_resource(
     if prior.is_null() || planned != *prior {
         mark_unknown(&schema.block, config, &mut planned, prior);
     }
-    let before = planned.clone();
+    // The modifiers' view of the whole plan; a deep copy only when one of them reads it.
+    let before = if schema.modifiers_read_planned_state() {
+        planned.clone()
+    } else {
+        Value::Null
+    };
     let mut m = Modify {
         prior_state: prior,
         planned_state: &before,

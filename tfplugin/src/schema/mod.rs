@@ -27,6 +27,8 @@ pub struct Schema {
     pub block: Block,
     /// The block's value type, built once: every request decodes and encodes with it.
     ty: std::sync::OnceLock<Type>,
+    /// Whether a plan modifier reads the whole planned object (so plans must snapshot it).
+    snapshot: std::sync::OnceLock<bool>,
 }
 
 impl Schema {
@@ -35,7 +37,18 @@ impl Schema {
             version: 0,
             block,
             ty: std::sync::OnceLock::new(),
+            snapshot: std::sync::OnceLock::new(),
         }
+    }
+    /// True when some attribute's plan modifier reads `AttrPlanRequest::planned_state`.
+    pub fn modifiers_read_planned_state(&self) -> bool {
+        fn any(b: &Block) -> bool {
+            b.attributes.iter().any(|a| {
+                a.plan_modifiers.iter().any(|m| m.reads_planned_state())
+                    || a.nested.as_ref().is_some_and(|n| any(&n.block))
+            }) || b.blocks.iter().any(|n| any(&n.block))
+        }
+        *self.snapshot.get_or_init(|| any(&self.block))
     }
     pub fn to_proto(&self) -> pb::Schema {
         pb::Schema {

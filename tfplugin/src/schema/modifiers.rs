@@ -19,7 +19,8 @@ pub struct AttrPlanRequest<'a> {
     pub planned: &'a Value,
     /// The whole prior state (Null on create).
     pub prior_state: &'a Value,
-    /// The whole planned object as the framework computed it, before any modifier ran.
+    /// The whole planned object as the framework computed it, before any modifier ran (Null when
+    /// no modifier of the schema says it `reads_planned_state`).
     pub planned_state: &'a Value,
 }
 
@@ -46,6 +47,11 @@ pub trait PlanModifier: Send + Sync {
     fn is_requires_replace(&self) -> bool {
         false
     }
+    /// Whether `modify` reads `planned_state` (the whole planned object): plans snapshot the
+    /// object only when some modifier does.
+    fn reads_planned_state(&self) -> bool {
+        true
+    }
 }
 
 /// A change of this attribute destroys and re-creates the object. A computed value the config
@@ -68,6 +74,9 @@ impl PlanModifier for RequiresReplace {
     }
     fn is_requires_replace(&self) -> bool {
         true
+    }
+    fn reads_planned_state(&self) -> bool {
+        false
     }
 }
 
@@ -111,5 +120,8 @@ impl PlanModifier for UseStateForUnknown {
     }
     fn describe(&self) -> String {
         "Once set, the value does not change.".into()
+    }
+    fn reads_planned_state(&self) -> bool {
+        false
     }
 }
