@@ -9,7 +9,7 @@ use batch_client::models::{
     ContainerHostBatchBindMountEntry, ContainerRegistry, TaskContainerSettings,
 };
 use serde::{Deserialize, Serialize};
-use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::model::{Tf, from_value};
 use tfplugin::schema::{Attribute, Block, NestedBlock};
 use tfplugin::semantics::IgnoreCase;
 use tfplugin::validators::{IntBetween, NotEmpty, OneOf};
@@ -266,40 +266,6 @@ pub fn flatten_task_container(
             .map(|r| flatten_registry(r, prior.and_then(|p| p.registry.as_ref()))),
         host_batch_bind_mount,
     }
-}
-
-// Untyped wrappers, for resources not yet on typed models.
-
-/// [`expand_registry`] over untyped block values.
-pub fn registry_to_model(planned: &Value, config: &Value) -> ContainerRegistry {
-    let config: Option<RegistryModel> = from_value(config).unwrap_or_default();
-    expand_registry(&from_value(planned).unwrap_or_default(), config.as_ref())
-}
-
-/// [`flatten_registry`] over untyped values.
-pub fn registry_from_model(m: &ContainerRegistry, prior: &Value) -> Value {
-    let prior: Option<RegistryModel> = from_value(prior).unwrap_or_default();
-    to_value(
-        &flatten_registry(m, prior.as_ref()),
-        &registry_block().value_type(),
-    )
-    .unwrap_or(Value::Null)
-}
-
-/// [`expand_task_container`] over untyped block values.
-pub fn task_container_to_model(planned: &Value, config: &Value) -> TaskContainerSettings {
-    let config: Option<TaskContainerModel> = from_value(config).unwrap_or_default();
-    expand_task_container(&from_value(planned).unwrap_or_default(), config.as_ref())
-}
-
-/// [`flatten_task_container`] over untyped values.
-pub fn task_container_from_model(m: &TaskContainerSettings, prior: &Value) -> Value {
-    let prior: Option<TaskContainerModel> = from_value(prior).unwrap_or_default();
-    to_value(
-        &flatten_task_container(m, prior.as_ref()),
-        &task_container_block("task").value_type(),
-    )
-    .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

@@ -308,68 +308,6 @@ pub fn wait_error(diags: &mut Diagnostics, what: &str, err: WaitError, timeout_a
     }
 }
 
-/// Environment settings from a `map(string)` value (None when unset or empty); untyped, typed
-/// models use [`task_spec::expand_environment`].
-pub fn env_to_model(v: &Value) -> Option<Vec<batch_client::models::EnvironmentSetting>> {
-    task_spec::expand_environment(&from_value(v).unwrap_or_default())
-}
-
-/// Environment settings back to a map (untyped; see [`task_spec::flatten_environment`]).
-pub fn env_from_model(
-    m: Option<&Vec<batch_client::models::EnvironmentSetting>>,
-    prior: &Value,
-) -> Value {
-    let prior: task_spec::Environment = from_value(prior).unwrap_or_default();
-    match task_spec::flatten_environment(m, prior.as_ref()) {
-        Some(env) => Value::string_map(env),
-        None => Value::Null,
-    }
-}
-
-/// Metadata items from a `map(string)` attribute.
-pub fn metadata_to_model(v: &Value) -> Option<Vec<batch_client::models::MetadataItem>> {
-    if v.is_null() {
-        return None;
-    }
-    Some(
-        v.get_string_map_value()
-            .into_iter()
-            .map(|(name, value)| batch_client::models::MetadataItem { name, value })
-            .collect(),
-    )
-}
-
-/// Metadata back to a map, null when the service has none and the prior value was null.
-pub fn metadata_from_model(
-    m: Option<&Vec<batch_client::models::MetadataItem>>,
-    prior: &Value,
-) -> Value {
-    match m {
-        Some(list) if !list.is_empty() => {
-            Value::string_map(list.iter().map(|e| (e.name.clone(), e.value.clone())))
-        }
-        _ if prior.is_null() => Value::Null,
-        _ => Value::Map(Default::default()),
-    }
-}
-
-/// Reads a map(string) value into pairs.
-pub trait StringMapExt {
-    fn get_string_map_value(&self) -> Vec<(String, String)>;
-}
-
-impl StringMapExt for Value {
-    fn get_string_map_value(&self) -> Vec<(String, String)> {
-        self.as_map()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,23 +401,5 @@ mod tests {
             v,
             Value::object([("a", Value::string("x")), ("b", Value::string("z"))])
         );
-    }
-
-    #[test]
-    fn untyped_environment_keeps_null_and_empty_apart() {
-        use batch_client::models::EnvironmentSetting;
-        let e = vec![EnvironmentSetting {
-            name: "A".into(),
-            value: Some("1".into()),
-        }];
-        assert_eq!(env_from_model(None, &Value::Null), Value::Null);
-        assert_eq!(
-            env_from_model(None, &Value::string_map([("B", "2")])),
-            Value::Map(Default::default())
-        );
-        let v = env_from_model(Some(&e), &Value::Null);
-        assert_eq!(v, Value::string_map([("A", "1")]));
-        assert_eq!(env_to_model(&v), Some(e));
-        assert_eq!(env_to_model(&Value::Map(Default::default())), None);
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use batch_client::models::ComputeNodeIdentityReference;
+use tfplugin::model::to_value;
 
 fn registry(server: Option<&str>) -> RegistryModel {
     RegistryModel {
@@ -154,11 +155,6 @@ fn expand_then_flatten_round_trips() {
     let remote = expand_task_container(&m, Some(&m));
     assert_eq!(remote.container_run_options.as_deref(), Some("--rm"));
     assert_eq!(flatten_task_container(&remote, Some(&m)), m);
-    // The untyped wrappers agree with the typed functions.
-    let ty = task_container_block("task").value_type();
-    let v = to_value(&m, &ty).unwrap();
-    assert_eq!(task_container_to_model(&v, &v), remote);
-    assert_eq!(task_container_from_model(&remote, &v), v);
 }
 
 #[test]

@@ -71,7 +71,7 @@ pub use resource_file::{
 };
 pub use user_identity::{
     AutoUserModel, UserIdentityModel, expand_user_identity, flatten_user_identity, pool_auto_user,
-    user_identity_block, user_identity_from_model, user_identity_to_model,
+    user_identity_block,
 };
 
 use batch_client::models::ComputeNodeIdentityReference;

@@ -3,7 +3,8 @@
 use batch_client::models::{AutoUserSpecification, UserIdentity};
 use serde::{Deserialize, Serialize};
 use tfplugin::Value;
-use tfplugin::model::{from_value, to_value};
+#[cfg(test)]
+use tfplugin::model::to_value;
 use tfplugin::schema::{Attribute, Block, NestedBlock};
 use tfplugin::validators::{NotEmpty, OneOf};
 
@@ -117,21 +118,6 @@ pub fn flatten_user_identity(
     })
 }
 
-/// [`expand_user_identity`] over an untyped block value, for resources not yet on typed models.
-pub fn user_identity_to_model(v: &Value) -> UserIdentity {
-    expand_user_identity(&from_value(v).unwrap_or_default())
-}
-
-/// [`flatten_user_identity`] over untyped values, for resources not yet on typed models.
-pub fn user_identity_from_model(m: Option<&UserIdentity>, prior: &Value) -> Value {
-    let prior: Option<UserIdentityModel> = from_value(prior).unwrap_or_default();
-    to_value(
-        &flatten_user_identity(m, prior.as_ref()),
-        &user_identity_block().value_type(),
-    )
-    .unwrap_or(Value::Null)
-}
-
 #[cfg(test)]
 #[allow(clippy::type_complexity)]
 mod tests {
@@ -210,17 +196,11 @@ mod tests {
     }
 
     #[test]
-    fn expand_and_untyped_wrappers() {
+    fn expand_user_identity_and_the_pool_auto_user() {
         let m = model(None, Some((Some("task"), Some("admin"))));
         assert_eq!(
             expand_user_identity(&m),
             remote(None, Some("task"), Some("admin"))
-        );
-        let v = to_value(&Some(m.clone()), &user_identity_block().value_type()).unwrap();
-        assert_eq!(user_identity_to_model(&v), expand_user_identity(&m));
-        assert_eq!(
-            user_identity_from_model(Some(&remote(None, Some("task"), Some("ADMIN"))), &v),
-            v
         );
         assert_eq!(
             pool_auto_user("admin"),
