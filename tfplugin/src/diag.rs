@@ -21,26 +21,27 @@ impl AttrPath {
     pub fn attr(name: &str) -> Self {
         AttrPath(vec![Step::Attr(name.to_string())])
     }
+    /// This path and one more step, allocated once at its final size.
+    fn with(&self, step: Step) -> Self {
+        let mut steps = Vec::with_capacity(self.0.len() + 1);
+        steps.extend_from_slice(&self.0);
+        steps.push(step);
+        AttrPath(steps)
+    }
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
     #[must_use]
     pub fn child(&self, name: &str) -> Self {
-        let mut p = self.clone();
-        p.0.push(Step::Attr(name.to_string()));
-        p
+        self.with(Step::Attr(name.to_string()))
     }
     #[must_use]
     pub fn index(&self, i: usize) -> Self {
-        let mut p = self.clone();
-        p.0.push(Step::Index(i as i64));
-        p
+        self.with(Step::Index(i as i64))
     }
     #[must_use]
     pub fn key(&self, k: &str) -> Self {
-        let mut p = self.clone();
-        p.0.push(Step::Key(k.to_string()));
-        p
+        self.with(Step::Key(k.to_string()))
     }
 }
 

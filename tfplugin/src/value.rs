@@ -227,7 +227,13 @@ impl Value {
     /// Sets an object attribute; no-op unless self is an object or map.
     pub fn set(&mut self, name: &str, v: Value) {
         if let Value::Object(m) | Value::Map(m) = self {
-            m.insert(name.to_string(), v);
+            // Overwrite in place when present: no key allocation on the hot plan path.
+            match m.get_mut(name) {
+                Some(slot) => *slot = v,
+                None => {
+                    m.insert(name.to_string(), v);
+                }
+            }
         }
     }
 }

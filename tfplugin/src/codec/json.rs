@@ -6,11 +6,11 @@ use std::str::FromStr;
 
 use serde_json::Value as J;
 
+use super::Loc;
 use super::{
     CodecError, WireNumber, check_object_attrs, exact_f64_text, infer_type, map_entries, mismatch,
     parse_decimal, seq_elements, to_number, type_name, wire_number,
 };
-use crate::diag::AttrPath;
 use crate::types::Type;
 use crate::value::{Number, Value};
 
@@ -20,15 +20,15 @@ use crate::value::{Number, Value};
 /// from the JSON become null, JSON keys that are not attributes of the type are ignored, and
 /// primitives convert between string, number and bool where the text allows it.
 pub fn decode_json(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
-    let root = AttrPath::root();
+    let root = Loc::Root;
     let j: J = serde_json::from_slice(bytes)
-        .map_err(|e| CodecError::new(&root, format!("invalid JSON: {e}")))?;
+        .map_err(|e| CodecError::at(&root, format!("invalid JSON: {e}")))?;
     decode(&j, ty, &root)
 }
 
 /// Encodes a wholly known `v` as a JSON DynamicValue of type `ty` (unknown values are an error).
 pub fn encode_json(v: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
-    let j = encode(v, ty, &AttrPath::root())?;
+    let j = encode(v, ty, &Loc::Root)?;
     Ok(serde_json::to_vec(&j).expect("a JSON value serializes"))
 }
 
@@ -43,12 +43,12 @@ fn describe(j: &J) -> &'static str {
     }
 }
 
-fn decode(j: &J, ty: &Type, path: &AttrPath) -> Result<Value, CodecError> {
+fn decode(j: &J, ty: &Type, path: &Loc<'_>) -> Result<Value, CodecError> {
     if j.is_null() {
         return Ok(Value::Null);
     }
     let expected = || {
-        CodecError::new(
+        CodecError::at(
             path,
             format!("expected {}, got JSON {}", type_name(ty), describe(j)),
         )
@@ -56,7 +56,7 @@ fn decode(j: &J, ty: &Type, path: &AttrPath) -> Result<Value, CodecError> {
     match ty {
         Type::Dynamic => {
             let o = j.as_object().ok_or_else(|| {
-                CodecError::new(
+                CodecError::at(
                     path,
                     format!(
                         "dynamic value must be an object with \"value\" and \"type\", got JSON {}",
@@ -65,19 +65,19 @@ fn decode(j: &J, ty: &Type, path: &AttrPath) -> Result<Value, CodecError> {
                 )
             })?;
             let (Some(tj), Some(vj)) = (o.get("type"), o.get("value")) else {
-                return Err(CodecError::new(
+                return Err(CodecError::at(
                     path,
                     "dynamic value must have \"value\" and \"type\"",
                 ));
             };
             if let Some(k) = o.keys().find(|k| *k != "type" && *k != "value") {
-                return Err(CodecError::new(
+                return Err(CodecError::at(
                     path,
                     format!("dynamic value has unexpected key {k:?}"),
                 ));
             }
             let t = Type::from_json(tj)
-                .map_err(|e| CodecError::new(path, format!("dynamic value type: {e}")))?;
+                .map_err(|e| CodecError::at(path, format!("dynamic value type: {e}")))?;
             let inner = decode(vj, &t, path)?;
             Ok(match t {
                 Type::Dynamic => inner,
@@ -104,7 +104,7 @@ fn decode(j: &J, ty: &Type, path: &AttrPath) -> Result<Value, CodecError> {
                 _ => return Err(expected()),
             };
             let w = parse_decimal(&text)
-                .ok_or_else(|| CodecError::new(path, format!("invalid number {text:?}")))?;
+                .ok_or_else(|| CodecError::at(path, format!("invalid number {text:?}")))?;
             Ok(Value::Number(to_number(w)))
         }
         Type::List(et) | Type::Set(et) => {
@@ -123,7 +123,7 @@ fn decode(j: &J, ty: &Type, path: &AttrPath) -> Result<Value, CodecError> {
         Type::Tuple(ts) => {
             let a = j.as_array().ok_or_else(expected)?;
             if a.len() != ts.len() {
-                return Err(CodecError::new(
+                return Err(CodecError::at(
                     path,
                     format!("tuple of {} elements, got {}", ts.len(), a.len()),
                 ));
@@ -162,28 +162,28 @@ fn decode(j: &J, ty: &Type, path: &AttrPath) -> Result<Value, CodecError> {
     }
 }
 
-fn json_number(n: &Number, path: &AttrPath) -> Result<J, CodecError> {
+fn json_number(n: &Number, path: &Loc<'_>) -> Result<J, CodecError> {
     let num = match wire_number(n, path)? {
         WireNumber::Int(i) => serde_json::Number::from(i),
         WireNumber::Float(f) if f.is_finite() => serde_json::Number::from_str(&exact_f64_text(f))
             .expect("exact_f64_text is valid JSON number text"),
         WireNumber::Float(f) => {
-            return Err(CodecError::new(
+            return Err(CodecError::at(
                 path,
                 format!("{f} cannot be written as JSON"),
             ));
         }
         WireNumber::Text(s) => serde_json::Number::from_str(&s)
-            .map_err(|_| CodecError::new(path, format!("invalid number {s:?}")))?,
+            .map_err(|_| CodecError::at(path, format!("invalid number {s:?}")))?,
     };
     Ok(J::Number(num))
 }
 
-fn encode(v: &Value, ty: &Type, path: &AttrPath) -> Result<J, CodecError> {
+fn encode(v: &Value, ty: &Type, path: &Loc<'_>) -> Result<J, CodecError> {
     match v {
         Value::Null => return Ok(J::Null),
         Value::Unknown => {
-            return Err(CodecError::new(
+            return Err(CodecError::at(
                 path,
                 "an unknown value cannot be encoded as JSON",
             ));
@@ -192,7 +192,7 @@ fn encode(v: &Value, ty: &Type, path: &AttrPath) -> Result<J, CodecError> {
             if **t == *ty {
                 return encode(inner, ty, path);
             }
-            return Err(CodecError::new(
+            return Err(CodecError::at(
                 path,
                 format!(
                     "expected {}, got a value of type {}",
@@ -242,7 +242,7 @@ fn encode(v: &Value, ty: &Type, path: &AttrPath) -> Result<J, CodecError> {
         Type::Tuple(ts) => {
             let items = seq_elements(v, ty, path)?;
             if items.len() != ts.len() {
-                return Err(CodecError::new(
+                return Err(CodecError::at(
                     path,
                     format!("tuple of {} elements, got {}", ts.len(), items.len()),
                 ));

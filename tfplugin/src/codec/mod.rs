@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 use crate::diag::AttrPath;
 use crate::types::Type;
 use crate::value::{Number, Value};
+pub(crate) use loc::Loc;
 
 mod json;
+mod loc;
 mod msgpack;
 #[cfg(test)]
 mod proptests;
@@ -37,6 +39,12 @@ impl CodecError {
     pub fn new(path: &AttrPath, message: impl Into<String>) -> Self {
         CodecError {
             path: path.clone(),
+            message: message.into(),
+        }
+    }
+    pub(crate) fn at(loc: &Loc<'_>, message: impl Into<String>) -> Self {
+        CodecError {
+            path: loc.to_path(),
             message: message.into(),
         }
     }
@@ -83,7 +91,7 @@ pub(crate) fn type_name(t: &Type) -> String {
 pub(crate) fn seq_elements<'a>(
     v: &'a Value,
     ty: &Type,
-    path: &AttrPath,
+    path: &Loc<'_>,
 ) -> Result<&'a [Value], CodecError> {
     match v {
         Value::List(e) | Value::Set(e) | Value::Tuple(e) => Ok(e),
@@ -95,7 +103,7 @@ pub(crate) fn seq_elements<'a>(
 pub(crate) fn map_entries<'a>(
     v: &'a Value,
     ty: &Type,
-    path: &AttrPath,
+    path: &Loc<'_>,
 ) -> Result<&'a BTreeMap<String, Value>, CodecError> {
     match v {
         Value::Map(m) | Value::Object(m) => Ok(m),
@@ -103,18 +111,23 @@ pub(crate) fn map_entries<'a>(
     }
 }
 
-pub(crate) fn mismatch(ty: &Type, v: &Value, path: &AttrPath) -> CodecError {
-    CodecError::new(path, format!("expected {}, got {}", type_name(ty), kind(v)))
+pub(crate) fn mismatch(ty: &Type, v: &Value, path: &Loc<'_>) -> CodecError {
+    CodecError::at(path, format!("expected {}, got {}", type_name(ty), kind(v)))
 }
 
 /// Checks that an object value has no attribute outside its type (missing ones encode as null).
 pub(crate) fn check_object_attrs(
     m: &BTreeMap<String, Value>,
     attrs: &BTreeMap<String, Type>,
-    path: &AttrPath,
+    path: &Loc<'_>,
 ) -> Result<(), CodecError> {
-    if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
-        return Err(CodecError::new(
+    // Both maps are sorted the same way: one merge walk finds a key `attrs` lacks.
+    let mut names = attrs.keys();
+    let extra = m
+        .keys()
+        .find(|k| !names.by_ref().any(|a| a.as_str() == k.as_str()));
+    if let Some(extra) = extra {
+        return Err(CodecError::at(
             path,
             format!("attribute {extra:?} is not part of the object type"),
         ));
@@ -125,17 +138,17 @@ pub(crate) fn check_object_attrs(
 /// The type a value under `dynamic` is sent with when the value does not carry one
 /// (`Value::Dynamic` does). Null and unknown elements take the type of their siblings; a collection
 /// whose elements say nothing gets element type `dynamic`.
-pub(crate) fn infer_type(v: &Value, path: &AttrPath) -> Result<Type, CodecError> {
+pub(crate) fn infer_type(v: &Value, path: &Loc<'_>) -> Result<Type, CodecError> {
     Ok(infer(v, path)?.unwrap_or(Type::Dynamic))
 }
 
-fn infer(v: &Value, path: &AttrPath) -> Result<Option<Type>, CodecError> {
-    let elem = |vals: &mut dyn Iterator<Item = (AttrPath, &Value)>| -> Result<Type, CodecError> {
+fn infer(v: &Value, path: &Loc<'_>) -> Result<Option<Type>, CodecError> {
+    let elem = |vals: &mut dyn Iterator<Item = (Loc<'_>, &Value)>| -> Result<Type, CodecError> {
         let mut t = Type::Dynamic;
         for (p, x) in vals {
             if let Some(xt) = infer(x, &p)? {
                 t = unify(&t, &xt).ok_or_else(|| {
-                    CodecError::new(
+                    CodecError::at(
                         &p,
                         format!(
                             "cannot infer a type for a dynamic value: elements of type {} and {}",
@@ -209,12 +222,12 @@ pub(crate) enum WireNumber {
     Text(String),
 }
 
-pub(crate) fn wire_number(n: &Number, path: &AttrPath) -> Result<WireNumber, CodecError> {
+pub(crate) fn wire_number(n: &Number, path: &Loc<'_>) -> Result<WireNumber, CodecError> {
     match n {
         Number::Int(i) => Ok(WireNumber::Int(*i)),
         Number::Float(f) => {
             if f.is_nan() {
-                return Err(CodecError::new(path, "NaN is not a valid number"));
+                return Err(CodecError::at(path, "NaN is not a valid number"));
             }
             // ±2^63 are exact doubles, so the comparisons are exact.
             if f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < -(i64::MIN as f64) {
@@ -224,7 +237,7 @@ pub(crate) fn wire_number(n: &Number, path: &AttrPath) -> Result<WireNumber, Cod
             }
         }
         Number::Big(s) => {
-            parse_decimal(s).ok_or_else(|| CodecError::new(path, format!("invalid number {s:?}")))
+            parse_decimal(s).ok_or_else(|| CodecError::at(path, format!("invalid number {s:?}")))
         }
     }
 }
@@ -402,7 +415,7 @@ mod tests {
 
     #[test]
     fn codec_wire_number_mirrors_cty() {
-        let p = AttrPath::root();
+        let p = Loc::Root;
         assert_eq!(wire_number(&Number::Float(3.0), &p), Ok(WireNumber::Int(3)));
         assert_eq!(
             wire_number(&Number::Float(2.5), &p),
@@ -423,7 +436,7 @@ mod tests {
 
     #[test]
     fn codec_infer_type_unifies_elements() {
-        let p = AttrPath::root();
+        let p = Loc::Root;
         let v = Value::List(vec![
             Value::Object(BTreeMap::from([("a".to_string(), Value::Null)])),
             Value::Object(BTreeMap::from([("a".to_string(), Value::string("x"))])),
@@ -438,6 +451,6 @@ mod tests {
         );
         let bad = Value::List(vec![Value::string("x"), Value::int(1)]);
         let e = infer_type(&bad, &p).unwrap_err();
-        assert_eq!(e.path, p.index(1));
+        assert_eq!(e.path, p.index(1).to_path());
     }
 }

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use rmp::Marker;
 use rmp::encode as enc;
 
+use super::Loc;
 use super::{
     CodecError, WireNumber, check_object_attrs, infer_type, map_entries, mismatch, parse_decimal,
     seq_elements, type_name, wire_number,
 };
-use crate::diag::AttrPath;
 use crate::types::Type;
 use crate::value::{Number, Value};
 
@@ -20,11 +20,11 @@ const MAX_SKIP_DEPTH: usize = 64;
 
 /// Decodes a msgpack DynamicValue of type `ty`.
 pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
-    let root = AttrPath::root();
+    let root = Loc::Root;
     let mut r = Reader { buf: bytes, pos: 0 };
     let v = decode(&mut r, ty, &root)?;
     if r.pos != bytes.len() {
-        return Err(CodecError::new(
+        return Err(CodecError::at(
             &root,
             format!("{} trailing bytes after the value", bytes.len() - r.pos),
         ));
@@ -35,7 +35,7 @@ pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
 /// Encodes `v` as a msgpack DynamicValue of type `ty`.
 pub fn encode_msgpack(v: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::new();
-    encode(&mut out, v, ty, &AttrPath::root())?;
+    encode(&mut out, v, ty, &Loc::Root)?;
     Ok(out)
 }
 
@@ -48,50 +48,50 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn peek(&self, path: &AttrPath) -> Result<Marker, CodecError> {
+    fn peek(&self, path: &Loc<'_>) -> Result<Marker, CodecError> {
         self.buf
             .get(self.pos)
             .map(|b| Marker::from_u8(*b))
-            .ok_or_else(|| CodecError::new(path, "unexpected end of msgpack data"))
+            .ok_or_else(|| CodecError::at(path, "unexpected end of msgpack data"))
     }
 
-    fn marker(&mut self, path: &AttrPath) -> Result<Marker, CodecError> {
+    fn marker(&mut self, path: &Loc<'_>) -> Result<Marker, CodecError> {
         let m = self.peek(path)?;
         self.pos += 1;
         Ok(m)
     }
 
-    fn take(&mut self, n: usize, path: &AttrPath) -> Result<&'a [u8], CodecError> {
+    fn take(&mut self, n: usize, path: &Loc<'_>) -> Result<&'a [u8], CodecError> {
         let end = self
             .pos
             .checked_add(n)
             .filter(|e| *e <= self.buf.len())
-            .ok_or_else(|| CodecError::new(path, "unexpected end of msgpack data"))?;
+            .ok_or_else(|| CodecError::at(path, "unexpected end of msgpack data"))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)
     }
 
-    fn array<const N: usize>(&mut self, path: &AttrPath) -> Result<[u8; N], CodecError> {
+    fn array<const N: usize>(&mut self, path: &Loc<'_>) -> Result<[u8; N], CodecError> {
         let s = self.take(N, path)?;
         Ok(s.try_into().expect("take returned N bytes"))
     }
 
-    fn u8(&mut self, path: &AttrPath) -> Result<u8, CodecError> {
+    fn u8(&mut self, path: &Loc<'_>) -> Result<u8, CodecError> {
         Ok(self.array::<1>(path)?[0])
     }
-    fn u16(&mut self, path: &AttrPath) -> Result<u16, CodecError> {
+    fn u16(&mut self, path: &Loc<'_>) -> Result<u16, CodecError> {
         Ok(u16::from_be_bytes(self.array(path)?))
     }
-    fn u32(&mut self, path: &AttrPath) -> Result<u32, CodecError> {
+    fn u32(&mut self, path: &Loc<'_>) -> Result<u32, CodecError> {
         Ok(u32::from_be_bytes(self.array(path)?))
     }
-    fn u64(&mut self, path: &AttrPath) -> Result<u64, CodecError> {
+    fn u64(&mut self, path: &Loc<'_>) -> Result<u64, CodecError> {
         Ok(u64::from_be_bytes(self.array(path)?))
     }
 
     /// Reads the length that follows a str/bin marker, or None for another marker.
-    fn bytes_len(&mut self, m: Marker, path: &AttrPath) -> Result<Option<usize>, CodecError> {
+    fn bytes_len(&mut self, m: Marker, path: &Loc<'_>) -> Result<Option<usize>, CodecError> {
         Ok(Some(match m {
             Marker::FixStr(n) => n as usize,
             Marker::Str8 | Marker::Bin8 => self.u8(path)? as usize,
@@ -101,7 +101,7 @@ impl<'a> Reader<'a> {
         }))
     }
 
-    fn array_len(&mut self, m: Marker, path: &AttrPath) -> Result<Option<usize>, CodecError> {
+    fn array_len(&mut self, m: Marker, path: &Loc<'_>) -> Result<Option<usize>, CodecError> {
         Ok(Some(match m {
             Marker::FixArray(n) => n as usize,
             Marker::Array16 => self.u16(path)? as usize,
@@ -110,7 +110,7 @@ impl<'a> Reader<'a> {
         }))
     }
 
-    fn map_len(&mut self, m: Marker, path: &AttrPath) -> Result<Option<usize>, CodecError> {
+    fn map_len(&mut self, m: Marker, path: &Loc<'_>) -> Result<Option<usize>, CodecError> {
         Ok(Some(match m {
             Marker::FixMap(n) => n as usize,
             Marker::Map16 => self.u16(path)? as usize,
@@ -120,11 +120,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an extension's length and code after its marker, or None for another marker.
-    fn ext_header(
-        &mut self,
-        m: Marker,
-        path: &AttrPath,
-    ) -> Result<Option<(usize, i8)>, CodecError> {
+    fn ext_header(&mut self, m: Marker, path: &Loc<'_>) -> Result<Option<(usize, i8)>, CodecError> {
         let len = match m {
             Marker::FixExt1 => 1,
             Marker::FixExt2 => 2,
@@ -141,23 +137,23 @@ impl<'a> Reader<'a> {
     }
 
     /// A string (str or bin holding UTF-8).
-    fn string(&mut self, path: &AttrPath, what: &str) -> Result<String, CodecError> {
+    fn string(&mut self, path: &Loc<'_>, what: &str) -> Result<String, CodecError> {
         let m = self.marker(path)?;
         let n = self.bytes_len(m, path)?.ok_or_else(|| {
-            CodecError::new(
+            CodecError::at(
                 path,
                 format!("expected {what}, got msgpack {}", marker_name(m)),
             )
         })?;
         let b = self.take(n, path)?;
         String::from_utf8(b.to_vec())
-            .map_err(|_| CodecError::new(path, format!("{what} is not valid UTF-8")))
+            .map_err(|_| CodecError::at(path, format!("{what} is not valid UTF-8")))
     }
 
     /// Skips one msgpack value of any kind (used for refinements we do not interpret).
-    fn skip(&mut self, depth: usize, path: &AttrPath) -> Result<(), CodecError> {
+    fn skip(&mut self, depth: usize, path: &Loc<'_>) -> Result<(), CodecError> {
         if depth > MAX_SKIP_DEPTH {
-            return Err(CodecError::new(path, "msgpack data nested too deeply"));
+            return Err(CodecError::at(path, "msgpack data nested too deeply"));
         }
         let m = self.marker(path)?;
         let n = match m {
@@ -168,7 +164,7 @@ impl<'a> Reader<'a> {
             Marker::U16 | Marker::I16 => 2,
             Marker::U32 | Marker::I32 | Marker::F32 => 4,
             Marker::U64 | Marker::I64 | Marker::F64 => 8,
-            Marker::Reserved => return Err(CodecError::new(path, "invalid msgpack marker 0xc1")),
+            Marker::Reserved => return Err(CodecError::at(path, "invalid msgpack marker 0xc1")),
             _ => {
                 if let Some(n) = self.bytes_len(m, path)? {
                     n
@@ -225,7 +221,7 @@ fn marker_name(m: Marker) -> &'static str {
     }
 }
 
-fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecError> {
+fn decode(r: &mut Reader, ty: &Type, path: &Loc<'_>) -> Result<Value, CodecError> {
     let m = r.peek(path)?;
     // Like go-cty, every extension is an unknown value. Refinements (ext 12) are dropped, but the
     // payload must at least be a well-formed msgpack value.
@@ -240,7 +236,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
             };
             let pm = sub.marker(path)?;
             if sub.map_len(pm, path)?.is_none() {
-                return Err(CodecError::new(
+                return Err(CodecError::at(
                     path,
                     "refined unknown value: refinements must be a msgpack map",
                 ));
@@ -256,7 +252,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
     r.pos = start;
 
     let expected = |m: Marker| {
-        CodecError::new(
+        CodecError::at(
             path,
             format!("expected {}, got msgpack {}", type_name(ty), marker_name(m)),
         )
@@ -267,7 +263,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
             match r.array_len(m, path)? {
                 Some(2) => {}
                 Some(n) => {
-                    return Err(CodecError::new(
+                    return Err(CodecError::at(
                         path,
                         format!("dynamic value must be a [type, value] array, got {n} elements"),
                     ));
@@ -277,7 +273,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
             let type_json = {
                 let m = r.marker(path)?;
                 let n = r.bytes_len(m, path)?.ok_or_else(|| {
-                    CodecError::new(
+                    CodecError::at(
                         path,
                         format!(
                             "dynamic value type must be JSON bytes, got {}",
@@ -290,7 +286,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
             let t = serde_json::from_slice(type_json)
                 .map_err(|e| e.to_string())
                 .and_then(|j| Type::from_json(&j))
-                .map_err(|e| CodecError::new(path, format!("dynamic value type: {e}")))?;
+                .map_err(|e| CodecError::at(path, format!("dynamic value type: {e}")))?;
             let inner = decode(r, &t, path)?;
             Ok(match t {
                 Type::Dynamic => inner,
@@ -321,7 +317,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
             let m = r.marker(path)?;
             let n = r.array_len(m, path)?.ok_or_else(|| expected(m))?;
             if n != ts.len() {
-                return Err(CodecError::new(
+                return Err(CodecError::at(
                     path,
                     format!("tuple of {} elements, got {n}", ts.len()),
                 ));
@@ -352,13 +348,17 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
                 let k = r.string(path, "attribute name")?;
                 let at = attrs
                     .get(&k)
-                    .ok_or_else(|| CodecError::new(path, format!("unsupported attribute {k:?}")))?;
+                    .ok_or_else(|| CodecError::at(path, format!("unsupported attribute {k:?}")))?;
                 let v = decode(r, at, &path.child(&k))?;
                 out.insert(k, v);
             }
             // Terraform always sends every attribute; be lenient and treat absent ones as null.
-            for k in attrs.keys() {
-                out.entry(k.clone()).or_insert(Value::Null);
+            if out.len() != attrs.len() {
+                for k in attrs.keys() {
+                    if !out.contains_key(k) {
+                        out.insert(k.clone(), Value::Null);
+                    }
+                }
             }
             Ok(Value::Object(out))
         }
@@ -367,7 +367,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &AttrPath) -> Result<Value, CodecErro
 
 fn decode_number(
     r: &mut Reader,
-    path: &AttrPath,
+    path: &Loc<'_>,
     expected: &dyn Fn(Marker) -> CodecError,
 ) -> Result<Number, CodecError> {
     let m = r.marker(path)?;
@@ -396,7 +396,7 @@ fn decode_number(
             match parse_decimal(&s) {
                 Some(WireNumber::Int(i)) => Number::Int(i),
                 Some(_) => Number::Big(s.trim().to_string()),
-                None => return Err(CodecError::new(path, format!("invalid number {s:?}"))),
+                None => return Err(CodecError::at(path, format!("invalid number {s:?}"))),
             }
         }
         m => return Err(expected(m)),
@@ -411,11 +411,11 @@ fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) {
     r.expect("writing msgpack into a Vec<u8> cannot fail");
 }
 
-fn len32(len: usize, path: &AttrPath) -> Result<u32, CodecError> {
-    u32::try_from(len).map_err(|_| CodecError::new(path, "collection too large for msgpack"))
+fn len32(len: usize, path: &Loc<'_>) -> Result<u32, CodecError> {
+    u32::try_from(len).map_err(|_| CodecError::at(path, "collection too large for msgpack"))
 }
 
-fn encode(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttrPath) -> Result<(), CodecError> {
+fn encode(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &Loc<'_>) -> Result<(), CodecError> {
     match v {
         Value::Null => {
             ok(enc::write_nil(out));
@@ -432,7 +432,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttrPath) -> Result<()
             if **t == *ty {
                 return encode(out, inner, ty, path);
             }
-            return Err(CodecError::new(
+            return Err(CodecError::at(
                 path,
                 format!(
                     "expected {}, got a value of type {}",
@@ -494,7 +494,7 @@ fn encode(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttrPath) -> Result<()
         Type::Tuple(ts) => {
             let items = seq_elements(v, ty, path)?;
             if items.len() != ts.len() {
-                return Err(CodecError::new(
+                return Err(CodecError::at(
                     path,
                     format!("tuple of {} elements, got {}", ts.len(), items.len()),
                 ));
@@ -521,9 +521,16 @@ fn encode(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &AttrPath) -> Result<()
             check_object_attrs(m, attrs, path)?;
             let n = len32(attrs.len(), path)?;
             ok(enc::write_map_len(out, n));
+            // Both maps are sorted the same way and `m`'s keys are among `attrs`' (checked
+            // above): walk them together instead of looking up every attribute.
+            let mut vals = m.iter().peekable();
             for (k, at) in attrs {
+                let x = match vals.peek() {
+                    Some((mk, _)) if *mk == k => vals.next().map_or(&Value::Null, |(_, x)| x),
+                    _ => &Value::Null,
+                };
                 ok(enc::write_str(out, k));
-                encode(out, m.get(k).unwrap_or(&Value::Null), at, &path.child(k))?;
+                encode(out, x, at, &path.child(k))?;
             }
             Ok(())
         }
@@ -821,7 +828,7 @@ mod tests {
         // Map keys show up in the path.
         let ty = Type::map(Type::Number);
         let e = decode_msgpack(b"\x81\xa1k\xa1x", &ty).unwrap_err();
-        assert_eq!(e.path, AttrPath::root().key("k"));
+        assert_eq!(e.path, crate::AttrPath::root().key("k"));
 
         // Malformed input.
         assert!(decode_msgpack(b"", &Type::String).is_err());

@@ -9,7 +9,7 @@ use crate::schema::{AttrPlanRequest, AttrPlanResponse, Block, Nesting, Schema};
 use crate::value::Value;
 
 use super::normalize::keep_equivalent_in_plan;
-use super::walk::{Child, children, each_element_mut, get_mut, shape_differs};
+use super::walk::{Child, children, each_element_mut, get_mut, has_no_elements, shape_differs};
 use super::{PlanResponse, Private};
 
 /// Computes the framework's plan for a create or update (`proposed` is Terraform's proposed new
@@ -93,8 +93,12 @@ fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
             &mut |item, cfg, _| {
                 // Set elements cannot be matched to config; their non-computed attributes equal
                 // the config anyway, so the element stands in for it.
-                let cfg = if set { item.clone() } else { cfg[0].clone() };
-                apply_defaults(c.block, &cfg, item);
+                if set {
+                    let cfg = item.clone();
+                    apply_defaults(c.block, &cfg, item);
+                } else {
+                    apply_defaults(c.block, cfg[0], item);
+                }
             },
         );
     }
@@ -185,7 +189,12 @@ impl Modify<'_> {
             let Some(pv) = get_mut(planned, c.name) else {
                 continue;
             };
-            self.structural_replace(&c, pv, prior.get(c.name), &path.child(c.name));
+            let prior_c = prior.get(c.name);
+            // Nothing inside and nothing that could replace: skip without building paths.
+            if has_no_elements(pv) && (self.prior_state.is_null() || *pv == *prior_c) {
+                continue;
+            }
+            self.structural_replace(&c, pv, prior_c, &path.child(c.name));
             if c.nesting == Nesting::Set {
                 continue;
             }

@@ -6,7 +6,7 @@ use crate::diag::{AttrPath, Diagnostics};
 use crate::schema::Block;
 use crate::value::Value;
 
-use super::walk::{children, each_element};
+use super::walk::{children, each_element, has_no_elements};
 
 /// Runs every attribute validator on known, non-null values and every declared rule on every
 /// instance of each block, recursing into nested attributes and nested blocks.
@@ -16,23 +16,25 @@ pub fn validate_values(block: &Block, v: &Value, path: &AttrPath, diags: &mut Di
     }
     for a in &block.attributes {
         let av = v.get(&a.name);
-        if av.is_null() || av.is_unknown() {
+        if a.validators.is_empty() || av.is_null() || av.is_unknown() {
             continue;
         }
+        let p = path.child(&a.name);
         for val in &a.validators {
-            val.validate(&path.child(&a.name), av, diags);
+            val.validate(&p, av, diags);
         }
     }
     for r in &block.rules {
         r.check(v, path, diags);
     }
     for c in children(block) {
-        each_element(
-            c.nesting,
-            v.get(c.name),
-            &path.child(c.name),
-            &mut |item, p| validate_values(c.block, item, p, diags),
-        );
+        let cv = v.get(c.name);
+        if has_no_elements(cv) {
+            continue;
+        }
+        each_element(c.nesting, cv, &path.child(c.name), &mut |item, p| {
+            validate_values(c.block, item, p, diags)
+        });
     }
 }
 

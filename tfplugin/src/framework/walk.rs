@@ -38,6 +38,17 @@ pub(crate) fn children(block: &Block) -> impl Iterator<Item = Child<'_>> {
     attrs.chain(blocks)
 }
 
+/// True when a container value holds no element to walk (null, unknown or empty); the walks
+/// skip such children without building their paths.
+pub(crate) fn has_no_elements(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Unknown => true,
+        Value::List(x) | Value::Set(x) | Value::Tuple(x) => x.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
 /// The value of attribute `name` of an object, mutably.
 pub(crate) fn get_mut<'v>(v: &'v mut Value, name: &str) -> Option<&'v mut Value> {
     match v {
