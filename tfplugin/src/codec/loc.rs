@@ -21,12 +21,12 @@ impl<'a> Loc<'a> {
     pub(crate) fn index(&self, i: usize) -> Loc<'_> {
         Loc::Index(self, i)
     }
-    pub(crate) fn to_path(&self) -> AttrPath {
+    pub(crate) fn path(&self) -> AttrPath {
         match self {
             Loc::Root => AttrPath::root(),
-            Loc::Attr(p, n) => p.to_path().child(n),
-            Loc::Key(p, k) => p.to_path().key(k),
-            Loc::Index(p, i) => p.to_path().index(*i),
+            Loc::Attr(p, n) => p.path().child(n),
+            Loc::Key(p, k) => p.path().key(k),
+            Loc::Index(p, i) => p.path().index(*i),
         }
     }
 }
@@ -47,7 +47,7 @@ mod tests {
             .key("k")
             .index(2)
             .child("name");
-        assert_eq!(d.to_path(), want);
-        assert_eq!(root.to_path(), AttrPath::root());
+        assert_eq!(d.path(), want);
+        assert_eq!(root.path(), AttrPath::root());
     }
 }

@@ -44,7 +44,7 @@ impl CodecError {
     }
     pub(crate) fn at(loc: &Loc<'_>, message: impl Into<String>) -> Self {
         CodecError {
-            path: loc.to_path(),
+            path: loc.path(),
             message: message.into(),
         }
     }
@@ -451,6 +451,6 @@ mod tests {
         );
         let bad = Value::List(vec![Value::string("x"), Value::int(1)]);
         let e = infer_type(&bad, &p).unwrap_err();
-        assert_eq!(e.path, p.index(1).to_path());
+        assert_eq!(e.path, p.index(1).path());
     }
 }
