@@ -2,43 +2,45 @@
 //! arguments say what a valid value looks like (not "remove the argument", which is an error for a
 //! required one). Runs on every Terraform version under test.
 
-use e2e::{Emulator, Runtime, Workdir, for_each_terraform};
+use e2e::{Workdir, for_each_terraform};
+
+/// Empty required arguments in a pool and a task (independent of the pool: Terraform skips
+/// validating what depends on a resource that failed validation).
+const EMPTY_ARGUMENTS: &str = r#"
+resource "batch_container_pool" "p" {
+  name              = "p"
+  vm_size           = ""
+  node_agent_sku_id = "batch.node.ubuntu 22.04"
+  image {
+    publisher = "microsoft-dsvm"
+    offer     = "ubuntu-hpc"
+    sku       = "2204"
+  }
+  container {
+    type = "dockerCompatible"
+  }
+  fixed_scale {
+    target_dedicated_nodes = 0
+  }
+}
+
+resource "batch_container_task" "t" {
+  job_id       = "j"
+  name         = "t"
+  command_line = "/bin/true"
+  container {
+    image_name = ""
+  }
+}
+"#;
 
 #[test]
 fn an_empty_required_argument_is_told_what_a_valid_value_looks_like() {
     for_each_terraform(|tf| {
-        let emu = Emulator::start(Runtime::Process);
         let wd = Workdir::new(tf);
         wd.write_main(&format!(
-            r#"{}
-resource "batch_container_pool" "p" {{
-  name              = "p"
-  vm_size           = ""
-  node_agent_sku_id = "batch.node.ubuntu 22.04"
-  image {{
-    publisher = "microsoft-dsvm"
-    offer     = "ubuntu-hpc"
-    sku       = "2204"
-  }}
-  container {{
-    type = "dockerCompatible"
-  }}
-  fixed_scale {{
-    target_dedicated_nodes = 0
-  }}
-}}
-
-# Independent of the pool: Terraform skips validating what depends on a failed resource.
-resource "batch_container_task" "t" {{
-  job_id       = "j"
-  name         = "t"
-  command_line = "/bin/true"
-  container {{
-    image_name = ""
-  }}
-}}
-"#,
-            emu.provider_hcl()
+            "{}{EMPTY_ARGUMENTS}",
+            e2e::required_providers_hcl()
         ));
         let v = wd.validate_json();
         let errors = v.errors();

@@ -139,19 +139,22 @@ impl NotEmpty {
     }
 }
 
-fn is_blank(value: &Value) -> bool {
-    value.as_str().is_some_and(|s| s.trim().is_empty())
+/// The error for a blank string value; `advice` says what to do instead.
+fn reject_blank(path: &AttrPath, value: &Value, diags: &mut Diagnostics, advice: String) {
+    if value.as_str().is_some_and(|s| s.trim().is_empty()) {
+        diags.attr_error(
+            path,
+            format!("Empty value in {path}"),
+            format!("{path} {advice}"),
+        );
+    }
 }
 
 impl Validator for NotEmpty {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        if is_blank(value) {
-            diags.attr_error(
-                path,
-                format!("Empty value in {path}"),
-                format!("{path} must not be empty: give it a value, or leave the argument out to use its default."),
-            );
-        }
+        let advice =
+            "must not be empty: give it a value, or leave the argument out to use its default.";
+        reject_blank(path, value, diags, advice.into());
     }
     fn describe(&self) -> String {
         "Not empty.".into()
@@ -164,16 +167,11 @@ pub struct NotEmptyLike(pub &'static str);
 
 impl Validator for NotEmptyLike {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        if is_blank(value) {
-            diags.attr_error(
-                path,
-                format!("Empty value in {path}"),
-                format!(
-                    "{path} is required and must not be empty: give it a value like {:?}.",
-                    self.0
-                ),
-            );
-        }
+        let advice = format!(
+            "is required and must not be empty: give it a value like {:?}.",
+            self.0
+        );
+        reject_blank(path, value, diags, advice);
     }
     fn describe(&self) -> String {
         "Not empty.".into()
