@@ -501,6 +501,13 @@ fn debug_mode_prints_reattach_config_and_stops_on_sigint() {
     assert_eq!(p["Pid"].as_u64(), Some(u64::from(child.id())));
     assert_eq!(p["Addr"]["Network"], "unix");
     let socket = PathBuf::from(p["Addr"]["String"].as_str().unwrap());
+    // Debug mode outlives the Terraform runs that reattach to it: with its stdout no longer read
+    // (the reader above is gone) it keeps serving, well past the managed-mode check's 200 ms.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "debug mode must keep running"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let ch = rt.block_on(connect(&socket, None)).unwrap();
     rt.block_on(schema(ch)).unwrap();
