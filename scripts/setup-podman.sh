@@ -5,7 +5,8 @@
 #   - /etc/containers/containers.conf: runc, cgroupfs, no default ulimits (what works in
 #     containers/VMs without systemd);
 #   - serves the Docker Engine API at unix:///run/podman/podman.sock (`podman system service`,
-#     started in the background when it is not answering; log: /var/log/podman-service.log);
+#     started in the background when it is not answering; log: /var/log/podman-service.log;
+#     pid: /run/podman/podman-service.pid);
 #   - builds two images offline from Debian's static busybox (no registry needed):
 #       localhost/busybox:latest  (also tagged busybox:latest and docker.io/library/busybox:latest)
 #       localhost/hello-entrypoint:latest  (also docker.io/library/hello-entrypoint:latest):
@@ -76,6 +77,8 @@ if ! ping; then
   rm -f "$SOCK"
   say "starting podman system service on unix://$SOCK (log: $LOG)"
   setsid nohup podman system service --time=0 "unix://$SOCK" >>"$LOG" 2>&1 </dev/null &
+  # For whoever wants to stop it again (scripts/quickstart.sh --down does, if it started it).
+  echo $! >"$(dirname "$SOCK")/podman-service.pid"
   for _ in $(seq 1 100); do ping && break; sleep 0.1; done
   ping || fail "podman system service did not answer on $SOCK; last log lines: $(tail -n 5 "$LOG" 2>/dev/null)"
 fi

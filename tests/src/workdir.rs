@@ -542,6 +542,15 @@ impl Running {
         }
     }
 
+    /// Kills the Terraform process only, with SIGKILL (no chance to clean up), as the OOM killer
+    /// or a `kill -9` does; the providers it started are left to notice on their own.
+    pub fn kill_terraform_only(&self) {
+        // SAFETY: kill(2) with a pid we own; no memory is involved.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGKILL);
+        }
+    }
+
     fn signal_group(&self, sig: libc::c_int) {
         // The child is the leader of its own group (process_group(0)), so -pid names the group.
         // SAFETY: kill(2) with a process group we created; no memory is involved.

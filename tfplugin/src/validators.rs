@@ -128,18 +128,50 @@ impl Validator for IntBetween {
     }
 }
 
-/// A non-empty string.
+/// A non-empty string, for optional arguments: the error offers leaving the argument out. A required
+/// argument uses [`NotEmpty::like`], whose error shows what a valid value looks like instead.
 pub struct NotEmpty;
+
+impl NotEmpty {
+    /// A non-empty string for a required argument; `example` is a valid value for its error.
+    pub const fn like(example: &'static str) -> NotEmptyLike {
+        NotEmptyLike(example)
+    }
+}
+
+/// The error for a blank string value; `advice` says what to do instead.
+fn reject_blank(path: &AttrPath, value: &Value, diags: &mut Diagnostics, advice: String) {
+    if value.as_str().is_some_and(|s| s.trim().is_empty()) {
+        diags.attr_error(
+            path,
+            format!("Empty value in {path}"),
+            format!("{path} {advice}"),
+        );
+    }
+}
 
 impl Validator for NotEmpty {
     fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
-        if value.as_str().is_some_and(|s| s.trim().is_empty()) {
-            diags.attr_error(
-                path,
-                format!("Empty value in {path}"),
-                format!("{path} must not be empty; set a value or remove the argument."),
-            );
-        }
+        let advice =
+            "must not be empty: give it a value, or leave the argument out to use its default.";
+        reject_blank(path, value, diags, advice.into());
+    }
+    fn describe(&self) -> String {
+        "Not empty.".into()
+    }
+}
+
+/// A non-empty string for a required argument, with an example of a valid value (see
+/// [`NotEmpty::like`]).
+pub struct NotEmptyLike(pub &'static str);
+
+impl Validator for NotEmptyLike {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        let advice = format!(
+            "is required and must not be empty: give it a value like {:?}.",
+            self.0
+        );
+        reject_blank(path, value, diags, advice);
     }
     fn describe(&self) -> String {
         "Not empty.".into()
@@ -196,6 +228,29 @@ pub fn parse_iso8601_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn detail_of(v: &dyn Validator, value: &str) -> Option<String> {
+        let mut d = Diagnostics::new();
+        v.validate(&AttrPath::root().child("x"), &Value::string(value), &mut d);
+        d.0.first().map(|d| d.detail.clone())
+    }
+
+    #[test]
+    fn empty_values_are_told_what_to_do_by_whether_the_argument_is_required() {
+        assert_eq!(detail_of(&NotEmpty, "ok"), None);
+        assert_eq!(detail_of(&NotEmpty::like("a"), "ok"), None);
+        let optional = detail_of(&NotEmpty, " ").unwrap();
+        assert!(optional.contains("leave the argument out"), "{optional}");
+        let required = detail_of(&NotEmpty::like("STANDARD_D2S_V3"), "").unwrap();
+        assert!(
+            required.contains("is required") && required.contains("like \"STANDARD_D2S_V3\""),
+            "{required}"
+        );
+        assert!(
+            !required.contains("remove") && !required.contains("leave"),
+            "{required}"
+        );
+    }
 
     #[test]
     fn go_durations() {

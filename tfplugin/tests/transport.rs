@@ -370,12 +370,14 @@ fn plugin_command(client_pem: Option<&str>) -> std::process::Command {
     cmd
 }
 
+/// Reads the handshake line and keeps the pipe open, as Terraform does: a managed plugin whose
+/// stdout nobody reads any more takes it that Terraform is gone and exits.
 fn read_handshake(child: &mut std::process::Child) -> Handshake {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap();
+    let mut reader = std::io::BufReader::new(stdout);
+    reader.read_line(&mut line).unwrap();
+    child.stdout = Some(reader.into_inner());
     parse_handshake(&line)
 }
 
@@ -499,6 +501,13 @@ fn debug_mode_prints_reattach_config_and_stops_on_sigint() {
     assert_eq!(p["Pid"].as_u64(), Some(u64::from(child.id())));
     assert_eq!(p["Addr"]["Network"], "unix");
     let socket = PathBuf::from(p["Addr"]["String"].as_str().unwrap());
+    // Debug mode outlives the Terraform runs that reattach to it: with its stdout no longer read
+    // (the reader above is gone) it keeps serving, well past the managed-mode check's 200 ms.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "debug mode must keep running"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let ch = rt.block_on(connect(&socket, None)).unwrap();
     rt.block_on(schema(ch)).unwrap();
@@ -507,4 +516,86 @@ fn debug_mode_prints_reattach_config_and_stops_on_sigint() {
         wait_with_deadline(&mut child, Duration::from_secs(5)).expect("Ctrl-C stops debug mode");
     assert!(status.success(), "{status:?}");
     assert!(!socket.exists());
+}
+
+/// Whether process `pid` has ended (gone, or a zombie its new parent has not reaped yet).
+fn process_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+        Err(_) => true,
+    }
+}
+
+/// Waits until `pid` has ended; returns how long that took, or `None` after `limit`.
+fn wait_ended(pid: u32, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if process_ended(pid) {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+#[test]
+fn a_managed_plugin_exits_when_nobody_reads_its_stdout() {
+    let mut child = plugin_command(None).spawn().unwrap();
+    let hs = read_handshake(&mut child);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(schema(rt.block_on(connect(&hs.socket, None)).unwrap()))
+        .unwrap();
+    // What a killed Terraform leaves: the reading ends of the plugin's stdout and stderr closed.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    // The plugin promises 2 s; the generous bound only keeps a loaded machine from failing.
+    let status = wait_with_deadline(&mut child, Duration::from_secs(30))
+        .expect("the plugin exits once its Terraform is gone");
+    eprintln!("exited after the pipes closed");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !hs.socket.parent().unwrap().exists(),
+        "socket directory removed"
+    );
+}
+
+#[test]
+fn a_managed_plugin_exits_when_its_parent_is_killed_even_with_its_output_elsewhere() {
+    // A parent shell starts the plugin with stdout and stderr in a file (so only the parent id
+    // tells), prints its pid, and is then killed with SIGKILL.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plugin.out");
+    let mut parent = plugin_command(None);
+    let program = parent.get_program().to_owned();
+    parent = std::process::Command::new("sh");
+    parent
+        .arg("-c")
+        .arg(r#""$0" >"$1" 2>&1 & echo $!; wait"#)
+        .arg(&program)
+        .arg(&out)
+        .env(handshake::MAGIC_COOKIE_KEY, handshake::MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .env_remove("PLUGIN_CLIENT_CERT")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped());
+    let mut shell = parent.spawn().unwrap();
+    let mut line = String::new();
+    let mut reader = std::io::BufReader::new(shell.stdout.take().unwrap());
+    reader.read_line(&mut line).unwrap();
+    let plugin: u32 = line.trim().parse().expect("the plugin's pid");
+    // Wait for the handshake line, i.e. the plugin serving (and watching its parent).
+    let start = Instant::now();
+    while !std::fs::read_to_string(&out).is_ok_and(|s| s.contains("|unix|")) {
+        assert!(start.elapsed() < Duration::from_secs(30), "no handshake");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!process_ended(plugin));
+    signal(&shell, "-KILL");
+    shell.wait().unwrap();
+    let took = wait_ended(plugin, Duration::from_secs(30))
+        .expect("the plugin exits once its parent is gone");
+    eprintln!("the orphaned plugin exited {took:?} after its parent was killed");
 }

@@ -247,6 +247,7 @@ fn provider_page(name: &str, schema: &Schema, examples: &Path) -> Result<String,
         &read_example(&examples.join("provider/provider.tf"))?,
     ));
     s.push_str(AUTH_SUMMARY);
+    s.push_str(VERSIONS);
     s.push_str(GUIDES);
     s.push('\n');
     s.push_str(MARKER);
@@ -278,6 +279,18 @@ this order:
 Keep keys and secrets out of configuration files: use the environment variables, or variables
 marked `sensitive`. See the [authentication guide](guides/authentication.md) for every variant with
 examples.
+";
+
+const VERSIONS: &str = "
+## Terraform versions
+
+Terraform 1.11 or later (tested with 1.11 and 1.15). What needs which version:
+
+| feature | Terraform |
+| --- | --- |
+| every resource and data source, `terraform import <address> <id>`, `import` blocks with `id` | 1.11 |
+| write-only arguments (`password_wo`) and ephemeral variables for secrets | 1.11 |
+| `import` blocks with `identity`, resource identities in `terraform show -json` | 1.12 |
 ";
 
 const GUIDES: &str = "

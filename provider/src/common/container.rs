@@ -163,7 +163,7 @@ pub fn task_container_block(what: &str) -> Block {
         .attr(
             Attribute::string("image_name")
                 .required()
-                .validate(NotEmpty)
+                .validate(NotEmpty::like("ubuntu:22.04"))
                 .description("Image to run, as given to `docker pull`, e.g. `ubuntu:22.04` or `myregistry.azurecr.io/app:1.2`. Without a tag, `:latest` is used."),
         )
         .attr(

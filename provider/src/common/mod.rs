@@ -3,6 +3,7 @@
 //! (container settings, registries, environment, metadata).
 
 pub mod container;
+pub mod import;
 pub mod task_spec;
 pub mod validators;
 pub mod wire_paths;

@@ -59,7 +59,7 @@ fn schema() -> Schema {
             .attr(
                 Attribute::string("path")
                     .required()
-                    .validate(NotEmpty)
+                    .validate(NotEmpty::like("stdout.txt"))
                     .description("Path relative to the task's directory: `stdout.txt`, `stderr.txt`, or `wd/<file>` for files the task wrote to its working directory (`$AZ_BATCH_TASK_WORKING_DIR`)."),
             )
             .attr(

@@ -16,12 +16,14 @@
 //! and put [`RunningServer::reattach_config`] in `TF_REATTACH_PROVIDERS`.
 
 pub mod handshake;
+mod lifeline;
 pub mod logging;
 mod services;
 mod tls;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -32,7 +34,7 @@ use tfplugin_proto::plugin::{
 };
 use tfplugin_proto::tfplugin6::provider_server::{Provider, ProviderServer};
 use tokio::net::UnixListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -103,6 +105,7 @@ pub struct RunningServer {
     socket_path: PathBuf,
     server_cert: Option<Vec<u8>>,
     stop: CancellationToken,
+    stdio_ended: Arc<Notify>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
     dir: Option<tempfile::TempDir>,
 }
@@ -203,6 +206,7 @@ pub async fn start<P: Provider>(
     };
 
     let stop = CancellationToken::new();
+    let stdio_ended = Arc::new(Notify::new());
     let incoming = accept_loop(listener, acceptor, stop.clone());
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -218,7 +222,10 @@ pub async fn start<P: Provider>(
         .add_service(GrpcControllerServer::new(services::Controller {
             stop: stop.clone(),
         }))
-        .add_service(GrpcStdioServer::new(services::Stdio { stop: stop.clone() }))
+        .add_service(GrpcStdioServer::new(services::Stdio {
+            stop: stop.clone(),
+            ended: stdio_ended.clone(),
+        }))
         .add_service(GrpcBrokerServer::new(services::Broker {
             stop: stop.clone(),
         }))
@@ -235,6 +242,7 @@ pub async fn start<P: Provider>(
         socket_path,
         server_cert,
         stop,
+        stdio_ended,
         task,
         dir: Some(dir),
     })
@@ -294,7 +302,8 @@ fn accept_loop(
 }
 
 /// Runs the provider binary: handles `--version`/`--help`/`--debug`, checks the magic cookie, and
-/// serves until Terraform calls Shutdown (or SIGTERM; SIGINT too in debug mode). Never returns.
+/// serves until Terraform calls Shutdown (or SIGTERM; SIGINT too in debug mode), or, outside debug
+/// mode, until Terraform is gone without a word (killed: see `lifeline`). Never returns.
 /// Installs the JSON logger and panic hook first ([`logging::init`]).
 pub fn serve<P: Provider>(provider: P, opts: ServeOptions) -> ! {
     logging::init();
@@ -360,6 +369,8 @@ async fn run_async<P: Provider>(
     // Handlers first, so a Ctrl-C that arrives while we start up is ignored too.
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    // Managed mode only: in debug mode the plugin outlives the Terraform runs that reattach to it.
+    let lifeline = (!debug).then(lifeline::Lifeline::capture);
 
     let listen = if debug {
         // Terraform uses no TLS for reattached providers.
@@ -403,6 +414,14 @@ async fn run_async<P: Provider>(
     }
 
     let stop = server.stop.clone();
+    let stdio_ended = server.stdio_ended.clone();
+    let orphaned = async move {
+        match lifeline {
+            Some(l) => l.watch(stdio_ended).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(orphaned);
     let result = loop {
         tokio::select! {
             _ = stop.cancelled() => {
@@ -418,6 +437,11 @@ async fn run_async<P: Provider>(
             }
             _ = sigterm.recv() => {
                 tracing::debug!("SIGTERM received, exiting");
+                break Ok(());
+            }
+            why = &mut orphaned => {
+                // Nobody will read a reply; exiting cancels every wait still running.
+                tracing::warn!("Terraform is gone ({why}); exiting");
                 break Ok(());
             }
             r = server.finished() => {

@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
@@ -11,6 +12,7 @@ use tfplugin_proto::plugin::{
     ConnInfo, Empty, StdioData, grpc_broker_server::GrpcBroker,
     grpc_controller_server::GrpcController, grpc_stdio_server::GrpcStdio,
 };
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tonic::codegen::BoxStream;
 use tonic::codegen::http;
@@ -41,14 +43,31 @@ impl GrpcController for Controller {
 }
 
 /// `plugin.GRPCStdio/StreamStdio`: our logs go to stderr directly, so the stream stays silent.
+/// Terraform holds it open for the whole session, so its end (the stream dropped) also means the
+/// connection may be gone: `ended` is notified then.
 pub(crate) struct Stdio {
     pub stop: CancellationToken,
+    pub ended: Arc<Notify>,
+}
+
+/// Notifies on drop.
+struct NotifyOnDrop(Arc<Notify>);
+
+impl Drop for NotifyOnDrop {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
 }
 
 #[tonic::async_trait]
 impl GrpcStdio for Stdio {
     async fn stream_stdio(&self, _: Request<()>) -> Result<Response<BoxStream<StdioData>>, Status> {
-        Ok(Response::new(silent_until(self.stop.clone())))
+        let guard = NotifyOnDrop(self.ended.clone());
+        let silent = silent_until(self.stop.clone());
+        Ok(Response::new(Box::pin(silent.map(move |d| {
+            let _ = &guard;
+            d
+        }))))
     }
 }
 

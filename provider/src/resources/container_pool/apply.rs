@@ -21,6 +21,7 @@ use super::plan::{
     registry_path, scale_calls,
 };
 use super::wait::{get_pool_uncancelled, pool_opts, report, wait_call_error, wait_pool};
+use crate::common::import::already_exists_detail;
 use crate::common::validators::is_batch_id;
 use crate::common::{Batch, WaitError, cancellable_sleep, opts, poll_opts, poll_until, wait_error};
 
@@ -121,7 +122,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
             diags.attr_error(
                 &path_to(|m| m.name = Tf::Unknown),
                 format!("Pool {name} already exists"),
-                format!("The account already has a pool named {name:?} (ids are case-insensitive) that this configuration does not manage. Choose another name, or bring the existing pool under Terraform with: terraform import <address> {name}"),
+                already_exists_detail(&format!("a pool {name:?}"), "batch_container_pool", &name),
             );
         }
         // An ambiguous failure (e.g. interrupted) may still have created the pool.

@@ -62,9 +62,9 @@ const EMPTY_NOTE: &str = "Batch changes this only while the pool has no nodes: t
 
 fn image_block() -> Block {
     Block::new(format!("A Marketplace image for the nodes (Batch `imageReference`). It must support containers; see the `batch_supported_images` data source. Exactly one of `image` and `virtual_machine_image_id`. {EMPTY_NOTE}"))
-        .attr(Attribute::string("publisher").required().validate(NotEmpty).semantics(IgnoreCase).description("Image publisher, e.g. `microsoft-dsvm` or `microsoft-azure-batch`."))
-        .attr(Attribute::string("offer").required().validate(NotEmpty).semantics(IgnoreCase).description("Image offer, e.g. `ubuntu-hpc`."))
-        .attr(Attribute::string("sku").required().validate(NotEmpty).semantics(IgnoreCase).description("Image SKU, e.g. `2204`."))
+        .attr(Attribute::string("publisher").required().validate(NotEmpty::like("microsoft-dsvm")).semantics(IgnoreCase).description("Image publisher, e.g. `microsoft-dsvm` or `microsoft-azure-batch`."))
+        .attr(Attribute::string("offer").required().validate(NotEmpty::like("ubuntu-hpc")).semantics(IgnoreCase).description("Image offer, e.g. `ubuntu-hpc`."))
+        .attr(Attribute::string("sku").required().validate(NotEmpty::like("2204")).semantics(IgnoreCase).description("Image SKU, e.g. `2204`."))
         .attr(Attribute::string("version").default(Value::string("latest")).validate(NotEmpty).semantics(IgnoreCase).description("Image version. Default `latest` (Batch's default)."))
 }
 
@@ -112,7 +112,7 @@ fn fixed_scale_block() -> Block {
 
 fn auto_scale_block() -> Block {
     Block::new("Automatic scaling by a formula. Exactly one of `fixed_scale` and `auto_scale`. Changes call Pool_EnableAutoScale in place; switching to `fixed_scale` disables autoscaling and resizes.")
-        .attr(Attribute::string("formula").required().validate(NotEmpty).semantics(TrimmedText).description("The autoscale formula, e.g. `$TargetDedicatedNodes = 2;`. Batch evaluates it when autoscaling is enabled and then every `evaluation_interval`; an evaluation error fails the apply."))
+        .attr(Attribute::string("formula").required().validate(NotEmpty::like("$TargetDedicatedNodes = 2;")).semantics(TrimmedText).description("The autoscale formula, e.g. `$TargetDedicatedNodes = 2;`. Batch evaluates it when autoscaling is enabled and then every `evaluation_interval`; an evaluation error fails the apply."))
         .attr(Attribute::string("evaluation_interval").default(Value::string("PT15M")).validate(Iso8601Duration).semantics(SameIsoDuration).description("How often Batch evaluates the formula, an ISO 8601 duration from 5 minutes to 168 hours. Default `PT15M`."))
 }
 
@@ -120,7 +120,7 @@ fn auto_scale_block() -> Block {
 /// task's own flat settings.
 fn start_task_block() -> Block {
     TaskSpecSchema::new("start task")
-        .command_line(Attribute::string("command_line").required().validate(NotEmpty).description("Command line; not run in a shell, so use `/bin/sh -c '...'` for shell features."))
+        .command_line(Attribute::string("command_line").required().validate(NotEmpty::like("/bin/sh -c 'echo ready'")).description("Command line; not run in a shell, so use `/bin/sh -c '...'` for shell features."))
         .environment(Attribute::string_map("environment").optional().description("Environment variables of the start task (plain text: not for secrets)."))
         .add_to(Block::new("A task run on every node when it joins the pool or restarts, e.g. to warm caches. Changes update the pool in place (Pool_Patch) and apply to nodes that join or restart afterwards; removing the block removes the start task (Pool_UpdateProperties)."))
         .attr(Attribute::bool("wait_for_success").default(Value::Bool(true)).description("Whether nodes wait for the start task to succeed before tasks are scheduled on them; a failure makes the node `starttaskfailed`. Default `true` (Batch's default)."))
@@ -150,8 +150,8 @@ fn build_schema() -> Schema {
             .attr(Attribute::string("id").computed().use_state_for_unknown().description("The pool id (same as `name`)."))
             .attr(Attribute::string("name").required().requires_replace().validate(BatchId).description("Pool id in the account: 1 to 64 letters, digits, hyphens and underscores, unique ignoring case. Changing it replaces the pool."))
             .attr(Attribute::string("display_name").optional().server_default(Value::string("")).description(format!("Display name, up to 1024 characters. {EMPTY_NOTE}")))
-            .attr(Attribute::string("vm_size").required().validate(NotEmpty).semantics(IgnoreCase).description(format!("VM size of every node, e.g. `STANDARD_D2S_V3` (Batch returns it lower-cased). {EMPTY_NOTE}")))
-            .attr(Attribute::string("node_agent_sku_id").required().validate(NotEmpty).semantics(IgnoreCase).description(format!("Batch node agent matching the image, e.g. `batch.node.ubuntu 22.04`. {EMPTY_NOTE}")))
+            .attr(Attribute::string("vm_size").required().validate(NotEmpty::like("STANDARD_D2S_V3")).semantics(IgnoreCase).description(format!("VM size of every node, e.g. `STANDARD_D2S_V3` (Batch returns it lower-cased). {EMPTY_NOTE}")))
+            .attr(Attribute::string("node_agent_sku_id").required().validate(NotEmpty::like("batch.node.ubuntu 22.04")).semantics(IgnoreCase).description(format!("Batch node agent matching the image, e.g. `batch.node.ubuntu 22.04`. {EMPTY_NOTE}")))
             .attr(Attribute::string("virtual_machine_image_id").optional().validate(NotEmpty).semantics(IgnoreCase).description(format!("ARM id of an Azure Compute Gallery image (version) instead of `image`. Exactly one of `image` and `virtual_machine_image_id`. {EMPTY_NOTE}")))
             .attr(Attribute::number("task_slots_per_node").default(Value::int(1)).validate(IntBetween(1, 256)).description(format!("Task slots per node (concurrent tasks), at most 256 and 4 times the cores. Default `1`. {EMPTY_NOTE}")))
             .attr(Attribute::string("task_scheduling_policy").default(Value::string("spread")).validate(OneOf(FILL_TYPES)).semantics(IgnoreCase).description(format!("How tasks are spread over nodes: `spread` (default: evenly) or `pack` (fill each node's slots first). {EMPTY_NOTE}")))

@@ -18,6 +18,7 @@ use super::model::{TaskConfig, TaskModel};
 use super::plan::{UpdateStep, UpdateView, plan_update};
 use super::schema::schema;
 use super::wait::{create_wait_error, is_failed, report, report_failure, wait_completed};
+use crate::common::import::already_exists_detail;
 use crate::common::task_spec::{
     expand_task_constraints_replacing, flatten_imported_task_constraints, read_task_constraints,
 };
@@ -163,7 +164,11 @@ fn add_error(diags: &mut Diagnostics, job: &str, name: &str, e: &BatchError) {
         Some(c) if c.eq_ignore_ascii_case("TaskExists") => diags.attr_error(
             &AttrPath::root().child("name"),
             format!("Task {name:?} already exists in job {job:?}"),
-            format!("The job already has a task {name:?} (task ids are case-insensitive) that Terraform does not manage; Terraform never adds a second one. Import it with `terraform import <address> {job}/{name}`, delete it, or choose another name."),
+            already_exists_detail(
+                &format!("a task {name:?} in job {job:?}"),
+                "batch_container_task",
+                &format!("{job}/{name}"),
+            ),
         ),
         Some(c) if c.eq_ignore_ascii_case("JobNotFound") => batch_error(
             diags,
@@ -173,7 +178,9 @@ fn add_error(diags: &mut Diagnostics, job: &str, name: &str, e: &BatchError) {
         ),
         Some(c) if c.eq_ignore_ascii_case("TaskDependenciesNotSpecifiedOnJob") => batch_error(
             diags,
-            &format!("add task {name:?}: set uses_task_dependencies = true on job {job:?} to use dependencies"),
+            &format!(
+                "add task {name:?}: set uses_task_dependencies = true on job {job:?} to use dependencies"
+            ),
             e,
             Some(&AttrPath::root().child("dependencies")),
         ),

@@ -21,8 +21,8 @@ fn environment_attr() -> Attribute {
 
 pub fn output_file_block() -> Block {
     Block::new("Files Batch uploads to an Azure Storage blob container after the task ends.")
-        .attr(Attribute::string("file_pattern").required().validate(NotEmpty).description("Which files to upload, relative to the task's working directory; wildcards `*` and `**` are allowed, e.g. `output.txt` or `results/**/*.csv`. `../stdout.txt` uploads the task's stdout."))
-        .attr(Attribute::string("container_url").required().sensitive().validate(NotEmpty).semantics(UrlIgnoringQuery).description("URL of the blob container, with write access (e.g. a SAS URL). Sensitive because SAS tokens are credentials."))
+        .attr(Attribute::string("file_pattern").required().validate(NotEmpty::like("output.txt")).description("Which files to upload, relative to the task's working directory; wildcards `*` and `**` are allowed, e.g. `output.txt` or `results/**/*.csv`. `../stdout.txt` uploads the task's stdout."))
+        .attr(Attribute::string("container_url").required().sensitive().validate(NotEmpty::like("https://mystorage.blob.core.windows.net/results?<SAS token>")).semantics(UrlIgnoringQuery).description("URL of the blob container, with write access (e.g. a SAS URL). Sensitive because SAS tokens are credentials."))
         .attr(Attribute::string("path").optional().description("Blob name (single file) or virtual directory (wildcard pattern) in the container. Default: the file's path under the working directory."))
         .attr(
             Attribute::string("upload_condition")

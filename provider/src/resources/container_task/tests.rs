@@ -14,7 +14,7 @@ use super::apply::{import, parse_import_id, state_of};
 use super::expand::*;
 use super::flatten::*;
 use super::model::*;
-use super::wait::is_failed;
+use super::wait::{failure_detail, is_failed};
 use crate::common::task_spec::{
     ResourceFileModel, TaskConstraintsModel, TaskContainerModel, UNLIMITED_DURATION,
     UserIdentityModel, normalized_read,
@@ -435,4 +435,47 @@ fn batch_property_names_point_at_attributes() {
             "{property}"
         );
     }
+}
+
+#[test]
+fn a_failed_task_s_error_leaves_out_the_parts_batch_left_empty() {
+    use batch_client::models::{NameValuePair, TaskContainerExecutionInformation};
+    let mut t = CloudTask {
+        execution_info: Some(TaskExecutionInformation {
+            exit_code: Some(2),
+            failure_info: Some(TaskFailureInformation {
+                category: "usererror".into(),
+                code: Some("FailureExitCode".into()),
+                message: Some(String::new()),
+                details: Some(vec![NameValuePair {
+                    name: Some(String::new()),
+                    value: None,
+                }]),
+            }),
+            container_info: Some(TaskContainerExecutionInformation {
+                error: Some(" ".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let d = failure_detail(&t, "");
+    assert_eq!(
+        d,
+        "Exit code: 2\nFailure: category usererror, code FailureExitCode\n\nThe task stays in the state as tainted: the next terraform apply deletes it and runs it again."
+    );
+    assert!(
+        !d.contains("Container error") && !d.contains("stderr.txt"),
+        "{d}"
+    );
+
+    // Given parts are shown.
+    let ei = t.execution_info.as_mut().unwrap();
+    ei.container_info.as_mut().unwrap().error = Some("image not found".into());
+    ei.failure_info.as_mut().unwrap().message = Some("The task exited with 2".into());
+    let d = failure_detail(&t, "boom");
+    assert!(d.contains("Container error: image not found\n"), "{d}");
+    assert!(d.contains(", message: The task exited with 2\n"), "{d}");
+    assert!(d.contains("Last lines of stderr.txt:\nboom\n"), "{d}");
 }

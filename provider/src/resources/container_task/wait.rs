@@ -102,43 +102,56 @@ pub async fn report_failure(
     t: &CloudTask,
     diags: &mut Diagnostics,
 ) {
-    let ei = t.execution_info.clone().unwrap_or_default();
-    let summary = match ei.exit_code {
+    let summary = match t.execution_info.as_ref().and_then(|e| e.exit_code) {
         Some(c) => format!("Task {name:?} in job {job:?} failed with exit code {c}"),
         None => format!("Task {name:?} in job {job:?} failed"),
     };
+    let tail = stderr_tail(ctx, job, name).await;
+    diags.error(summary, failure_detail(t, &tail));
+}
+
+/// The detail of a failed task's error; parts Batch left empty are left out, not printed blank.
+pub fn failure_detail(t: &CloudTask, stderr_tail: &str) -> String {
+    fn given(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    let ei = t.execution_info.clone().unwrap_or_default();
     let mut detail = String::new();
     if let Some(c) = ei.exit_code {
         detail.push_str(&format!("Exit code: {c}\n"));
     }
     if let Some(f) = &ei.failure_info {
-        detail.push_str(&format!(
-            "Failure: category {}, code {}, message: {}\n",
-            f.category,
-            f.code.as_deref().unwrap_or("-"),
-            f.message.as_deref().unwrap_or("-")
-        ));
+        let mut line = format!("Failure: category {}", f.category);
+        if let Some(code) = given(f.code.as_deref()) {
+            line.push_str(&format!(", code {code}"));
+        }
+        if let Some(msg) = given(f.message.as_deref()) {
+            line.push_str(&format!(", message: {msg}"));
+        }
+        detail.push_str(&line);
+        detail.push('\n');
         for d in f.details.iter().flatten() {
-            detail.push_str(&format!(
-                "  {}: {}\n",
-                d.name.as_deref().unwrap_or(""),
-                d.value.as_deref().unwrap_or("")
-            ));
+            match (given(d.name.as_deref()), given(d.value.as_deref())) {
+                (Some(n), Some(v)) => detail.push_str(&format!("  {n}: {v}\n")),
+                (None, Some(v)) | (Some(v), None) => detail.push_str(&format!("  {v}\n")),
+                (None, None) => {}
+            }
         }
     }
-    if let Some(ci) = ei.container_info.as_ref().and_then(|c| c.error.as_deref()) {
+    if let Some(ci) = given(ei.container_info.as_ref().and_then(|c| c.error.as_deref())) {
         detail.push_str(&format!("Container error: {ci}\n"));
     }
     if ei.retry_count > 0 {
         detail.push_str(&format!("Retries: {}\n", ei.retry_count));
     }
-    if let Some(n) = t.node_info.as_ref().and_then(|n| n.node_id.as_deref()) {
+    if let Some(n) = given(t.node_info.as_ref().and_then(|n| n.node_id.as_deref())) {
         detail.push_str(&format!("Node: {n}\n"));
     }
-    let tail = stderr_tail(ctx, job, name).await;
-    detail.push_str(&format!("\nLast lines of stderr.txt:\n{tail}\n"));
+    if let Some(tail) = given(Some(stderr_tail)) {
+        detail.push_str(&format!("\nLast lines of stderr.txt:\n{tail}\n"));
+    }
     detail.push_str("\nThe task stays in the state as tainted: the next terraform apply deletes it and runs it again.");
-    diags.error(summary, detail);
+    detail
 }
 
 /// A create that stopped waiting leaves a tainted task: say what that means and how to keep it.

@@ -18,6 +18,7 @@ use super::flatten::flatten_job;
 use super::model::{JobModel, Op, job_path};
 use super::plan::{JobCall, plan_job_update};
 use super::schema::schema;
+use crate::common::import::already_exists_detail;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{
     Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
@@ -121,7 +122,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                 diags.attr_error(
                     &job_path!(name),
                     format!("A job named {name:?} already exists"),
-                    format!("The Batch account already has a job {name:?} (job ids are case-insensitive). Import it with `terraform import <address> {name}`, delete it, or choose another name."),
+                    already_exists_detail(&format!("a job {name:?}"), "batch_job", &name),
                 );
                 return failed(diags);
             }

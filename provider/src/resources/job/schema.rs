@@ -85,7 +85,7 @@ fn build_schema() -> Schema {
                     .required()
                     .semantics(IgnoreCase)
                     .requires_replace()
-                    .validate(NotEmpty)
+                    .validate(NotEmpty::like("mypool"))
                     .description("The pool whose nodes run the job's tasks. Batch moves a job to another pool only while the job is disabled, so a change (other than in case) replaces the job (and deletes its tasks)."),
             )
             .attr(
