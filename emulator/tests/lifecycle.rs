@@ -438,14 +438,19 @@ async fn resize_conflicts_autoscale_and_patch_rules() {
 /// Runs a `/bin/true` task in `job` to completion: the scheduler has had its passes since the
 /// tasks added before, so "that task did not run" is checked after an event, not a short sleep.
 async fn witness(c: &Client, job: &str, id: &str) {
+    run_to_completion(c, job, id, "/bin/true").await;
+}
+
+/// Adds task `id` running `command_line` to `job` and waits until it completed.
+async fn run_to_completion(c: &Client, job: &str, id: &str, command_line: &str) {
     c.post(
         &format!("/jobs/{job}/tasks"),
-        &json!({"id": id, "commandLine": "/bin/true"}),
+        &json!({"id": id, "commandLine": command_line}),
     )
     .await;
     c.wait_for(
         &format!("/jobs/{job}/tasks/{id}"),
-        "the witness task",
+        "the task to complete",
         |b| b["state"] == "completed",
     )
     .await;
@@ -489,15 +494,7 @@ async fn terminate_running_task_and_wall_clock() {
     );
     let node = t["nodeInfo"]["nodeId"].as_str().unwrap().to_string();
     // A witness started after `bg` and sleeping longer: once it is done, `late` would exist.
-    c.post(
-        "/jobs/j/tasks",
-        &json!({"id": "bg-witness", "commandLine": "/bin/sh -c 'sleep 1.5'"}),
-    )
-    .await;
-    c.wait_for("/jobs/j/tasks/bg-witness", "the witness", |b| {
-        b["state"] == "completed"
-    })
-    .await;
+    run_to_completion(c, "j", "bg-witness", "/bin/sh -c 'sleep 1.5'").await;
     assert_eq!(
         c.get(&format!("/pools/p/nodes/{node}/files/shared/late"))
             .await
