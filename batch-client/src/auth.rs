@@ -1,6 +1,6 @@
 //! Authentication: Shared Key request signing and Microsoft Entra ID bearer tokens.
 //!
-//! Shared Key follows `batch-auth.md` (the documented algorithm): the string-to-sign is the
+//! Shared Key follows `spec/batch-auth.md` (the documented algorithm): the string-to-sign is the
 //! upper-case verb, eleven standard header values (`Date` left empty because `ocp-date` is always
 //! sent), the sorted `ocp-*` headers, and the canonicalized resource (`/account/path` plus sorted,
 //! decoded, lower-cased query parameters).

@@ -79,10 +79,14 @@ pub fn overrides_get(st: &mut State, id: &str) -> Response {
     )
 }
 
-pub fn overrides_put(st: &mut State, body: &[u8], id: &str) -> Response {
+/// Sets a pool's overrides. A new allocation delay also applies to an allocation in progress,
+/// counted from now: a test can hold a pool `resizing` for as long as it needs and then release
+/// it, instead of racing a fixed delay.
+pub fn overrides_put(app: &App, st: &mut State, body: &[u8], id: &str) -> Response {
     match serde_json::from_slice::<PoolOverride>(body) {
         Ok(o) => {
             st.overrides.insert(id.to_ascii_lowercase(), o.clone());
+            reschedule_allocation(app, st, id);
             st.dirty = true;
             reply(StatusCode::OK, serde_json::to_value(o).unwrap())
         }
@@ -90,10 +94,22 @@ pub fn overrides_put(st: &mut State, body: &[u8], id: &str) -> Response {
     }
 }
 
-pub fn overrides_delete(st: &mut State, id: &str) -> Response {
+/// Clears a pool's overrides (an allocation in progress then ends after the configured delay).
+pub fn overrides_delete(app: &App, st: &mut State, id: &str) -> Response {
     st.overrides.remove(&id.to_ascii_lowercase());
+    reschedule_allocation(app, st, id);
     st.dirty = true;
     reply(StatusCode::OK, json!({}))
+}
+
+fn reschedule_allocation(app: &App, st: &mut State, id: &str) {
+    let delay = crate::pools::alloc_delay(app, st, id);
+    let now = crate::util::now_ms();
+    if let Some(pool) = st.pools.get_mut(&id.to_ascii_lowercase())
+        && pool.resize_done_at.is_some_and(|t| t > now)
+    {
+        pool.resize_done_at = Some(now + delay);
+    }
 }
 
 /// Force a node into a state (to test how clients react to unusable or failed nodes).

@@ -1,4 +1,4 @@
-//! Shared Key verification (see batch-auth.md) and the optional bearer-token acceptance.
+//! Shared Key verification (see spec/batch-auth.md) and the optional bearer-token acceptance.
 
 use axum::http::{HeaderMap, Method, StatusCode};
 use base64::Engine;
@@ -159,7 +159,7 @@ pub fn verify(
     let sts = string_to_sign(method.as_str(), path, query, headers, account);
     let mut ok = sign(&cfg.key, &sts).as_bytes() == signature.trim().as_bytes();
     // SDKs disagree on an empty body's Content-Length line ("" or "0") and the service accepts
-    // both (batch-auth.md), so does this one.
+    // both (spec/batch-auth.md), so does this one.
     let cl = header(headers, "content-length");
     if !ok && (cl.is_empty() || cl == "0") {
         let mut alt = headers.clone();
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn batch_explorer_vectors() {
-        // The 5-byte key is base64url("somekey").
+        // spec/batch-auth.md §3a (BatchExplorer's vectors); the 5-byte key is base64url("somekey").
         let key = [0xb2u8, 0x89, 0x9e, 0x91, 0xec];
         let d = "Fri, 05 Oct 2018 09:05:06 GMT";
         let cases = [

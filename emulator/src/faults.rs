@@ -2,6 +2,7 @@
 //! committed change, and added latency, per operation. Configured by `--faults` and at run time
 //! through `/_emulator/faults` (see README.md).
 
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -22,6 +23,13 @@ pub struct FaultRule {
     /// Probability (0..1) that a matching request is affected; absent = always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
+    /// Seed for `rate`'s draws: the n-th matching request gets the same draw in every run, so a
+    /// test's fault schedule is reproducible (absent = a fresh random draw each time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The seeded generator, created at the first draw.
+    #[serde(skip)]
+    rng: Option<StdRng>,
     /// Let this many matching requests through before the rule starts firing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip: Option<u32>,
@@ -80,10 +88,17 @@ impl Faults {
                 *sk -= 1;
                 continue;
             }
-            if let Some(rate) = r.rate
-                && rand::random::<f64>() >= rate
-            {
-                continue;
+            if let Some(rate) = r.rate {
+                let draw: f64 = match r.seed {
+                    Some(seed) => r
+                        .rng
+                        .get_or_insert_with(|| StdRng::seed_from_u64(seed))
+                        .random(),
+                    None => rand::random(),
+                };
+                if draw >= rate {
+                    continue;
+                }
             }
             r.fired += 1;
             d.latency_ms += r.latency_ms.unwrap_or(0);
@@ -111,6 +126,24 @@ mod tests {
         assert_eq!(f.decide("pool_add").error, Some((503, 1)));
         assert_eq!(f.decide("Pool_Add").error, Some((503, 1)));
         assert_eq!(f.decide("Pool_Add").error, None);
+    }
+
+    #[test]
+    fn a_seeded_rate_repeats_its_schedule() {
+        let rules = r#"[{"operation":"Task_Add","status":503,"rate":0.3,"seed":7}]"#;
+        let schedule = || {
+            let mut f = Faults::parse(rules).unwrap();
+            (0..200)
+                .map(|_| f.decide("Task_Add").error.is_some())
+                .collect::<Vec<bool>>()
+        };
+        let first = schedule();
+        assert_eq!(first, schedule());
+        let fired = first.iter().filter(|&&x| x).count();
+        assert!(
+            (20..100).contains(&fired),
+            "fired {fired} of 200 at rate 0.3"
+        );
     }
 
     #[test]

@@ -119,8 +119,8 @@ pub static ROUTES: &[Route] = &[
     control("POST",         "/_emulator/faults",                          |a, b, _| admin::faults_add(a, b)),
     control("DELETE",       "/_emulator/faults",                          |a, _, _| admin::faults_clear(a)),
     control_state("GET",    "/_emulator/pools/{poolId}/overrides",        |_, st, _, p| admin::overrides_get(st, &p[0])),
-    control_state("PUT",    "/_emulator/pools/{poolId}/overrides",        |_, st, b, p| admin::overrides_put(st, b, &p[0])),
-    control_state("DELETE", "/_emulator/pools/{poolId}/overrides",        |_, st, _, p| admin::overrides_delete(st, &p[0])),
+    control_state("PUT",    "/_emulator/pools/{poolId}/overrides",        |a, st, b, p| admin::overrides_put(a, st, b, &p[0])),
+    control_state("DELETE", "/_emulator/pools/{poolId}/overrides",        |a, st, _, p| admin::overrides_delete(a, st, &p[0])),
     control_state("POST",   "/_emulator/pools/{poolId}/nodes/{nodeId}/state", |_, st, b, p| admin::node_state(st, b, &p[0], &p[1])),
 ];
 

@@ -435,6 +435,27 @@ async fn resize_conflicts_autoscale_and_patch_rules() {
     emu.stop().await;
 }
 
+/// Runs a `/bin/true` task in `job` to completion: the scheduler has had its passes since the
+/// tasks added before, so "that task did not run" is checked after an event, not a short sleep.
+async fn witness(c: &Client, job: &str, id: &str) {
+    run_to_completion(c, job, id, "/bin/true").await;
+}
+
+/// Adds task `id` running `command_line` to `job` and waits until it completed.
+async fn run_to_completion(c: &Client, job: &str, id: &str, command_line: &str) {
+    c.post(
+        &format!("/jobs/{job}/tasks"),
+        &json!({"id": id, "commandLine": command_line}),
+    )
+    .await;
+    c.wait_for(
+        &format!("/jobs/{job}/tasks/{id}"),
+        "the task to complete",
+        |b| b["state"] == "completed",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn terminate_running_task_and_wall_clock() {
     let emu = Emu::start().await;
@@ -472,7 +493,8 @@ async fn terminate_running_task_and_wall_clock() {
         "MaxWallClockTimeExpiry"
     );
     let node = t["nodeInfo"]["nodeId"].as_str().unwrap().to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // A witness started after `bg` and sleeping longer: once it is done, `late` would exist.
+    run_to_completion(c, "j", "bg-witness", "/bin/sh -c 'sleep 1.5'").await;
     assert_eq!(
         c.get(&format!("/pools/p/nodes/{node}/files/shared/late"))
             .await
@@ -719,7 +741,7 @@ async fn exit_conditions_and_job_disable() {
         c.get("/jobs/deps/tasks/four").await.body["state"],
         "completed"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    witness(c, "deps", "after4-witness").await;
     assert_eq!(
         c.get("/jobs/deps/tasks/after4").await.body["state"],
         "active"
@@ -770,7 +792,12 @@ async fn exit_conditions_and_job_disable() {
         &json!({"id": "t", "commandLine": "/bin/true"}),
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    c.post(
+        "/jobs",
+        &json!({"id": "dis-witness", "poolInfo": {"poolId": "ec"}}),
+    )
+    .await;
+    witness(c, "dis-witness", "w").await;
     assert_eq!(c.get("/jobs/dis/tasks/t").await.body["state"], "active");
     assert_eq!(c.call("POST", "/jobs/dis/enable", None).await.status, 202);
     c.wait_for("/jobs/dis/tasks/t", "runs after enable", |b| {
@@ -850,6 +877,13 @@ async fn multi_instance_task_uses_several_nodes() {
 async fn node_reboot_scheduling_and_reactivate() {
     let emu = Emu::start().await;
     let c = &emu.client;
+    // A second pool runs the witness tasks while nr's only node does not schedule.
+    c.post("/pools", &linux_pool("nr-witness", 1)).await;
+    c.post(
+        "/jobs",
+        &json!({"id": "wj", "poolInfo": {"poolId": "nr-witness"}}),
+    )
+    .await;
     let mut pool = linux_pool("nr", 1);
     pool["startTask"] =
         json!({"commandLine": "/bin/sh -c 'echo boot >> $AZ_BATCH_NODE_SHARED_DIR/boots'"});
@@ -897,7 +931,7 @@ async fn node_reboot_scheduling_and_reactivate() {
         &json!({"id": "flaky", "commandLine": "/bin/sh -c 'test -f $AZ_BATCH_NODE_SHARED_DIR/ok'"}),
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    witness(c, "wj", "w").await;
     assert_eq!(c.get("/jobs/j/tasks/flaky").await.body["state"], "active");
     assert_eq!(
         c.call(

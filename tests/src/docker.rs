@@ -3,9 +3,6 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// Prefix of the note printed when a docker test is skipped (grep the test log for it).
-pub const DOCKER_SKIP_PREFIX: &str = "SKIPPED (no container engine) ";
-
 /// Image built by scripts/setup-podman.sh whose ENTRYPOINT prints [`HELLO_ENTRYPOINT_LINE`]
 /// (for tasks with an empty command line). Also tagged `docker.io/library/hello-entrypoint:latest`.
 pub const HELLO_ENTRYPOINT_IMAGE: &str = "localhost/hello-entrypoint:latest";
@@ -49,6 +46,18 @@ pub fn docker_available() -> Result<String, String> {
         }
     })
     .clone()
+}
+
+/// [`docker_available`] for a test that needs it (see [`crate::require_docker!`]): `Err` (skip
+/// locally, fail under CI) when no engine is configured or found, a panic when `DOCKER_HOST` is set
+/// but the engine does not answer.
+pub fn docker_for_test() -> Result<String, String> {
+    let explicit = std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty());
+    match docker_available() {
+        Err(why) if explicit => panic!("container engine: {why}"),
+        Err(why) => Err(format!("no container engine: {why}")),
+        ok => ok,
+    }
 }
 
 /// One request to the Docker Engine API at [`docker_host`] (e.g. `GET /v1.41/containers/json?all=1`

@@ -17,8 +17,11 @@
 //! ```
 //!
 //! Environment variables read by the harness:
-//! - `E2E_TERRAFORM=path1:path2`: Terraform CLIs to test with (default: `terraform` v1.11.4 from PATH
-//!   and `.tools/bin/terraform-1.15.5` from `scripts/install-terraform.sh`).
+//! - `E2E_TERRAFORM=path1:path2`: Terraform CLIs to test with (default: `.tools/bin/terraform-1.11.4`
+//!   and `.tools/bin/terraform-1.15.5` from `scripts/install-terraform.sh`; outside CI a `terraform`
+//!   of the missing version on PATH stands in).
+//! - `CI`: when set (not `false`/`0`), a missing prerequisite (container engine, Terraform version)
+//!   fails the tests that need it instead of skipping them (see the `prereq` crate).
 //! - `E2E_PROVIDER_DIR`: directory holding a prebuilt `terraform-provider-batch` (skips cargo build).
 //! - `E2E_EMULATOR_BIN`: path of a prebuilt `batch-emulator` (skips cargo build).
 //! - `E2E_NO_BUILD=1`: never run cargo; use the binaries already in target/debug.
@@ -46,12 +49,14 @@ pub use cliconfig::{
     required_providers_hcl,
 };
 pub use docker::{
-    BUSYBOX_IMAGE, DOCKER_SKIP_PREFIX, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, docker_api,
-    docker_available, docker_host,
+    BUSYBOX_IMAGE, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, docker_api, docker_available,
+    docker_for_test, docker_host,
 };
 pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
 pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};
+/// Skip-or-fail for missing prerequisites (re-exported for [`require_docker!`]).
+pub use prereq;
 pub use terraform::{Terraform, for_each_terraform, terraform_versions};
 pub use workdir::{Running, Workdir, copy_tree};
 
@@ -63,6 +68,27 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         .build()
         .expect("tokio runtime")
         .block_on(fut)
+}
+
+/// Polls `f` (every 100 ms) until it returns Some: waiting for the state a test needs instead of
+/// sleeping. Panics naming `what` after `timeout` (a hang guard, not a speed bound).
+#[track_caller]
+pub fn wait_until<T>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// Makes a child get SIGTERM when the thread that started it ends, so that a test process killed
@@ -87,18 +113,12 @@ pub fn note(msg: &str) {
     let _ = writeln!(std::io::stderr(), "e2e: {msg}");
 }
 
-/// Returns early from a test (printing why) when no Docker Engine API is reachable.
+/// Returns early from a test (printing why) when no Docker Engine API is reachable; under CI
+/// (see [`prereq`]) fails instead, naming what is missing. A `DOCKER_HOST` that is set but does
+/// not answer fails everywhere: whoever set it expects the container tests to run.
 #[macro_export]
 macro_rules! require_docker {
     () => {
-        if let Err(why) = $crate::docker_available() {
-            $crate::note(&format!(
-                "{}{}: {}",
-                $crate::DOCKER_SKIP_PREFIX,
-                module_path!(),
-                why
-            ));
-            return;
-        }
+        $crate::prereq::require!($crate::docker_for_test())
     };
 }

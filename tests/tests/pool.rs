@@ -253,6 +253,58 @@ output "ds" {
         assert_eq!(s["auto_scale"], Value::Null);
         wd.assert_plan_empty();
 
+        // Pool_Patch is conditional (If-Match): a change that lands between the provider's read
+        // and its write gets a real 412 from the service, and nothing is overwritten. The
+        // service holds the provider's Pool_Patch while the test changes the pool.
+        let (st, body) = emu.admin(
+            "PUT",
+            "/faults",
+            Some(r#"[{"operation":"Pool_Patch","latencyMs":15000,"count":1}]"#),
+        );
+        assert_eq!(st, 200, "{body}");
+        p.metadata = r#"{ team = "render", tier = "gold" }"#;
+        write(&p);
+        let running = wd.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        e2e::wait_until(
+            "the provider's Pool_Patch",
+            Duration::from_secs(120),
+            || {
+                let (_, faults) = emu.admin("GET", "/faults", None);
+                let v: Value = serde_json::from_str(&faults).unwrap();
+                (v["rules"][0]["fired"] == 1).then_some(())
+            },
+        );
+        let theirs: e2e::batch_client::models::PoolPatchParameter =
+            serde_json::from_value(json!({"metadata": [{"name": "owner", "value": "someone"}]}))
+                .unwrap();
+        e2e::block_on(emu.client().patch_pool(
+            &p.name,
+            &theirs,
+            &e2e::batch_client::RequestOptions::new(),
+        ))
+        .expect("Pool_Patch outside Terraform");
+        let out = running.wait();
+        assert!(!out.success(), "{}", out.describe());
+        assert!(
+            out.combined().contains("412") && out.combined().contains("changed outside Terraform"),
+            "{}",
+            out.describe()
+        );
+        let sp = service_pool(&emu, &p.name).expect("pool exists");
+        let kept: Vec<_> = sp
+            .metadata
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.name, m.value))
+            .collect();
+        assert_eq!(
+            kept,
+            [("owner".into(), "someone".into())],
+            "nothing overwritten"
+        );
+        emu.admin("DELETE", "/faults", None);
+        // The metadata step below converges (its plan sees the outside change as drift).
+
         // Metadata in place; computed node counts stay known (no "known after apply" noise).
         p.metadata = r#"{ team = "render", tier = "gold" }"#;
         write(&p);
@@ -571,9 +623,11 @@ fn pool_drift_import_and_generated_config() {
         // The plan re-creates it whether Batch still reports it `deleting` or already forgot it.
         let plan = wd.plan_json();
         assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["create"]));
-        while service_pool(&emu, &name).is_some() {
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        e2e::wait_until(
+            "the deleted pool to be gone",
+            Duration::from_secs(60),
+            || service_pool(&emu, &name).is_none().then_some(()),
+        );
         let plan = wd.plan_json();
         assert_eq!(actions(&plan, "batch_container_pool.p"), json!(["create"]));
         wd.apply();
@@ -737,12 +791,17 @@ fn pool_failures_interrupt_and_validation() {
             "{}",
             running.stdout_so_far()
         );
-        std::thread::sleep(Duration::from_secs(2));
+        // Interrupt once the pool exists and the provider waits for its allocation.
+        e2e::wait_until("the pool to be created", Duration::from_secs(60), || {
+            service_pool(&emu, &name).filter(|p| p.allocation_state.as_deref() == Some("resizing"))
+        });
         running.interrupt();
         let out = running.wait();
         assert!(!out.timed_out && !out.success(), "{}", out.describe());
-        assert!(
-            out.duration < Duration::from_secs(50),
+        // The allocation takes a minute: a pool still resizing proves the wait was cut short.
+        assert_eq!(
+            service_pool(&emu, &name).and_then(|p| p.allocation_state),
+            Some("resizing".into()),
             "the wait was not cut short: {}",
             out.describe()
         );
@@ -773,7 +832,13 @@ fn pool_failures_interrupt_and_validation() {
             "{}",
             running.stdout_so_far()
         );
-        std::thread::sleep(Duration::from_secs(2));
+        // Interrupt once the resize is made and the provider waits for it.
+        e2e::wait_until("the resize to 2 nodes", Duration::from_secs(60), || {
+            service_pool(&emu, &name).filter(|p| {
+                p.target_dedicated_nodes == Some(2)
+                    && p.allocation_state.as_deref() == Some("resizing")
+            })
+        });
         running.interrupt();
         let out = running.wait();
         assert!(!out.timed_out && !out.success(), "{}", out.describe());

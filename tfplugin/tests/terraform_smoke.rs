@@ -1,30 +1,45 @@
 //! Real Terraform launches the stub provider (examples/stub_provider.rs) through `dev_overrides`:
 //! the full go-plugin handshake with AutoMTLS, our JSON log lines re-logged at their levels, and
-//! a prompt exit after Shutdown. Uses the CLIs in `E2E_TERRAFORM` (colon-separated), else
-//! `terraform` from PATH and `.tools/bin/terraform-1.15.5`; says so and passes when none exists
-//! (the e2e suite, not this crate, requires Terraform).
+//! a prompt exit after Shutdown. Uses the CLIs in `E2E_TERRAFORM` (colon-separated), else the
+//! wrappers `.tools/bin/terraform-{1.11.4,1.15.5}` of scripts/install-terraform.sh (outside CI,
+//! `terraform` from PATH when neither is installed). Without any it is skipped, or fails under CI
+//! (see the `prereq` crate); under CI both versions are required.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn terraform_clis() -> Vec<PathBuf> {
+fn terraform_clis() -> Result<Vec<PathBuf>, String> {
     if let Some(list) = std::env::var_os("E2E_TERRAFORM") {
-        return std::env::split_paths(&list).collect();
+        return Ok(std::env::split_paths(&list).collect());
     }
-    let mut out = Vec::new();
-    if Command::new("terraform")
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin");
+    let (found, missing): (Vec<PathBuf>, Vec<PathBuf>) = ["1.11.4", "1.15.5"]
+        .iter()
+        .map(|v| tools.join(format!("terraform-{v}")))
+        .partition(|p| p.exists());
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+        let why = format!(
+            "missing {} (run scripts/install-terraform.sh)",
+            list.join(", ")
+        );
+        if prereq::is_ci() || (found.is_empty() && !on_path()) {
+            return Err(why);
+        }
+        eprintln!("terraform_smoke: {why}");
+        if found.is_empty() {
+            return Ok(vec![PathBuf::from("terraform")]);
+        }
+    }
+    Ok(found)
+}
+
+fn on_path() -> bool {
+    Command::new("terraform")
         .arg("version")
         .env("CHECKPOINT_DISABLE", "1")
         .output()
         .is_ok_and(|o| o.status.success())
-    {
-        out.push(PathBuf::from("terraform"));
-    }
-    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/bin/terraform-1.15.5");
-    if tools.exists() {
-        out.push(tools);
-    }
-    out
 }
 
 fn stub_binary() -> PathBuf {
@@ -44,11 +59,7 @@ fn stub_binary() -> PathBuf {
 
 #[test]
 fn terraform_runs_the_stub_provider_over_mtls() {
-    let clis = terraform_clis();
-    if clis.is_empty() {
-        eprintln!("SKIPPED: no Terraform CLI found (set E2E_TERRAFORM or put terraform on PATH)");
-        return;
-    }
+    let clis = prereq::require!(terraform_clis());
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();

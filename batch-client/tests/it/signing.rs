@@ -1,4 +1,5 @@
-//! Shared Key test vectors from batch-auth.md, and end-to-end signing against a loopback server.
+//! Shared Key test vectors from spec/batch-auth.md §3 (in this repository; §3a copies Azure/BatchExplorer's
+//! `batch-shared-key-authenticator.spec.ts` vectors), and end-to-end signing against a loopback server.
 
 use crate::server::{self, Reply};
 use batch_client::auth::string_to_sign;
@@ -8,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 const DATE: &str = "Wed, 10 Apr 2024 10:11:46 GMT";
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-/// 3a: BatchExplorer's fixed vectors (pure HMAC over the given strings-to-sign; the key is the
+/// spec/batch-auth.md §3a: BatchExplorer's fixed vectors (pure HMAC over the given strings-to-sign; the key is the
 /// base64url decoding of "somekey").
 #[test]
 fn batch_explorer_vectors() {
@@ -44,7 +45,7 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     h
 }
 
-/// 3b: worked examples of the documented algorithm, from request to Authorization header.
+/// spec/batch-auth.md §3b: worked examples of the documented algorithm, from request to Authorization header.
 #[test]
 fn documented_algorithm_examples() {
     let cred = SharedKeyCredential::new("myaccount", KEY).unwrap();

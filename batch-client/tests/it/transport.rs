@@ -87,7 +87,6 @@ async fn backoff_keeps_retrying_until_the_deadline() {
         max_attempts: 1000,
     };
     let c = BatchClient::new(cfg).unwrap();
-    let started = Instant::now();
     let err = c
         .get_pool(
             "p",
@@ -95,11 +94,10 @@ async fn backoff_keeps_retrying_until_the_deadline() {
         )
         .await
         .unwrap_err();
-    let elapsed = started.elapsed();
     assert!(err.is_deadline_exceeded(), "{err:?}");
-    assert!(elapsed <= Duration::from_millis(1000), "{elapsed:?}");
     let n = srv.count();
-    // Full jitter on a 50..100 ms ceiling within 800 ms: several attempts, but not a busy loop.
+    // Full jitter on a 50..100 ms ceiling within 800 ms: several attempts, but not a busy loop,
+    // and not the 1000 the policy allows (which would mean the deadline was ignored).
     assert!((4..=200).contains(&n), "{n} attempts");
 }
 
@@ -228,11 +226,14 @@ async fn cancellation_aborts_backoff() {
     let c = client(&srv.url());
     let token = CancellationToken::new();
     let t2 = token.clone();
+    let seen = srv.requests.clone();
+    // Cancel once the first attempt reached the server (the client then waits 10 s to retry).
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        while seen.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         t2.cancel();
     });
-    let started = Instant::now();
     let err = c
         .delete_pool(
             "p",
@@ -243,7 +244,8 @@ async fn cancellation_aborts_backoff() {
         .await
         .unwrap_err();
     assert!(err.is_cancelled(), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Cancelled during the 10 s Retry-After wait: the second attempt never happened.
+    assert_eq!(srv.count(), 1);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::{Emulator, EmulatorOptions, Runtime, Workdir};
 use serde_json::{Value, json};
@@ -114,18 +114,7 @@ pub fn list_tasks(emu: &Emulator, job: &str) -> Vec<Value> {
     out
 }
 
-/// Polls `f` until it returns Some, or panics after `timeout`.
-#[track_caller]
-pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+pub use e2e::wait_until;
 
 /// Whether the provider under test already implements `batch_container_pool` (it is written in
 /// parallel): then the tests declare their pool in HCL, else they create it through the API.
