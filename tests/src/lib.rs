@@ -33,8 +33,10 @@ mod cliconfig;
 mod docker;
 mod emulator;
 mod http;
+mod leaks;
 mod output;
 mod paths;
+mod registry;
 mod terraform;
 mod workdir;
 
@@ -50,8 +52,10 @@ pub use docker::{
     docker_available, docker_host,
 };
 pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
+pub use leaks::Haystack;
 pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};
+pub use registry::{Registry, random_hex, registry_available};
 pub use terraform::{Terraform, for_each_terraform, terraform_versions};
 pub use workdir::{Running, Workdir, copy_tree};
 
@@ -92,6 +96,29 @@ pub fn note(msg: &str) {
 macro_rules! require_docker {
     () => {
         if let Err(why) = $crate::docker_available() {
+            $crate::note(&format!(
+                "{}{}: {}",
+                $crate::DOCKER_SKIP_PREFIX,
+                module_path!(),
+                why
+            ));
+            return;
+        }
+    };
+}
+
+/// Returns early from a test (printing why) when no container engine or no private registry can
+/// be used here; with `CI` set it fails instead, so CI cannot pass without running the test.
+#[macro_export]
+macro_rules! require_registry {
+    () => {
+        if let Err(why) = $crate::docker_available().and_then(|_| $crate::registry_available()) {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "{}: needs a container engine and a private registry: {why}",
+                    module_path!()
+                );
+            }
             $crate::note(&format!(
                 "{}{}: {}",
                 $crate::DOCKER_SKIP_PREFIX,

@@ -1,0 +1,397 @@
+//! Container images from a real private registry (tests/src/registry.rs: the distribution
+//! registry with TLS and htpasswd), pulled by the local Batch service's docker runtime with the
+//! credentials Batch received from Terraform: the pool's `registry` for the prefetch, the task's
+//! `container.registry` for a task, and examples/private-registry run for real. Passwords are
+//! write-only (`password_wo`) and must appear nowhere: Terraform's output, TF_LOG=trace, the state,
+//! saved plans. Every scenario runs on every Terraform version under test.
+
+mod batch_api;
+
+use std::path::Path;
+
+use batch_api::{get, start};
+use e2e::{
+    BUSYBOX_IMAGE, DEV_KEY, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, Haystack, Registry,
+    Runtime, TfOutput, Workdir, copy_tree, for_each_terraform, random_hex, repo_root,
+};
+
+/// The local name of the busybox image of scripts/setup-podman.sh, pushed into the registry.
+const LOCAL_BUSYBOX: &str = "localhost/busybox:latest";
+
+/// A working directory that logs at TF_LOG=trace into `trace.log` and keeps every command's
+/// output, for the leak checks at the end.
+struct Traced {
+    wd: Workdir,
+    outputs: Vec<(String, String)>,
+}
+
+impl Traced {
+    fn new(mut wd: Workdir) -> Traced {
+        let log = wd.path().join("trace.log");
+        wd.set_env("TF_LOG", "trace")
+            .set_env("TF_LOG_PATH", &log.display().to_string());
+        Traced {
+            wd,
+            outputs: Vec::new(),
+        }
+    }
+
+    fn var(&mut self, name: &str, value: &str) -> &mut Self {
+        self.wd.set_env(&format!("TF_VAR_{name}"), value);
+        self
+    }
+
+    fn keep(&mut self, what: &str, out: TfOutput) -> TfOutput {
+        self.outputs.push((what.to_string(), out.combined()));
+        out
+    }
+
+    #[track_caller]
+    fn apply(&mut self, what: &str) -> TfOutput {
+        let out = self.wd.try_apply();
+        self.keep(what, out).assert_success()
+    }
+
+    fn try_apply(&mut self, what: &str) -> TfOutput {
+        let out = self.wd.try_apply();
+        self.keep(what, out)
+    }
+
+    /// Saves a plan to `tfplan` and keeps `terraform show -json` of it.
+    fn saved_plan(&mut self) {
+        let out = self
+            .wd
+            .run_ok(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+        self.keep("plan -out", out);
+        let shown = self.wd.run_ok(&["show", "-json", "tfplan"]);
+        self.keep("show -json tfplan", shown);
+    }
+
+    #[track_caller]
+    fn destroy(&mut self) {
+        let out = self.wd.destroy();
+        self.keep("destroy", out);
+    }
+
+    /// Asserts that no secret is in any output, the trace log, the state or the saved plan.
+    #[track_caller]
+    fn assert_no_leaks(&self, context: &str, secrets: &[(&str, &str)]) {
+        let mut h = Haystack::new();
+        for (what, out) in &self.outputs {
+            h.add(format!("output of {what}"), out.as_bytes());
+        }
+        let p = self.wd.path();
+        h.add_file("TF_LOG=trace log", &p.join("trace.log"))
+            .add_file("state", &p.join("terraform.tfstate"))
+            .add_plan_file("saved plan", &p.join("tfplan"));
+        if p.join("terraform.tfstate.backup").exists() {
+            h.add_file("state backup", &p.join("terraform.tfstate.backup"));
+        }
+        h.assert_no_leaks(context, secrets);
+    }
+}
+
+const VARIABLES: &str = r#"
+variable "registry_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+variable "password_version" {
+  type = number
+}
+"#;
+
+fn pool_hcl(reg: &Registry, image: &str) -> String {
+    format!(
+        r#"{VARIABLES}
+variable "nodes" {{
+  type = number
+}}
+
+resource "batch_container_pool" "pool" {{
+  name              = "private"
+  vm_size           = "STANDARD_D2S_V3"
+  node_agent_sku_id = "batch.node.ubuntu 22.04"
+  image {{
+    publisher = "microsoft-dsvm"
+    offer     = "ubuntu-hpc"
+    sku       = "2204"
+    version   = "latest"
+  }}
+  container {{
+    type        = "dockerCompatible"
+    image_names = ["{image}"]
+    registry {{
+      server              = "{server}"
+      username            = "{user}"
+      password_wo         = var.registry_password
+      password_wo_version = var.password_version
+    }}
+  }}
+  fixed_scale {{
+    target_dedicated_nodes = var.nodes
+  }}
+  wait_for = "nodes_ready"
+}}
+"#,
+        server = reg.server(),
+        user = reg.username(),
+    )
+}
+
+/// The states of the pool's nodes and their error codes, as the service reports them.
+fn nodes(emu: &e2e::Emulator, pool: &str) -> Vec<(String, Vec<String>)> {
+    let list = get(emu, &format!("/pools/{pool}/nodes"));
+    list["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            let codes = n["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| e["code"].as_str().unwrap_or("").to_string())
+                .collect();
+            (n["state"].as_str().unwrap_or("").to_string(), codes)
+        })
+        .collect()
+}
+
+/// True when the container engine has the image (by exactly this name).
+fn engine_has_image(image: &str) -> bool {
+    let (status, _) =
+        e2e::docker_api("GET", &format!("/v1.41/images/{image}/json")).expect("Docker Engine API");
+    status == 200
+}
+
+#[test]
+fn pool_prefetch_pulls_with_the_write_only_password() {
+    e2e::require_registry!();
+    for_each_terraform(|tf| {
+        let reg = Registry::start();
+        let image = reg.push(
+            LOCAL_BUSYBOX,
+            &format!("private/prefetch:{}", random_hex(4)),
+        );
+        assert!(!engine_has_image(&image), "{image} must need a pull");
+        let emu = start(Runtime::Docker);
+        let wrong = format!("wrong-{}", random_hex(12));
+        let mut t = Traced::new(Workdir::new(tf));
+        t.wd.write_main(&format!("{}{}", emu.provider_hcl(), pool_hcl(&reg, &image)));
+
+        // An empty pool accepts any password: nothing is pulled yet.
+        t.var("registry_password", &wrong)
+            .var("password_version", "1")
+            .var("nodes", "0");
+        t.apply("create with the wrong password");
+
+        // A node pulls with the wrong password: unusable, and the apply says why.
+        t.var("nodes", "1");
+        let out = t
+            .try_apply("scale up with the wrong password")
+            .assert_failure();
+        let err = out.stderr.replace('\n', " ");
+        for want in ["unusable", "ContainerImagePullFailed", image.as_str()] {
+            assert!(
+                err.contains(want),
+                "{}: no {want:?} in:\n{}",
+                tf.label(),
+                out.stderr
+            );
+        }
+        assert!(
+            err.to_lowercase().contains("unauthorized")
+                || err.to_lowercase().contains("authentication"),
+            "{}: the registry's refusal is not in the error:\n{}",
+            tf.label(),
+            out.stderr
+        );
+        assert_eq!(
+            nodes(&emu, "private"),
+            vec![(
+                "unusable".to_string(),
+                vec!["ContainerImagePullFailed".to_string()]
+            )]
+        );
+        assert!(!engine_has_image(&image));
+
+        // The right password with a new version is sent once the pool is empty (Batch changes
+        // container registries only on an empty pool), and the refilled pool's node pulls.
+        t.var("registry_password", reg.password())
+            .var("password_version", "2")
+            .var("nodes", "0");
+        t.apply("empty the pool and send the new password");
+        assert!(nodes(&emu, "private").is_empty());
+        t.var("nodes", "1");
+        t.apply("refill the pool");
+        assert_eq!(
+            nodes(&emu, "private"),
+            vec![("idle".to_string(), vec![])],
+            "{}",
+            tf.label()
+        );
+        assert!(
+            engine_has_image(&image),
+            "{}: {image} was not pulled",
+            tf.label()
+        );
+        assert!(t.wd.plan_is_empty(true), "{}: plan not empty", tf.label());
+
+        // A saved plan that sends another password: still nowhere in the plan file.
+        t.var("password_version", "3");
+        t.saved_plan();
+        t.assert_no_leaks(
+            &tf.label(),
+            &[
+                ("right password", reg.password()),
+                ("wrong password", &wrong),
+            ],
+        );
+        t.destroy();
+    });
+}
+
+#[test]
+fn task_pulls_with_its_own_registry_credentials() {
+    e2e::require_registry!();
+    for_each_terraform(|tf| {
+        let reg = Registry::start();
+        let image = reg.push(LOCAL_BUSYBOX, &format!("private/task:{}", random_hex(4)));
+        let emu = start(Runtime::Docker);
+        let wrong = format!("wrong-{}", random_hex(12));
+        let mut t = Traced::new(Workdir::new(tf));
+        // The pool knows nothing of the registry: only the task's credentials can pull the image.
+        t.wd.write_main(&format!(
+            r#"{provider}{VARIABLES}
+resource "batch_container_pool" "pool" {{
+  name              = "public"
+  vm_size           = "STANDARD_D2S_V3"
+  node_agent_sku_id = "batch.node.ubuntu 22.04"
+  image {{
+    publisher = "microsoft-dsvm"
+    offer     = "ubuntu-hpc"
+    sku       = "2204"
+    version   = "latest"
+  }}
+  container {{
+    type        = "dockerCompatible"
+    image_names = ["{BUSYBOX_IMAGE}"]
+  }}
+  fixed_scale {{
+    target_dedicated_nodes = 1
+  }}
+  wait_for = "nodes_ready"
+}}
+
+resource "batch_job" "job" {{
+  name    = "private-task"
+  pool_id = batch_container_pool.pool.id
+}}
+
+resource "batch_container_task" "private" {{
+  job_id       = batch_job.job.id
+  name         = "private"
+  command_line = "/bin/sh -c 'echo from the private image'"
+  container {{
+    image_name  = "{image}"
+    run_options = "--rm"
+    registry {{
+      server              = "{server}"
+      username            = "{user}"
+      password_wo         = var.registry_password
+      password_wo_version = var.password_version
+    }}
+  }}
+  wait_for_completion = true
+}}
+"#,
+            provider = emu.provider_hcl(),
+            server = reg.server(),
+            user = reg.username(),
+        ));
+
+        t.var("registry_password", &wrong)
+            .var("password_version", "1");
+        let out = t.try_apply("task with the wrong password").assert_failure();
+        let err = out.stderr.replace('\n', " ");
+        assert!(
+            err.contains("ContainerImagePullFailed") && err.contains(&image),
+            "{}: the pull failure is not in the error:\n{}",
+            tf.label(),
+            out.stderr
+        );
+        assert!(!engine_has_image(&image));
+
+        // The failed task is replaced; the new one pulls with the right password and runs.
+        t.var("registry_password", reg.password())
+            .var("password_version", "2");
+        t.apply("task with the right password");
+        let task = get(&emu, "/jobs/private-task/tasks/private");
+        assert_eq!(task["state"], "completed", "{task}");
+        assert_eq!(task["executionInfo"]["exitCode"], 0, "{task}");
+        assert_eq!(task["executionInfo"]["result"], "success", "{task}");
+        assert!(engine_has_image(&image));
+        assert!(t.wd.plan_is_empty(true), "{}: plan not empty", tf.label());
+
+        t.saved_plan();
+        t.assert_no_leaks(
+            &tf.label(),
+            &[
+                ("right password", reg.password()),
+                ("wrong password", &wrong),
+            ],
+        );
+        t.destroy();
+    });
+}
+
+/// examples/private-registry against the local service and a real registry holding its image.
+#[test]
+fn private_registry_example_runs() {
+    e2e::require_registry!();
+    for_each_terraform(|tf| {
+        let reg = Registry::start();
+        // The example runs the image's ENTRYPOINT (empty command line).
+        reg.push(HELLO_ENTRYPOINT_IMAGE, "tools/worker:1.0");
+        let emu = start(Runtime::Docker);
+        let copy = tempfile::Builder::new()
+            .prefix("e2e-example-registry-")
+            .tempdir()
+            .expect("temp dir");
+        let src = repo_root().join("examples/private-registry");
+        copy_tree(&src, copy.path()).expect("copy the example");
+        let wd = Workdir::in_dir(tf, copy.path(), &e2e::mirror_config(true));
+        wd.init();
+        let mut t = Traced::new(wd);
+        t.var("batch_endpoint", &emu.endpoint())
+            .var("batch_key", DEV_KEY)
+            .var("registry_server", &reg.server())
+            .var("registry_username", reg.username())
+            .var("registry_password", reg.password());
+        t.apply("apply the example");
+        let task = get(&emu, "/jobs/private-images/tasks/work");
+        assert_eq!(task["executionInfo"]["exitCode"], 0, "{task}");
+        let stdout = task_stdout(&emu, "private-images", "work");
+        assert!(stdout.contains(HELLO_ENTRYPOINT_LINE), "{stdout}");
+        t.saved_plan();
+        t.assert_no_leaks(&tf.label(), &[("registry password", reg.password())]);
+        t.destroy();
+        assert!(Path::new(copy.path()).exists());
+    });
+}
+
+/// A task's stdout.txt through the Batch API (File_GetFromTask).
+fn task_stdout(emu: &e2e::Emulator, job: &str, task: &str) -> String {
+    let opts = e2e::batch_client::RequestOptions::new();
+    let file = e2e::block_on(async {
+        emu.client()
+            .get_task_file(job, task, "stdout.txt", None, &opts)
+            .await
+    })
+    .expect("File_GetFromTask")
+    .expect("the task has a stdout.txt");
+    String::from_utf8_lossy(&file.data).into_owned()
+}
