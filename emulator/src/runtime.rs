@@ -771,7 +771,8 @@ mod tests {
             })
         };
         let c = |u: &str, p: &str, s: &str| Some((u.into(), p.into(), s.into()));
-        let table: &[(&str, Option<&Value>, Option<(String, String, String)>)] = &[
+        type Creds = Option<(String, String, String)>;
+        let table: &[(&str, Option<&Value>, Creds)] = &[
             (
                 "reg.example.io/tools/w:1",
                 None,

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use crate::{TfOutput, Workdir};
+
 /// Named blobs to search (e.g. `("state", bytes)`).
 #[derive(Default)]
 pub struct Haystack {
@@ -78,6 +80,103 @@ impl Haystack {
             leaks.join("\n  "),
             self.names().join(", ")
         );
+    }
+}
+
+/// A working directory that logs at TF_LOG=trace into `trace.log` and keeps every command's
+/// output, for the leak checks at the end.
+pub struct Traced {
+    pub wd: Workdir,
+    outputs: Vec<(String, String)>,
+    shown_plan: String,
+}
+
+impl Traced {
+    pub fn new(mut wd: Workdir) -> Traced {
+        let log = wd.path().join("trace.log");
+        wd.set_env("TF_LOG", "trace")
+            .set_env("TF_LOG_PATH", &log.display().to_string());
+        Traced {
+            wd,
+            outputs: Vec::new(),
+            shown_plan: String::new(),
+        }
+    }
+
+    pub fn var(&mut self, name: &str, value: &str) -> &mut Self {
+        self.wd.set_env(&format!("TF_VAR_{name}"), value);
+        self
+    }
+
+    pub fn keep(&mut self, what: &str, out: TfOutput) -> TfOutput {
+        self.outputs.push((what.to_string(), out.combined()));
+        out
+    }
+
+    #[track_caller]
+    pub fn apply(&mut self, what: &str) -> TfOutput {
+        let out = self.wd.try_apply();
+        self.keep(what, out).assert_success()
+    }
+
+    pub fn try_apply(&mut self, what: &str) -> TfOutput {
+        let out = self.wd.try_apply();
+        self.keep(what, out)
+    }
+
+    /// `terraform plan`, whatever its outcome.
+    pub fn try_plan(&mut self, what: &str) -> TfOutput {
+        let out = self.wd.run(&["plan", "-input=false", "-no-color"]);
+        self.keep(what, out)
+    }
+
+    /// Saves a plan to `tfplan` and keeps `terraform show -json` of it.
+    pub fn saved_plan(&mut self) {
+        let out = self
+            .wd
+            .run_ok(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+        self.keep("plan -out", out);
+        // A representation of the plan file, not a log: kept apart (see `everywhere`).
+        self.shown_plan = self.wd.run_ok(&["show", "-json", "tfplan"]).stdout;
+    }
+
+    #[track_caller]
+    pub fn destroy(&mut self) {
+        let out = self.wd.destroy();
+        self.keep("destroy", out);
+    }
+
+    /// Every command's output (errors included) and the trace log; not the saved plan's JSON.
+    pub fn logs(&self) -> Haystack {
+        let mut h = Haystack::new();
+        for (what, out) in &self.outputs {
+            h.add(format!("output of {what}"), out.as_bytes());
+        }
+        h.add_file("TF_LOG=trace log", &self.wd.path().join("trace.log"));
+        h
+    }
+
+    /// [`Traced::logs`], the state (and its backup) and the saved plan of [`Traced::saved_plan`].
+    pub fn everywhere(&self) -> Haystack {
+        let mut h = self.logs();
+        let p = self.wd.path();
+        assert!(
+            !self.shown_plan.is_empty(),
+            "no saved plan to search (call saved_plan)"
+        );
+        h.add_file("state", &p.join("terraform.tfstate"))
+            .add_plan_file("saved plan", &p.join("tfplan"))
+            .add("show -json of the saved plan", self.shown_plan.as_bytes());
+        if p.join("terraform.tfstate.backup").exists() {
+            h.add_file("state backup", &p.join("terraform.tfstate.backup"));
+        }
+        h
+    }
+
+    /// Asserts that no secret is in any output, the trace log, the state or the saved plan.
+    #[track_caller]
+    pub fn assert_no_leaks(&self, context: &str, secrets: &[(&str, &str)]) {
+        self.everywhere().assert_no_leaks(context, secrets);
     }
 }
 

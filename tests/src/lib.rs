@@ -52,7 +52,7 @@ pub use docker::{
     docker_available, docker_host,
 };
 pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
-pub use leaks::Haystack;
+pub use leaks::{Haystack, Traced};
 pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};
 pub use registry::{Registry, random_hex, registry_available};

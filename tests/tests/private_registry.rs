@@ -11,85 +11,12 @@ use std::path::Path;
 
 use batch_api::{get, start};
 use e2e::{
-    BUSYBOX_IMAGE, DEV_KEY, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, Haystack, Registry,
-    Runtime, TfOutput, Workdir, copy_tree, for_each_terraform, random_hex, repo_root,
+    BUSYBOX_IMAGE, DEV_KEY, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, Registry, Runtime,
+    Traced, Workdir, copy_tree, for_each_terraform, random_hex, repo_root,
 };
 
 /// The local name of the busybox image of scripts/setup-podman.sh, pushed into the registry.
 const LOCAL_BUSYBOX: &str = "localhost/busybox:latest";
-
-/// A working directory that logs at TF_LOG=trace into `trace.log` and keeps every command's
-/// output, for the leak checks at the end.
-struct Traced {
-    wd: Workdir,
-    outputs: Vec<(String, String)>,
-}
-
-impl Traced {
-    fn new(mut wd: Workdir) -> Traced {
-        let log = wd.path().join("trace.log");
-        wd.set_env("TF_LOG", "trace")
-            .set_env("TF_LOG_PATH", &log.display().to_string());
-        Traced {
-            wd,
-            outputs: Vec::new(),
-        }
-    }
-
-    fn var(&mut self, name: &str, value: &str) -> &mut Self {
-        self.wd.set_env(&format!("TF_VAR_{name}"), value);
-        self
-    }
-
-    fn keep(&mut self, what: &str, out: TfOutput) -> TfOutput {
-        self.outputs.push((what.to_string(), out.combined()));
-        out
-    }
-
-    #[track_caller]
-    fn apply(&mut self, what: &str) -> TfOutput {
-        let out = self.wd.try_apply();
-        self.keep(what, out).assert_success()
-    }
-
-    fn try_apply(&mut self, what: &str) -> TfOutput {
-        let out = self.wd.try_apply();
-        self.keep(what, out)
-    }
-
-    /// Saves a plan to `tfplan` and keeps `terraform show -json` of it.
-    fn saved_plan(&mut self) {
-        let out = self
-            .wd
-            .run_ok(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
-        self.keep("plan -out", out);
-        let shown = self.wd.run_ok(&["show", "-json", "tfplan"]);
-        self.keep("show -json tfplan", shown);
-    }
-
-    #[track_caller]
-    fn destroy(&mut self) {
-        let out = self.wd.destroy();
-        self.keep("destroy", out);
-    }
-
-    /// Asserts that no secret is in any output, the trace log, the state or the saved plan.
-    #[track_caller]
-    fn assert_no_leaks(&self, context: &str, secrets: &[(&str, &str)]) {
-        let mut h = Haystack::new();
-        for (what, out) in &self.outputs {
-            h.add(format!("output of {what}"), out.as_bytes());
-        }
-        let p = self.wd.path();
-        h.add_file("TF_LOG=trace log", &p.join("trace.log"))
-            .add_file("state", &p.join("terraform.tfstate"))
-            .add_plan_file("saved plan", &p.join("tfplan"));
-        if p.join("terraform.tfstate.backup").exists() {
-            h.add_file("state backup", &p.join("terraform.tfstate.backup"));
-        }
-        h.assert_no_leaks(context, secrets);
-    }
-}
 
 const VARIABLES: &str = r#"
 variable "registry_password" {
