@@ -9,7 +9,7 @@ mod batch_api;
 
 use std::path::Path;
 
-use batch_api::{get, start};
+use batch_api::{get, pool_resource_hcl, start};
 use e2e::{
     BUSYBOX_IMAGE, DEV_KEY, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, Registry, Runtime,
     Traced, Workdir, copy_tree, for_each_terraform, random_hex, repo_root,
@@ -30,41 +30,25 @@ variable "password_version" {
 }
 "#;
 
-fn pool_hcl(reg: &Registry, image: &str) -> String {
+/// The registry block of `reg` with the write-only password of [`VARIABLES`].
+fn registry_hcl(reg: &Registry) -> String {
     format!(
-        r#"{VARIABLES}
-variable "nodes" {{
-  type = number
-}}
-
-resource "batch_container_pool" "pool" {{
-  name              = "private"
-  vm_size           = "STANDARD_D2S_V3"
-  node_agent_sku_id = "batch.node.ubuntu 22.04"
-  image {{
-    publisher = "microsoft-dsvm"
-    offer     = "ubuntu-hpc"
-    sku       = "2204"
-    version   = "latest"
-  }}
-  container {{
-    type        = "dockerCompatible"
-    image_names = ["{image}"]
-    registry {{
-      server              = "{server}"
-      username            = "{user}"
+        r#"registry {{
+      server              = "{}"
+      username            = "{}"
       password_wo         = var.registry_password
       password_wo_version = var.password_version
-    }}
-  }}
-  fixed_scale {{
-    target_dedicated_nodes = var.nodes
-  }}
-  wait_for = "nodes_ready"
-}}
-"#,
-        server = reg.server(),
-        user = reg.username(),
+    }}"#,
+        reg.server(),
+        reg.username()
+    )
+}
+
+fn pool_hcl(reg: &Registry, image: &str) -> String {
+    let container = format!("image_names = [\"{image}\"]\n    {}", registry_hcl(reg));
+    format!(
+        "{VARIABLES}\nvariable \"nodes\" {{\n  type = number\n}}\n{}",
+        pool_resource_hcl("private", &container, "var.nodes", "")
     )
 }
 
@@ -191,28 +175,14 @@ fn task_pulls_with_its_own_registry_credentials() {
         let wrong = format!("wrong-{}", random_hex(12));
         let mut t = Traced::new(Workdir::new(tf));
         // The pool knows nothing of the registry: only the task's credentials can pull the image.
+        let pool = pool_resource_hcl(
+            "public",
+            &format!("image_names = [\"{BUSYBOX_IMAGE}\"]"),
+            "1",
+            "",
+        );
         t.wd.write_main(&format!(
-            r#"{provider}{VARIABLES}
-resource "batch_container_pool" "pool" {{
-  name              = "public"
-  vm_size           = "STANDARD_D2S_V3"
-  node_agent_sku_id = "batch.node.ubuntu 22.04"
-  image {{
-    publisher = "microsoft-dsvm"
-    offer     = "ubuntu-hpc"
-    sku       = "2204"
-    version   = "latest"
-  }}
-  container {{
-    type        = "dockerCompatible"
-    image_names = ["{BUSYBOX_IMAGE}"]
-  }}
-  fixed_scale {{
-    target_dedicated_nodes = 1
-  }}
-  wait_for = "nodes_ready"
-}}
-
+            r#"{provider}{VARIABLES}{pool}
 resource "batch_job" "job" {{
   name    = "private-task"
   pool_id = batch_container_pool.pool.id
@@ -225,19 +195,13 @@ resource "batch_container_task" "private" {{
   container {{
     image_name  = "{image}"
     run_options = "--rm"
-    registry {{
-      server              = "{server}"
-      username            = "{user}"
-      password_wo         = var.registry_password
-      password_wo_version = var.password_version
-    }}
+    {registry}
   }}
   wait_for_completion = true
 }}
 "#,
             provider = emu.provider_hcl(),
-            server = reg.server(),
-            user = reg.username(),
+            registry = registry_hcl(&reg),
         ));
 
         t.var("registry_password", &wrong)

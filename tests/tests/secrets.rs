@@ -16,10 +16,7 @@ mod batch_api;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use e2e::{
-    Emulator, EmulatorOptions, Runtime, Traced, Workdir, for_each_terraform, random_hex,
-    required_providers_hcl,
-};
+use e2e::{Runtime, Traced, Workdir, for_each_terraform, random_hex, required_providers_hcl};
 
 /// Serves `body` for GETs of `/input.txt` (any query), 404 for anything else; returns the base URL.
 fn serve_input(body: &'static str) -> String {
@@ -86,31 +83,7 @@ provider "batch" {
   account_key      = var.account_key
 }
 
-resource "batch_container_pool" "pool" {
-  name              = "secrets"
-  vm_size           = "STANDARD_D2S_V3"
-  node_agent_sku_id = "batch.node.ubuntu 22.04"
-  image {
-    publisher = "microsoft-dsvm"
-    offer     = "ubuntu-hpc"
-    sku       = "2204"
-    version   = "latest"
-  }
-  container {
-    type        = "dockerCompatible"
-    image_names = ["busybox"]
-    registry {
-      server   = "pool.registry.example.io"
-      username = "pool-puller"
-      password = var.registry_password
-    }
-  }
-  fixed_scale {
-    target_dedicated_nodes = 1
-  }
-  wait_for = "nodes_ready"
-}
-
+POOL
 resource "batch_job" "job" {
   name    = "secrets"
   pool_id = batch_container_pool.pool.id
@@ -142,6 +115,14 @@ resource "batch_container_task" "ok" {
   wait_for_completion = true
 }
 "#;
+
+/// The pool's registry: a sensitive `password`, kept in state (unused by the process runtime).
+const POOL_CONTAINER: &str = r#"image_names = ["busybox"]
+    registry {
+      server   = "pool.registry.example.io"
+      username = "pool-puller"
+      password = var.registry_password
+    }"#;
 
 /// The failing download: its error message goes through the service and the provider.
 const MISSING: &str = r#"
@@ -195,28 +176,17 @@ fn no_secret_reaches_output_logs_state_or_plan_files() {
         let sas_out = format!("sigout{}", random_hex(12));
         let client_secret = format!("cs-{}", random_hex(12));
 
-        let emu = Emulator::start_with(EmulatorOptions {
-            runtime: Runtime::Process,
-            key: key.clone(),
-            // The test reads tasks with a bearer token (batch_api); the provider signs with the key.
-            extra_args: [
-                "--accept-bearer",
-                "--allocation-delay",
-                "200ms",
-                "--node-start-delay",
-                "100ms",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            ..Default::default()
-        });
+        let emu = batch_api::start_with_key(Runtime::Process, &key);
         let base = serve_input("the input\n");
         let mut t = Traced::new(Workdir::new(tf));
         let config = format!("{}{CONFIG}", required_providers_hcl())
             .replace("ACCOUNT", emu.account())
             .replace("ENDPOINT", &emu.endpoint())
-            .replace("BASE", &base);
+            .replace("BASE", &base)
+            .replace(
+                "POOL",
+                &batch_api::pool_resource_hcl("secrets", POOL_CONTAINER, "1", ""),
+            );
         t.wd.write_main(&config);
         t.var("account_key", &key)
             .var("registry_password_wo", &password_wo)
