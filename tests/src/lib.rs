@@ -113,19 +113,17 @@ macro_rules! require_docker {
 macro_rules! require_registry {
     () => {
         if let Err(why) = $crate::docker_available().and_then(|_| $crate::registry_available()) {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "{}: needs a container engine and a private registry: {why}",
-                    module_path!()
-                );
-            }
-            $crate::note(&format!(
-                "{}{}: {}",
-                $crate::DOCKER_SKIP_PREFIX,
-                module_path!(),
-                why
-            ));
+            $crate::skip_unless_ci(module_path!(), &why);
             return;
         }
     };
+}
+
+/// Prints why a test is skipped; panics instead when `CI` is set.
+pub fn skip_unless_ci(test: &str, why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: needs a container engine and a private registry: {why}"
+    );
+    note(&format!("{DOCKER_SKIP_PREFIX}{test}: {why}"));
 }

@@ -52,6 +52,46 @@ fn pool_hcl(reg: &Registry, image: &str) -> String {
     )
 }
 
+/// A registry holding a busybox image under a fresh name, a local Batch service on the docker
+/// runtime, a wrong password and a traced working directory.
+struct Scenario {
+    tf: e2e::Terraform,
+    reg: Registry,
+    image: String,
+    emu: e2e::Emulator,
+    wrong: String,
+    t: Traced,
+}
+
+impl Scenario {
+    fn new(tf: &e2e::Terraform, repo: &str) -> Scenario {
+        let reg = Registry::start();
+        let image = reg.push(LOCAL_BUSYBOX, &format!("{repo}:{}", random_hex(4)));
+        assert!(!engine_has_image(&image), "{image} must need a pull");
+        Scenario {
+            tf: tf.clone(),
+            reg,
+            image,
+            emu: start(Runtime::Docker),
+            wrong: format!("wrong-{}", random_hex(12)),
+            t: Traced::new(Workdir::new(tf)),
+        }
+    }
+
+    /// Saves a plan, checks that neither password is anywhere, and destroys.
+    fn finish(mut self) {
+        self.t.saved_plan();
+        self.t.assert_no_leaks(
+            &self.tf.label(),
+            &[
+                ("right password", self.reg.password()),
+                ("wrong password", &self.wrong),
+            ],
+        );
+        self.t.destroy();
+    }
+}
+
 /// The states of the pool's nodes and their error codes, as the service reports them.
 fn nodes(emu: &e2e::Emulator, pool: &str) -> Vec<(String, Vec<String>)> {
     let list = get(emu, &format!("/pools/{pool}/nodes"));
@@ -82,19 +122,19 @@ fn engine_has_image(image: &str) -> bool {
 fn pool_prefetch_pulls_with_the_write_only_password() {
     e2e::require_registry!();
     for_each_terraform(|tf| {
-        let reg = Registry::start();
-        let image = reg.push(
-            LOCAL_BUSYBOX,
-            &format!("private/prefetch:{}", random_hex(4)),
-        );
-        assert!(!engine_has_image(&image), "{image} must need a pull");
-        let emu = start(Runtime::Docker);
-        let wrong = format!("wrong-{}", random_hex(12));
-        let mut t = Traced::new(Workdir::new(tf));
-        t.wd.write_main(&format!("{}{}", emu.provider_hcl(), pool_hcl(&reg, &image)));
+        let mut s = Scenario::new(tf, "private/prefetch");
+        let Scenario {
+            ref reg,
+            ref image,
+            ref emu,
+            ref wrong,
+            ref mut t,
+            ..
+        } = s;
+        t.wd.write_main(&format!("{}{}", emu.provider_hcl(), pool_hcl(reg, image)));
 
         // An empty pool accepts any password: nothing is pulled yet.
-        t.var("registry_password", &wrong)
+        t.var("registry_password", wrong)
             .var("password_version", "1")
             .var("nodes", "0");
         t.apply("create with the wrong password");
@@ -121,13 +161,13 @@ fn pool_prefetch_pulls_with_the_write_only_password() {
             out.stderr
         );
         assert_eq!(
-            nodes(&emu, "private"),
+            nodes(emu, "private"),
             vec![(
                 "unusable".to_string(),
                 vec!["ContainerImagePullFailed".to_string()]
             )]
         );
-        assert!(!engine_has_image(&image));
+        assert!(!engine_has_image(image));
 
         // The right password with a new version is sent once the pool is empty (Batch changes
         // container registries only on an empty pool), and the refilled pool's node pulls.
@@ -135,33 +175,25 @@ fn pool_prefetch_pulls_with_the_write_only_password() {
             .var("password_version", "2")
             .var("nodes", "0");
         t.apply("empty the pool and send the new password");
-        assert!(nodes(&emu, "private").is_empty());
+        assert!(nodes(emu, "private").is_empty());
         t.var("nodes", "1");
         t.apply("refill the pool");
         assert_eq!(
-            nodes(&emu, "private"),
+            nodes(emu, "private"),
             vec![("idle".to_string(), vec![])],
             "{}",
             tf.label()
         );
         assert!(
-            engine_has_image(&image),
+            engine_has_image(image),
             "{}: {image} was not pulled",
             tf.label()
         );
         assert!(t.wd.plan_is_empty(true), "{}: plan not empty", tf.label());
 
         // A saved plan that sends another password: still nowhere in the plan file.
-        t.var("password_version", "3");
-        t.saved_plan();
-        t.assert_no_leaks(
-            &tf.label(),
-            &[
-                ("right password", reg.password()),
-                ("wrong password", &wrong),
-            ],
-        );
-        t.destroy();
+        s.t.var("password_version", "3");
+        s.finish();
     });
 }
 
@@ -169,11 +201,15 @@ fn pool_prefetch_pulls_with_the_write_only_password() {
 fn task_pulls_with_its_own_registry_credentials() {
     e2e::require_registry!();
     for_each_terraform(|tf| {
-        let reg = Registry::start();
-        let image = reg.push(LOCAL_BUSYBOX, &format!("private/task:{}", random_hex(4)));
-        let emu = start(Runtime::Docker);
-        let wrong = format!("wrong-{}", random_hex(12));
-        let mut t = Traced::new(Workdir::new(tf));
+        let mut s = Scenario::new(tf, "private/task");
+        let Scenario {
+            ref reg,
+            ref image,
+            ref emu,
+            ref wrong,
+            ref mut t,
+            ..
+        } = s;
         // The pool knows nothing of the registry: only the task's credentials can pull the image.
         let pool = pool_resource_hcl(
             "public",
@@ -201,41 +237,33 @@ resource "batch_container_task" "private" {{
 }}
 "#,
             provider = emu.provider_hcl(),
-            registry = registry_hcl(&reg),
+            registry = registry_hcl(reg),
         ));
 
-        t.var("registry_password", &wrong)
+        t.var("registry_password", wrong)
             .var("password_version", "1");
         let out = t.try_apply("task with the wrong password").assert_failure();
         let err = out.stderr.replace('\n', " ");
         assert!(
-            err.contains("ContainerImagePullFailed") && err.contains(&image),
+            err.contains("ContainerImagePullFailed") && err.contains(image.as_str()),
             "{}: the pull failure is not in the error:\n{}",
             tf.label(),
             out.stderr
         );
-        assert!(!engine_has_image(&image));
+        assert!(!engine_has_image(image));
 
         // The failed task is replaced; the new one pulls with the right password and runs.
         t.var("registry_password", reg.password())
             .var("password_version", "2");
         t.apply("task with the right password");
-        let task = get(&emu, "/jobs/private-task/tasks/private");
+        let task = get(emu, "/jobs/private-task/tasks/private");
         assert_eq!(task["state"], "completed", "{task}");
         assert_eq!(task["executionInfo"]["exitCode"], 0, "{task}");
         assert_eq!(task["executionInfo"]["result"], "success", "{task}");
-        assert!(engine_has_image(&image));
+        assert!(engine_has_image(image));
         assert!(t.wd.plan_is_empty(true), "{}: plan not empty", tf.label());
 
-        t.saved_plan();
-        t.assert_no_leaks(
-            &tf.label(),
-            &[
-                ("right password", reg.password()),
-                ("wrong password", &wrong),
-            ],
-        );
-        t.destroy();
+        s.finish();
     });
 }
 
