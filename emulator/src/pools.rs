@@ -146,6 +146,19 @@ fn strip_secrets(v: &mut Value) {
     }
 }
 
+/// Keep the pool's properties as the request sent them, passwords included (`Pool::secrets`):
+/// the nodes pull container images with them, while reads never return them.
+fn remember_secrets(secrets: &mut Value, sent: &Value) {
+    if !secrets.is_object() {
+        *secrets = json!({});
+    }
+    for (k, v) in sent.as_object().into_iter().flatten() {
+        if !v.is_null() {
+            secrets[k] = v.clone();
+        }
+    }
+}
+
 pub fn pool_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     let p = req.json("PoolAddParameter", true)?.unwrap_or_default();
     let body = create_pool(app, st, p)?;
@@ -395,6 +408,7 @@ pub fn pool_patch(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerRes
             "The value must be between 1 and 256.",
         ));
     }
+    remember_secrets(&mut p.secrets, &patch);
     let mut patch = patch;
     strip_secrets(&mut patch);
     for (k, mut v) in patch.as_object().cloned().unwrap_or_default() {
@@ -420,6 +434,9 @@ pub fn pool_update_properties(_app: &App, st: &mut State, req: &Req, id: &str) -
     let mut upd = req
         .json("PoolUpdatePropertiesParameter", true)?
         .unwrap_or_default();
+    if let Ok(p) = find_pool(st, id) {
+        remember_secrets(&mut p.secrets, &upd);
+    }
     strip_secrets(&mut upd);
     let p = find_pool(st, id)?;
     if s(&p.body, "state") == "deleting" {

@@ -101,6 +101,8 @@ pub struct RunSpec {
     pub max_wall_ms: Option<i64>,
     /// `resourceFiles` to download into the working directory before the command runs.
     pub resource_files: Vec<Value>,
+    /// The pool's `containerRegistries`: used when `containerSettings` names no registry.
+    pub pool_registries: Vec<Value>,
 }
 
 #[derive(Clone)]
@@ -139,13 +141,14 @@ impl Runtime {
         }
     }
 
-    /// Make sure the pool's images are available when a node starts (Batch pre-fetches them).
-    pub async fn prefetch(&self, images: &[String]) -> Result<(), Failure> {
+    /// Make sure the pool's images are available when a node starts (Batch pre-fetches them),
+    /// pulling with the pool's `containerRegistries` credentials for the image's registry.
+    pub async fn prefetch(&self, images: &[String], registries: &[Value]) -> Result<(), Failure> {
         let Runtime::Docker(d) = self else {
             return Ok(());
         };
         for img in images {
-            ensure_image(d, img).await?;
+            ensure_image(d, img, credentials_for(img, None, registries)).await?;
         }
         Ok(())
     }
@@ -373,7 +376,57 @@ async fn kill_group(child: &mut tokio::process::Child) {
     let _ = child.kill().await;
 }
 
-async fn ensure_image(d: &bollard::Docker, image: &str) -> Result<(), Failure> {
+/// The registry host of an image reference, as Docker reads it: the first path component when it
+/// looks like a host (has `.` or `:`, or is `localhost`), else Docker Hub.
+fn image_registry(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "docker.io",
+    }
+}
+
+/// A `registryServer` as a bare host (Batch accepts `https://host/` too); absent means Docker Hub.
+fn registry_host(r: &Value) -> String {
+    let server = r
+        .get("registryServer")
+        .and_then(Value::as_str)
+        .unwrap_or("docker.io");
+    let host = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".into()
+        }
+        _ => host,
+    }
+}
+
+/// The credentials to pull `image` with (sent as the Docker Engine API's X-Registry-Auth): the
+/// task's own `registry` when it has one, else the pool's registry for the image's host.
+pub fn credentials_for(
+    image: &str,
+    task_registry: Option<&Value>,
+    pool_registries: &[Value],
+) -> Option<bollard::auth::DockerCredentials> {
+    let host = image_registry(image).to_ascii_lowercase();
+    let r = task_registry.or_else(|| pool_registries.iter().find(|r| registry_host(r) == host))?;
+    let field = |k: &str| r.get(k).and_then(Value::as_str).map(String::from);
+    Some(bollard::auth::DockerCredentials {
+        username: field("username"),
+        password: field("password"),
+        serveraddress: Some(registry_host(r)),
+        ..Default::default()
+    })
+}
+
+async fn ensure_image(
+    d: &bollard::Docker,
+    image: &str,
+    credentials: Option<bollard::auth::DockerCredentials>,
+) -> Result<(), Failure> {
     if d.inspect_image(image).await.is_ok() {
         return Ok(());
     }
@@ -381,7 +434,7 @@ async fn ensure_image(d: &bollard::Docker, image: &str) -> Result<(), Failure> {
     let opts = bollard::query_parameters::CreateImageOptionsBuilder::new()
         .from_image(image)
         .build();
-    let mut stream = d.create_image(Some(opts), None, None);
+    let mut stream = d.create_image(Some(opts), None, credentials);
     let pulled = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(item) = stream.next().await {
             item.map_err(|e| e.to_string())?;
@@ -486,7 +539,8 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
             };
         }
     };
-    if let Err(f) = ensure_image(d, &image).await {
+    let creds = credentials_for(&image, cs.get("registry"), &spec.pool_registries);
+    if let Err(f) = ensure_image(d, &image, creds).await {
         return Outcome {
             failure: Some(f),
             ..Default::default()
@@ -697,5 +751,51 @@ mod tests {
         let e = parse_run_options("--rm --gpus all").unwrap_err();
         assert!(e.contains("--gpus"), "{e}");
         assert!(parse_run_options("-w").is_err());
+    }
+
+    #[test]
+    fn pull_credentials_come_from_the_task_registry_else_the_pool_registry_of_the_image_host() {
+        let pool = vec![
+            json!({"registryServer": "https://Reg.example.io/", "username": "u1", "password": "p1"}),
+            json!({"username": "hub", "password": "p2"}),
+            json!({"registryServer": "127.0.0.1:5000", "username": "u3", "password": "p3"}),
+        ];
+        let task = json!({"registryServer": "127.0.0.1:5000", "username": "t", "password": "tp"});
+        let who = |image: &str, task: Option<&Value>| {
+            credentials_for(image, task, &pool).map(|c| {
+                (
+                    c.username.unwrap(),
+                    c.password.unwrap(),
+                    c.serveraddress.unwrap(),
+                )
+            })
+        };
+        let c = |u: &str, p: &str, s: &str| Some((u.into(), p.into(), s.into()));
+        type Creds = Option<(String, String, String)>;
+        let table: &[(&str, Option<&Value>, Creds)] = &[
+            (
+                "reg.example.io/tools/w:1",
+                None,
+                c("u1", "p1", "reg.example.io"),
+            ),
+            ("ubuntu", None, c("hub", "p2", "docker.io")),
+            ("library/ubuntu:22.04", None, c("hub", "p2", "docker.io")),
+            (
+                "127.0.0.1:5000/x/y:z",
+                None,
+                c("u3", "p3", "127.0.0.1:5000"),
+            ),
+            (
+                "127.0.0.1:5000/x/y:z",
+                Some(&task),
+                c("t", "tp", "127.0.0.1:5000"),
+            ),
+            ("other.io/x", None, None),
+            ("localhost/busybox", None, None),
+        ];
+        for (image, task, want) in table {
+            assert_eq!(&who(image, *task), want, "{image}");
+        }
+        assert_eq!(credentials_for("other.io/x", None, &[]), None);
     }
 }

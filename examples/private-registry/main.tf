@@ -109,4 +109,6 @@ resource "batch_container_task" "work" {
     image_name  = local.image
     run_options = "--rm"
   }
+
+  wait_for_completion = true # the apply fails if the image cannot be pulled or the task fails
 }

@@ -36,8 +36,10 @@ mod cliconfig;
 mod docker;
 mod emulator;
 mod http;
+mod leaks;
 mod output;
 mod paths;
+mod registry;
 mod terraform;
 mod workdir;
 
@@ -53,10 +55,12 @@ pub use docker::{
     docker_for_test, docker_host,
 };
 pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
+pub use leaks::{Haystack, Traced};
 pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};
 /// Skip-or-fail for missing prerequisites (re-exported for [`require_docker!`]).
 pub use prereq;
+pub use registry::{Registry, random_hex, registry_available};
 pub use terraform::{Terraform, for_each_terraform, terraform_versions};
 pub use workdir::{Running, Workdir, copy_tree};
 
@@ -120,5 +124,16 @@ pub fn note(msg: &str) {
 macro_rules! require_docker {
     () => {
         $crate::prereq::require!($crate::docker_for_test())
+    };
+}
+
+/// Returns early from a test (printing why) when no container engine or no private registry can
+/// be used here; under CI it fails instead, so CI cannot pass without running the test.
+#[macro_export]
+macro_rules! require_registry {
+    () => {
+        $crate::prereq::require!(
+            $crate::docker_for_test().and_then(|_| $crate::registry_available())
+        )
     };
 }

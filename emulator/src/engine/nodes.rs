@@ -58,7 +58,7 @@ pub(super) fn max_wall(constraints: &Value) -> Option<i64> {
 
 /// Prefetch images and run the start task of a node that just started.
 pub(super) async fn node_setup(app: AppRef, pk: String, nid: String) {
-    let (images, start_task, pool_id, ov, node_root, mut env) = {
+    let (images, registries, start_task, pool_id, ov, node_root, mut env) = {
         let st = app.state.lock().await;
         let Some(p) = st.pools.get(&pk) else { return };
         let Some(n) = p.node(&nid) else {
@@ -68,7 +68,8 @@ pub(super) async fn node_setup(app: AppRef, pk: String, nid: String) {
         let env = base_env(&app, &pool_id, n);
         (
             p.container_images(),
-            p.body.get("startTask").cloned(),
+            p.container_registries(),
+            p.start_task_with_secrets(),
             pool_id,
             st.overrides.get(&pk).cloned().unwrap_or_default(),
             n.root.clone(),
@@ -80,7 +81,7 @@ pub(super) async fn node_setup(app: AppRef, pk: String, nid: String) {
             .and_then(Value::as_bool)
             .unwrap_or(true)
     });
-    let prefetch = app.runtime.prefetch(&images).await;
+    let prefetch = app.runtime.prefetch(&images, &registries).await;
     let run_start_task = {
         let mut st = app.state.lock().await;
         let Some(n) = st.node_mut(&pk, &nid) else {
@@ -131,6 +132,7 @@ pub(super) async fn node_setup(app: AppRef, pk: String, nid: String) {
             container: stt.get("containerSettings").cloned(),
             max_wall_ms: None,
             resource_files: resource_files(&stt),
+            pool_registries: registries.clone(),
         };
         let o = app.runtime.run(spec, app.shutdown.child_token()).await;
         if o.failure.is_none()

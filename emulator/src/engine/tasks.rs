@@ -24,6 +24,7 @@ pub(super) fn spawn_release_tasks(app: &AppRef, st: &mut State, jk: &str) {
         return;
     };
     let pool_id = s(&pool.body, "id").to_string();
+    let pool_registries = pool.container_registries();
     for n in pool.nodes.iter_mut() {
         if !n.take_prep(jk) {
             continue;
@@ -69,6 +70,7 @@ pub(super) fn spawn_release_tasks(app: &AppRef, st: &mut State, jk: &str) {
                 .and_then(Value::as_str)
                 .and_then(parse_duration_ms)
                 .or(Some(15 * 60_000)),
+            pool_registries: pool_registries.clone(),
         };
         let app2 = app.clone();
         let job_id = job_id.clone();
@@ -87,7 +89,7 @@ pub(super) fn spawn_release_tasks(app: &AppRef, st: &mut State, jk: &str) {
 }
 
 pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
-    let (pool_id, node_url, node_root, mut env, needs_prep) = {
+    let (pool_id, node_url, node_root, mut env, needs_prep, pool_registries) = {
         let p = st.pools.get(&a.pk).unwrap();
         let n = p.node(&a.nid).unwrap();
         let job = &st.jobs[&a.jk];
@@ -100,6 +102,7 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
             n.root.clone(),
             base_env(app, &pool_id, n),
             needs_prep,
+            p.container_registries(),
         )
     };
     let job = &st.jobs[&a.jk];
@@ -153,6 +156,7 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
             container: pt.get("containerSettings").cloned(),
             resource_files: resource_files(pt),
             max_wall_ms: max_wall(&pt["constraints"]),
+            pool_registries: pool_registries.clone(),
         });
     }
     env.push(("AZ_BATCH_TASK_ID".into(), task_id.clone()));
@@ -233,6 +237,7 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
                     container: task_body.get("containerSettings").cloned(),
                     resource_files: common_files.clone(),
                     max_wall_ms: max_wall(&task_body["constraints"]),
+                    pool_registries: pool_registries.clone(),
                 },
             ));
         }
@@ -247,6 +252,7 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
         container: task_body.get("containerSettings").cloned(),
         resource_files: resource_files(&task_body),
         max_wall_ms: max_wall(&task_body["constraints"]),
+        pool_registries,
     };
     let cancel = app.cancels.register(&a.jk, &a.tk);
     let app2 = Arc::clone(app);

@@ -43,7 +43,8 @@ pub struct Pool {
     pub delete_done_at: Option<i64>,
     pub last_enable_autoscale: Option<i64>,
     pub next_autoscale_at: Option<i64>,
-    /// Password-bearing fields are not returned by the service; kept here for completeness only.
+    /// The pool's properties as last sent, passwords included (reads strip them from `body`):
+    /// nodes pull container images with these credentials.
     #[serde(default)]
     pub secrets: Value,
 }
@@ -283,6 +284,28 @@ impl Pool {
             keep
         });
         out
+    }
+
+    /// The pool's `containerRegistries` with their passwords: the credentials its nodes pull with.
+    pub fn container_registries(&self) -> Vec<Value> {
+        let path = |v: &Value| {
+            v["virtualMachineConfiguration"]["containerConfiguration"]["containerRegistries"]
+                .as_array()
+                .cloned()
+        };
+        path(&self.secrets)
+            .or_else(|| path(&self.body))
+            .unwrap_or_default()
+    }
+
+    /// The start task with the password of its container registry, if it has one.
+    pub fn start_task_with_secrets(&self) -> Option<Value> {
+        let mut stt = self.body.get("startTask").cloned()?;
+        let sent = &self.secrets["startTask"]["containerSettings"]["registry"];
+        if sent.is_object() && stt["containerSettings"].is_object() {
+            stt["containerSettings"]["registry"] = sent.clone();
+        }
+        Some(stt)
     }
 
     /// The container images its nodes prefetch.

@@ -18,8 +18,14 @@ pub const POOL: &str = "pool1";
 /// A local Batch service with short delays; it also accepts any bearer token, which the tests
 /// use for their own API calls (the provider signs with Shared Key).
 pub fn start(runtime: Runtime) -> Emulator {
+    start_with_key(runtime, e2e::DEV_KEY)
+}
+
+/// [`start`] with another account key.
+pub fn start_with_key(runtime: Runtime, key: &str) -> Emulator {
     Emulator::start_with(EmulatorOptions {
         runtime,
+        key: key.to_string(),
         extra_args: [
             "--accept-bearer",
             "--allocation-delay",
@@ -140,16 +146,13 @@ pub fn pool_resource_ready(wd: &Workdir) -> bool {
     })
 }
 
-/// The pool the scenario runs on: `(hcl, reference)` where `reference` is the HCL expression of
-/// the pool id. Creates the pool through the API when the pool resource is not available.
-pub fn pool(emu: &Emulator, wd: &Workdir, slots: u32) -> (String, String) {
-    // `providers schema` needs a configuration that uses the provider.
-    wd.write_main(&emu.provider_hcl());
-    if pool_resource_ready(wd) {
-        let hcl = format!(
-            r#"
+/// `resource "batch_container_pool" "pool"` on the local service's Ubuntu image with the given
+/// `container` block body, node count (an HCL expression) and extra lines, waiting for ready nodes.
+pub fn pool_resource_hcl(name: &str, container: &str, nodes: &str, extra: &str) -> String {
+    format!(
+        r#"
 resource "batch_container_pool" "pool" {{
-  name              = "{POOL}"
+  name              = "{name}"
   vm_size           = "STANDARD_D2S_V3"
   node_agent_sku_id = "batch.node.ubuntu 22.04"
   image {{
@@ -159,16 +162,30 @@ resource "batch_container_pool" "pool" {{
     version   = "latest"
   }}
   container {{
-    type        = "dockerCompatible"
-    image_names = ["busybox"]
+    type = "dockerCompatible"
+    {container}
   }}
   fixed_scale {{
-    target_dedicated_nodes = 1
+    target_dedicated_nodes = {nodes}
   }}
-  task_slots_per_node = {slots}
-  wait_for            = "nodes_ready"
+  {extra}
+  wait_for = "nodes_ready"
 }}
 "#
+    )
+}
+
+/// The pool the scenario runs on: `(hcl, reference)` where `reference` is the HCL expression of
+/// the pool id. Creates the pool through the API when the pool resource is not available.
+pub fn pool(emu: &Emulator, wd: &Workdir, slots: u32) -> (String, String) {
+    // `providers schema` needs a configuration that uses the provider.
+    wd.write_main(&emu.provider_hcl());
+    if pool_resource_ready(wd) {
+        let hcl = pool_resource_hcl(
+            POOL,
+            r#"image_names = ["busybox"]"#,
+            "1",
+            &format!("task_slots_per_node = {slots}"),
         );
         return (hcl, "batch_container_pool.pool.id".into());
     }
