@@ -130,7 +130,7 @@ fn update_by_key_failures_and_import() {
 
         // 3. Constraints change in place: Task_Update, the task is not re-created.
         tasks.get_mut("t11").unwrap().1 =
-            "constraints = { max_wall_clock_time = \"PT1H\", max_task_retry_count = 1 }".into();
+            "constraints = { max_wall_clock_time = \"PT1H\", retention_time = \"P7D\", max_task_retry_count = 1 }".into();
         wd.write_main(&config(&emu, &pool_hcl, &pool_ref, &tasks, true));
         wd.apply();
         let remote = api(&emu, "GET", "/jobs/sweep/tasks/t11", None).1;
@@ -183,7 +183,10 @@ fn update_by_key_failures_and_import() {
         assert_eq!(api(&emu, "GET", "/jobs/sweep/tasks/t20", None).0, 200);
         wd.assert_plan_empty();
 
-        // 6. Import by job id adopts every task; the plan after it is empty.
+        // 6. Import by job id adopts every task; the plan after it is empty. An import cannot
+        // know whether the tasks were waited for: it reads `wait_for_completion` as the default.
+        wd.write_main(&config(&emu, &pool_hcl, &pool_ref, &tasks, false));
+        wd.apply();
         wd.run_ok(&["state", "rm", ADDR]);
         wd.import(ADDR, "sweep");
         let r = results(&wd);
@@ -207,7 +210,11 @@ fn create_meeting_foreign_tasks_names_them_and_the_import() {
         let cfg = config(&emu, &pool_hcl, &pool_ref, &tasks, false);
         wd.write_main(&cfg);
         wd.run_ok(&["apply", "-auto-approve", "-target=batch_job.job"]);
-        let body = json!({"id": "t1", "commandLine": "/bin/sh -c 'echo foreign'"});
+        let body = json!({
+            "id": "t1",
+            "commandLine": "/bin/sh -c 'echo foreign'",
+            "containerSettings": {"imageName": "busybox"}
+        });
         let (st, v) = api(&emu, "POST", "/jobs/sweep/tasks", Some(&body));
         assert_eq!(st, 201, "{v}");
         let out = wd.try_apply();

@@ -629,6 +629,8 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
             })
             .collect();
         let _ = overwrite(&mut state, &TasksPatch { tasks }, ty());
+        // Lists left out of configuration are null in nested attributes (not empty as in blocks).
+        empty_lists_to_null(&mut state);
     } else {
         let gone: Vec<&String> = prior
             .tasks
@@ -672,6 +674,16 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
         state,
         private: Private::new(),
         diags,
+    }
+}
+
+/// Every empty list in `v` (the imported state: nothing in it is a list the user wrote) as null.
+fn empty_lists_to_null(v: &mut Value) {
+    match v {
+        Value::List(l) if l.is_empty() => *v = Value::Null,
+        Value::List(l) | Value::Set(l) => l.iter_mut().for_each(empty_lists_to_null),
+        Value::Map(m) | Value::Object(m) => m.values_mut().for_each(empty_lists_to_null),
+        _ => {}
     }
 }
 
