@@ -85,7 +85,7 @@ fn update_by_key_failures_and_import() {
         wd.apply();
         let r = results(&wd);
         assert_eq!(r.as_object().unwrap().len(), 30, "{r}");
-        for (name, _) in &tasks {
+        for name in tasks.keys() {
             assert_eq!(r[name]["state"], "completed", "{name}: {r}");
             assert_eq!(r[name]["result"], "success", "{name}: {r}");
             assert_eq!(r[name]["exit_code"], 0, "{name}: {r}");

@@ -354,9 +354,12 @@ fn service_error_body(se: &ServiceError) -> BatchErrorBody {
 mod chunk_tests {
     use super::chunk_tasks;
 
+    type Case = (Vec<usize>, usize, usize, Vec<std::ops::Range<usize>>);
+
     #[test]
+    #[allow(clippy::single_range_in_vec_init)]
     fn chunks_respect_count_and_bytes() {
-        let cases: Vec<(Vec<usize>, usize, usize, Vec<std::ops::Range<usize>>)> = vec![
+        let cases: Vec<Case> = vec![
             (vec![], 100, 1000, vec![]),
             (vec![10; 5], 2, 1000, vec![0..2, 2..4, 4..5]),
             (

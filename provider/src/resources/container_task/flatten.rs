@@ -6,8 +6,6 @@ use tfplugin::model::Tf;
 
 use super::model::{RunModel, TaskModel};
 use crate::common::task_spec::task_args::flatten_task_args;
-#[cfg(test)]
-pub use crate::common::task_spec::task_parts_map::*;
 
 /// The task as state. `prior` is the state before (None on a first read).
 pub fn flatten_task(t: &CloudTask, job_id: &str, prior: Option<&TaskModel>) -> TaskModel {

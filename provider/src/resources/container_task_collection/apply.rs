@@ -37,6 +37,8 @@ const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
 const CALLS_IN_FLIGHT: usize = 8;
 /// How many failed tasks an apply describes in full (each costs two reads of stderr.txt).
 const FAILURES_DESCRIBED: usize = 10;
+/// `$select` of a listing that only needs the task ids (a Batch property).
+const SELECT_IDS: &str = "id";
 /// What a results listing needs.
 const RESULT_SELECT: &str = "id,state,executionInfo";
 
@@ -60,8 +62,13 @@ fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<CollectionModel> {
     }
 }
 
+/// The path of `job_id`, which job errors point at.
+fn job_path() -> AttrPath {
+    AttrPath::root().child("job_id")
+}
+
 /// The path of one task's entry.
-fn task_path(name: &str) -> AttrPath {
+pub fn task_path(name: &str) -> AttrPath {
     AttrPath::root().child("tasks").key(name)
 }
 
@@ -210,7 +217,7 @@ async fn apply(ctx: &Ctx<Batch>, req: ApplyRequest, op: Op, default: Duration) -
     if !doomed.is_empty() && !delete_tasks(ctx, &job, &doomed, dl, &mut diags).await {
         // Nothing was added yet: the replaced tasks that are still there stay as they were.
         let mut st = req.prior.clone();
-        let left = list_job_tasks(ctx, &job, Some("id"))
+        let left = list_job_tasks(ctx, &job, Some(SELECT_IDS))
             .await
             .unwrap_or_default();
         retain_tasks(&mut st, |k| left.contains_key(&k.to_ascii_lowercase()));
@@ -305,14 +312,14 @@ async fn check_no_existing(
     planned: &BTreeMap<String, Option<TaskArgs>>,
     diags: &mut Diagnostics,
 ) -> bool {
-    let existing = match list_job_tasks(ctx, job, Some("id")).await {
+    let existing = match list_job_tasks(ctx, job, Some(SELECT_IDS)).await {
         Ok(l) => l,
         Err(e) if error_code(&e).is_some_and(|c| c.eq_ignore_ascii_case("JobNotFound")) => {
             batch_error(
                 diags,
                 &format!("add tasks: job {job:?} does not exist"),
                 &e,
-                Some(&AttrPath::root().child("job_id")),
+                Some(&job_path()),
             );
             return false;
         }
@@ -361,7 +368,7 @@ async fn add_tasks(
         Err(e) => {
             let path = error_code(&e)
                 .is_some_and(|c| c.eq_ignore_ascii_case("JobNotFound"))
-                .then(|| AttrPath::root().child("job_id"));
+                .then(job_path);
             batch_error(
                 diags,
                 &format!("add tasks to job {job:?}"),
@@ -452,7 +459,7 @@ async fn delete_tasks(
     let what = format!("{} task(s) of job {job:?} to be deleted", gone.len());
     let gone = &gone;
     let r = crate::common::poll_until(ctx, dl, &what, || async move {
-        match list_job_tasks(ctx, job, Some("id")).await {
+        match list_job_tasks(ctx, job, Some(SELECT_IDS)).await {
             Ok(l) => Ok((!l.keys().any(|k| gone.contains(k))).then_some(())),
             Err(e) if is_not_found(&e) => Ok(Some(())),
             Err(e) => {

@@ -34,7 +34,7 @@ use tfplugin::framework::{
 };
 use tfplugin::model::{Tf, from_value};
 use tfplugin::schema::Schema;
-use tfplugin::{AttrPath, Diagnostics, Value};
+use tfplugin::{Diagnostics, Value};
 
 use crate::common::Batch;
 use crate::common::task_spec::task_parts::check_task_arguments;
@@ -95,7 +95,7 @@ fn validate_tasks(c: &CollectionCheck, diags: &mut Diagnostics) {
     };
     let mut seen = std::collections::BTreeMap::new();
     for (name, t) in tasks {
-        let path = AttrPath::root().child("tasks").key(name);
+        let path = apply::task_path(name);
         if !is_batch_id(name) {
             diags.attr_error(
                 &path,
