@@ -346,3 +346,49 @@ pub async fn failure_report(
     detail.push_str(&format!("\nLast lines of stderr.txt:\n{tail}\n"));
     (summary, detail)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watcher_with(job: &str, tasks: &[&str]) -> (TaskWatcher, Vec<watch::Receiver<bool>>) {
+        let w = TaskWatcher::default();
+        let mut rxs = Vec::new();
+        {
+            let mut jobs = w.jobs.lock().unwrap();
+            let entry = jobs.entry(job.to_string()).or_default();
+            for t in tasks {
+                let (tx, rx) = watch::channel(false);
+                entry.entry(t.to_string()).or_default().push(tx);
+                rxs.push(rx);
+            }
+        }
+        (w, rxs)
+    }
+
+    #[test]
+    fn one_listing_settles_every_waiter_of_the_job() {
+        let (w, rxs) = watcher_with("j", &["a", "b", "c"]);
+        // b is still running; a and c are no longer listed as unfinished.
+        let open = BTreeSet::from(["b".to_string(), "other".to_string()]);
+        assert!(w.settle("j", &open), "b still waits: the loop goes on");
+        assert!(*rxs[0].borrow());
+        assert!(!*rxs[1].borrow());
+        assert!(*rxs[2].borrow());
+        assert!(
+            !w.settle("j", &BTreeSet::new()),
+            "nobody left: the loop ends"
+        );
+        assert!(*rxs[1].borrow());
+        assert!(w.is_idle("j"));
+    }
+
+    #[test]
+    fn waiters_that_gave_up_are_dropped() {
+        let (w, mut rxs) = watcher_with("j", &["a"]);
+        rxs.clear();
+        let open = BTreeSet::from(["a".to_string()]);
+        assert!(!w.settle("j", &open), "the only waiter is gone");
+        assert!(w.is_idle("j"));
+    }
+}
