@@ -39,6 +39,11 @@ async fn unfinished(
         .collect())
 }
 
+/// The error of a failed Task_List of `job`.
+pub fn list_failed(diags: &mut Diagnostics, job: &str, e: &BatchError) {
+    batch_error(diags, &format!("list the tasks of job {job:?}"), e, None);
+}
+
 /// Every task of `job`, by lower-case id, with the properties `select` names (None: all).
 pub async fn list_job_tasks(
     ctx: &Ctx<Batch>,
@@ -81,7 +86,7 @@ pub async fn wait_all_completed(
             }
             Err(e) => {
                 let mut d = Diagnostics::new();
-                batch_error(&mut d, &format!("list the tasks of job {job:?}"), &e, None);
+                list_failed(&mut d, job, &e);
                 Err(d)
             }
         }

@@ -23,7 +23,9 @@ use crate::common::task_spec::task_args::{TaskArgs, expand_task_args, flatten_ta
 use crate::common::task_spec::{
     expand_task_constraints_replacing, flatten_imported_task_constraints,
 };
-use crate::common::task_watch::{failure_report, is_failed, list_job_tasks, wait_all_completed};
+use crate::common::task_watch::{
+    failure_report, is_failed, list_failed, list_job_tasks, wait_all_completed,
+};
 use crate::common::validators::is_batch_id;
 use crate::common::{
     Batch, Op, Timeouts, WaitError, batch_error, error_code, is_not_found, opts, overwrite,
@@ -282,12 +284,7 @@ async fn apply(ctx: &Ctx<Batch>, req: ApplyRequest, op: Op, default: Duration) -
                 report_failures(ctx, &job, &failed, req.prior.is_null(), &mut diags).await;
             }
             Err(e) => {
-                batch_error(
-                    &mut diags,
-                    &format!("list the tasks of job {job:?}"),
-                    &e,
-                    None,
-                );
+                list_failed(&mut diags, &job, &e);
                 for k in &touched {
                     results.insert(k.clone(), ResultModel::default());
                 }
@@ -324,7 +321,7 @@ async fn check_no_existing(
             return false;
         }
         Err(e) => {
-            batch_error(diags, &format!("list the tasks of job {job:?}"), &e, None);
+            list_failed(diags, job, &e);
             return false;
         }
     };
@@ -464,7 +461,7 @@ async fn delete_tasks(
             Err(e) if is_not_found(&e) => Ok(Some(())),
             Err(e) => {
                 let mut d = Diagnostics::new();
-                batch_error(&mut d, &format!("list the tasks of job {job:?}"), &e, None);
+                list_failed(&mut d, job, &e);
                 Err(d)
             }
         }
@@ -611,12 +608,7 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
             };
         }
         Err(e) => {
-            batch_error(
-                &mut diags,
-                &format!("list the tasks of job {job:?}"),
-                &e,
-                None,
-            );
+            list_failed(&mut diags, &job, &e);
             return ReadResponse {
                 state: req.state,
                 private: req.private,
