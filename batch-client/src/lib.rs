@@ -34,7 +34,10 @@ pub use client::{
 };
 pub use error::{BatchError, Result, ServiceError};
 pub use models::Secret;
-pub use ops::{ByteRange, FileContent, FileInfo, MAX_TASKS_PER_COLLECTION};
+pub use ops::{
+    ByteRange, COLLECTION_CHUNKS_IN_FLIGHT, FileContent, FileInfo, MAX_COLLECTION_BYTES,
+    MAX_TASKS_PER_COLLECTION, chunk_tasks,
+};
 pub use retry::RetryPolicy;
 pub use tokio_util::sync::CancellationToken;
 

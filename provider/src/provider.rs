@@ -20,7 +20,8 @@ use crate::data_sources::{
     task_file::TaskFileDataSource,
 };
 use crate::resources::{
-    container_pool::ContainerPoolResource, container_task::ContainerTaskResource, job::JobResource,
+    container_pool::ContainerPoolResource, container_task::ContainerTaskResource,
+    container_task_collection::ContainerTaskCollectionResource, job::JobResource,
 };
 
 pub struct BatchProvider;
@@ -176,6 +177,7 @@ impl Provider for BatchProvider {
                 } else {
                     Duration::from_secs(30)
                 },
+                watcher: Default::default(),
             }),
             Err(e) => {
                 diags.error("Could not set up the Batch client", e.to_string());
@@ -189,6 +191,7 @@ impl Provider for BatchProvider {
             Arc::new(ContainerPoolResource),
             Arc::new(JobResource),
             Arc::new(ContainerTaskResource),
+            Arc::new(ContainerTaskCollectionResource),
         ]
     }
 

@@ -8,7 +8,9 @@ mod pool;
 mod task;
 
 pub use file::{ByteRange, FileContent, FileInfo};
-pub use task::MAX_TASKS_PER_COLLECTION;
+pub use task::{
+    COLLECTION_CHUNKS_IN_FLIGHT, MAX_COLLECTION_BYTES, MAX_TASKS_PER_COLLECTION, chunk_tasks,
+};
 
 use crate::error::ServiceError;
 

@@ -13,6 +13,36 @@ fn terminate_done(e: &ServiceError) -> bool {
 
 /// Most tasks one Task_AddCollection request may carry.
 pub const MAX_TASKS_PER_COLLECTION: usize = 100;
+/// Largest Task_AddCollection body we send: the service takes under 1 MB; the margin covers
+/// the envelope and JSON separators.
+pub const MAX_COLLECTION_BYTES: usize = 1024 * 1024 - 16 * 1024;
+/// How many Task_AddCollection requests one call keeps in flight.
+pub const COLLECTION_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Splits tasks of the given serialized sizes into consecutive chunks of at most `max_count`
+/// tasks whose sizes add up to at most `max_bytes` (a single larger task gets a chunk of its
+/// own, for the service to judge).
+pub fn chunk_tasks(
+    sizes: &[usize],
+    max_count: usize,
+    max_bytes: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, &s) in sizes.iter().enumerate() {
+        let n = i - start;
+        if n > 0 && (n == max_count || bytes + s > max_bytes) {
+            out.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes += s;
+    }
+    if start < sizes.len() {
+        out.push(start..sizes.len());
+    }
+    out
+}
 
 impl BatchClient {
     /// After an ambiguous Task_Add (alone or in a collection), a `TaskExists` adopts the existing
@@ -43,27 +73,63 @@ impl BatchClient {
         .await
     }
 
-    /// Task_AddCollection for any number of tasks (sent in chunks of 100). Returns one result
-    /// per input task, in input order. Tasks with `servererror` results or whose request failed
-    /// ambiguously are retried (until the deadline); a `TaskExists` after such an ambiguity is
-    /// adopted (reported as `success`) when the existing task matches what was sent. Other
-    /// `clienterror` results are returned as is.
+    /// Task_AddCollection for any number of tasks: sent in chunks of at most 100 tasks and under
+    /// 1 MB ([`chunk_tasks`]), up to [`COLLECTION_CHUNKS_IN_FLIGHT`] at once; a chunk the service
+    /// still finds too large (`RequestBodyTooLarge`) is split in two and sent again. Returns one
+    /// result per input task, in input order. Tasks with `servererror` results or whose request
+    /// failed ambiguously are retried (until the deadline); a `TaskExists` after such an
+    /// ambiguity is adopted (reported as `success`) when the existing task matches what was
+    /// sent. Other `clienterror` results are returned as is.
     pub async fn add_task_collection(
         &self,
         job_id: &str,
         tasks: &[TaskAddParameter],
         opts: &RequestOptions,
     ) -> Result<Vec<TaskAddResult>> {
+        use futures::StreamExt;
         let opts = RequestOptions {
             deadline: Some(self.deadline(opts)),
             if_match: None,
             cancel: opts.cancel.clone(),
         };
+        let sizes = tasks
+            .iter()
+            .map(|t| serde_json::to_vec(t).map(|b| b.len()).unwrap_or(0))
+            .collect::<Vec<_>>();
+        let chunks = chunk_tasks(&sizes, MAX_TASKS_PER_COLLECTION, MAX_COLLECTION_BYTES);
+        let opts = &opts;
+        let parts: Vec<Result<Vec<TaskAddResult>>> = futures::stream::iter(chunks)
+            .map(|r| self.add_task_chunk_splitting(job_id, &tasks[r], opts))
+            .buffered(COLLECTION_CHUNKS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut all = Vec::with_capacity(tasks.len());
-        for chunk in tasks.chunks(MAX_TASKS_PER_COLLECTION) {
-            all.extend(self.add_task_chunk(job_id, chunk, &opts).await?);
+        for p in parts {
+            all.extend(p?);
         }
         Ok(all)
+    }
+
+    /// One chunk; halves it on `RequestBodyTooLarge` (the service's limit may count differently).
+    fn add_task_chunk_splitting<'a>(
+        &'a self,
+        job_id: &'a str,
+        tasks: &'a [TaskAddParameter],
+        opts: &'a RequestOptions,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<TaskAddResult>>> {
+        Box::pin(async move {
+            match self.add_task_chunk(job_id, tasks, opts).await {
+                Err(BatchError::Service(se))
+                    if se.code.eq_ignore_ascii_case("RequestBodyTooLarge") && tasks.len() > 1 =>
+                {
+                    let (a, b) = tasks.split_at(tasks.len() / 2);
+                    let mut out = self.add_task_chunk_splitting(job_id, a, opts).await?;
+                    out.extend(self.add_task_chunk_splitting(job_id, b, opts).await?);
+                    Ok(out)
+                }
+                other => other,
+            }
+        })
     }
 
     async fn add_task_chunk(
@@ -281,5 +347,53 @@ fn service_error_body(se: &ServiceError) -> BatchErrorBody {
                 })
                 .collect(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::chunk_tasks;
+
+    type Case = (Vec<usize>, usize, usize, Vec<std::ops::Range<usize>>);
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)]
+    fn chunks_respect_count_and_bytes() {
+        let cases: Vec<Case> = vec![
+            (vec![], 100, 1000, vec![]),
+            (vec![10; 5], 2, 1000, vec![0..2, 2..4, 4..5]),
+            (
+                vec![10; 250],
+                100,
+                1_000_000,
+                vec![0..100, 100..200, 200..250],
+            ),
+            // Bytes bound first: 40 + 40 + 40 > 100.
+            (vec![40, 40, 40, 40], 100, 100, vec![0..2, 2..4]),
+            // A task larger than the limit goes alone.
+            (vec![10, 500, 10], 100, 100, vec![0..1, 1..2, 2..3]),
+            (vec![50, 50], 100, 100, vec![0..2]),
+        ];
+        for (sizes, count, bytes, want) in cases {
+            assert_eq!(
+                chunk_tasks(&sizes, count, bytes),
+                want,
+                "{sizes:?} {count} {bytes}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_task_lands_in_exactly_one_chunk() {
+        let sizes: Vec<usize> = (0..1000).map(|i| 100 + (i * 7919) % 20_000).collect();
+        let chunks = chunk_tasks(&sizes, 100, 1_000_000);
+        let mut next = 0;
+        for c in &chunks {
+            assert_eq!(c.start, next);
+            assert!(c.len() <= 100);
+            assert!(sizes[c.clone()].iter().sum::<usize>() <= 1_000_000);
+            next = c.end;
+        }
+        assert_eq!(next, sizes.len());
     }
 }

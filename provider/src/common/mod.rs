@@ -5,6 +5,7 @@
 pub mod container;
 pub mod import;
 pub mod task_spec;
+pub mod task_watch;
 pub mod validators;
 pub mod wire_paths;
 
@@ -25,6 +26,8 @@ pub struct Batch {
     /// the local Batch service on loopback, whose state changes take fractions of a second.
     pub poll_initial: Duration,
     pub poll_max: Duration,
+    /// Shared polling of tasks that wait one by one (one listing per job per interval).
+    pub watcher: task_watch::TaskWatcher,
 }
 
 /// Request options bounded by `deadline` and cancelled by StopProvider.

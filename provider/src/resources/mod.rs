@@ -2,4 +2,5 @@
 
 pub mod container_pool;
 pub mod container_task;
+pub mod container_task_collection;
 pub mod job;

@@ -192,6 +192,12 @@ pub fn check_applied(planned: &Value, new: &Value, path: &AttrPath, diags: &mut 
                 check_applied(pv, nm.get(k).unwrap_or(&Value::Null), &path.child(k), diags);
             }
         }
+        // A map's keys are known in a plan; its elements may be unknown until apply.
+        (Value::Map(pm), Value::Map(nm)) if pm.keys().eq(nm.keys()) => {
+            for (k, pv) in pm {
+                check_applied(pv, &nm[k], &path.key(k), diags);
+            }
+        }
         (Value::List(pl), Value::List(nl)) if pl.len() == nl.len() => {
             for (i, (pv, nv)) in pl.iter().zip(nl).enumerate() {
                 check_applied(pv, nv, &path.index(i), diags);
@@ -218,6 +224,38 @@ pub fn check_applied(planned: &Value, new: &Value, path: &AttrPath, diags: &mut 
                     format!("planned {planned:?}, but apply produced {new:?}"),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn map(pairs: &[(&str, Value)]) -> Value {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn unknown_map_elements_may_become_known_but_keys_stay() {
+        let planned = map(&[("a", Value::Unknown), ("b", Value::string("x"))]);
+        let mut d = Diagnostics::new();
+        let new = map(&[("a", Value::string("y")), ("b", Value::string("x"))]);
+        check_applied(&planned, &new, &AttrPath::root(), &mut d);
+        assert!(!d.has_errors(), "{d:?}");
+        for bad in [
+            map(&[("a", Value::string("y")), ("b", Value::string("changed"))]),
+            map(&[("a", Value::string("y"))]),
+        ] {
+            let mut d = Diagnostics::new();
+            check_applied(&planned, &bad, &AttrPath::root(), &mut d);
+            assert!(d.has_errors(), "{bad:?}");
         }
     }
 }

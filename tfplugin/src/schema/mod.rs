@@ -462,6 +462,28 @@ impl Block {
     pub fn nested(&self, name: &str) -> Option<&NestedBlock> {
         self.blocks.iter().find(|b| b.name == name)
     }
+    /// The block with each nested block turned into an optional nested attribute of the same
+    /// nesting, recursively: for an object written as `name = { ... }` (e.g. the element of a
+    /// map of objects), which cannot contain blocks. The nested blocks' `requires_replace`,
+    /// `min_items` and `max_items` are dropped: a nested attribute replaces as its attributes say.
+    pub fn to_nested_attributes(&self) -> Block {
+        let mut b = Block {
+            description: self.description.clone(),
+            attributes: self.attributes.clone(),
+            blocks: Vec::new(),
+            deprecated: self.deprecated.clone(),
+            rules: self.rules.clone(),
+        };
+        for n in &self.blocks {
+            let mut a =
+                Attribute::nested_object(&n.name, n.nesting, n.block.to_nested_attributes())
+                    .optional()
+                    .description(n.block.description.clone());
+            a.deprecated = n.block.deprecated.clone();
+            b.attributes.push(a);
+        }
+        b
+    }
     pub fn value_type(&self) -> Type {
         let mut attrs = std::collections::BTreeMap::new();
         for a in &self.attributes {
@@ -531,4 +553,50 @@ pub fn timeouts_block(ops: &[(&str, &str)]) -> NestedBlock {
         );
     }
     NestedBlock::single("timeouts", b)
+}
+
+#[cfg(test)]
+mod nested_attribute_tests {
+    use super::*;
+
+    #[test]
+    fn blocks_become_optional_nested_attributes_of_the_same_nesting() {
+        let b = Block::new("top")
+            .attr(Attribute::string("a").required())
+            .block(
+                NestedBlock::single(
+                    "one",
+                    Block::new("one").block(NestedBlock::list(
+                        "inner",
+                        Block::new("inner").attr(Attribute::number("n").optional()),
+                    )),
+                )
+                .requires_replace(),
+            )
+            .block(NestedBlock::list(
+                "many",
+                Block::new("many").attr(Attribute::bool("f").optional()),
+            ));
+        let n = b.to_nested_attributes();
+        assert!(n.blocks.is_empty());
+        assert_eq!(
+            n.value_type(),
+            b.value_type(),
+            "the value type is unchanged"
+        );
+        let one = n.attribute("one").unwrap();
+        assert!(one.optional && !one.required && !one.is_requires_replace());
+        assert_eq!(one.nested.as_ref().unwrap().nesting, Nesting::Single);
+        assert_eq!(one.description, "one");
+        let inner = one
+            .nested
+            .as_ref()
+            .unwrap()
+            .block
+            .attribute("inner")
+            .unwrap();
+        assert_eq!(inner.nested.as_ref().unwrap().nesting, Nesting::List);
+        let many = n.attribute("many").unwrap();
+        assert_eq!(many.nested.as_ref().unwrap().nesting, Nesting::List);
+    }
 }

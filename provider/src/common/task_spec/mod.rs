@@ -50,6 +50,9 @@ pub mod constraints;
 pub mod duration;
 pub mod environment;
 pub mod resource_file;
+pub mod task_args;
+pub mod task_parts;
+pub mod task_parts_map;
 pub mod user_identity;
 
 pub use super::container::{

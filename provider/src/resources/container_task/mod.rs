@@ -37,7 +37,7 @@ use tfplugin::model::from_value;
 use tfplugin::schema::Schema;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
-use crate::common::task_spec::check_task_container;
+use crate::common::task_spec::task_parts::check_task_arguments;
 use crate::common::{Batch, overwrite};
 use model::{TaskCheck, TaskModel};
 use plan::{UpdateStep, UpdateView, plan_update, planned_id};
@@ -119,35 +119,7 @@ impl Resource<Batch> for ContainerTaskResource {
     }
 }
 
-/// The rules that span attributes beyond those declared on the blocks (user identity, resource
-/// files, registry passwords): a container is required; task id ranges run upwards.
+/// The rules that span attributes beyond those declared on the blocks.
 fn validate_task(c: &TaskCheck, diags: &mut Diagnostics) {
-    let root = AttrPath::root();
-    match &c.container {
-        tfplugin::model::Tf::Null => diags.error(
-            "Missing container block",
-            "batch_container_task needs a `container { image_name = \"...\" }` block: the image the task runs in.",
-        ),
-        tfplugin::model::Tf::Unknown => {}
-        tfplugin::model::Tf::Known(k) => check_task_container(k, &root.child("container"), diags),
-    }
-    let ranges = c
-        .dependencies
-        .as_ref()
-        .and_then(|d| d.task_id_range.as_ref());
-    for (i, r) in ranges.into_iter().flatten().enumerate() {
-        if let (Some(s), Some(e)) = (r.start, r.end)
-            && s > e
-        {
-            diags.attr_error(
-                &root
-                    .child("dependencies")
-                    .child("task_id_range")
-                    .index(i)
-                    .child("end"),
-                "Invalid task id range",
-                format!("end ({e}) must not be smaller than start ({s})."),
-            );
-        }
-    }
+    check_task_arguments(c, &AttrPath::root(), diags);
 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use tfplugin::model::Tf;
 
 use crate::common::Timeouts;
+use crate::common::task_spec::task_args::TaskArgs;
+pub use crate::common::task_spec::task_parts::*;
 use crate::common::task_spec::{
     Environment, ResourceFileModel, TaskConstraintsModel, TaskContainerModel, UserIdentityModel,
 };
@@ -112,6 +114,38 @@ impl TaskModel {
         let (j, n) = id.split_once('/').unwrap_or(("", id));
         (j.to_string(), n.to_string())
     }
+    /// The task's arguments.
+    pub fn args(&self) -> TaskArgs {
+        TaskArgs {
+            display_name: self.display_name.clone(),
+            command_line: self.command_line.clone(),
+            environment: self.environment.clone(),
+            required_slots: self.required_slots,
+            container: self.container.clone(),
+            resource_file: Some(self.resource_file.clone()),
+            output_file: Some(self.output_file.clone()),
+            constraints: self.constraints.clone(),
+            user_identity: self.user_identity.clone(),
+            dependencies: self.dependencies.clone(),
+            multi_instance: self.multi_instance.clone(),
+            exit_conditions: self.exit_conditions.clone(),
+        }
+    }
+    /// Sets every argument (lists as blocks: empty when unset).
+    pub fn set_args(&mut self, a: TaskArgs) {
+        self.display_name = a.display_name;
+        self.command_line = a.command_line;
+        self.environment = a.environment;
+        self.required_slots = a.required_slots;
+        self.container = a.container;
+        self.resource_file = a.resource_file.unwrap_or_default();
+        self.output_file = a.output_file.unwrap_or_default();
+        self.constraints = a.constraints;
+        self.user_identity = a.user_identity;
+        self.dependencies = a.dependencies;
+        self.multi_instance = a.multi_instance;
+        self.exit_conditions = a.exit_conditions;
+    }
     pub fn waits(&self) -> bool {
         self.wait_for_completion == Some(true)
     }
@@ -121,88 +155,6 @@ impl TaskModel {
 #[derive(Debug, Default, Deserialize)]
 pub struct TaskConfig {
     pub container: Option<TaskContainerModel>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OutputFileModel {
-    pub file_pattern: String,
-    pub container_url: String,
-    pub path: Option<String>,
-    pub upload_condition: Option<String>,
-    pub identity_reference: Option<String>,
-    pub upload_headers: Option<std::collections::BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DependenciesModel {
-    pub task_ids: Option<Vec<String>>,
-    #[serde(default)]
-    pub task_id_range: Vec<TaskIdRangeModel>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TaskIdRangeModel {
-    pub start: i64,
-    pub end: i64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MultiInstanceModel {
-    pub number_of_instances: Option<i64>,
-    pub coordination_command_line: String,
-    #[serde(default)]
-    pub common_resource_file: Vec<ResourceFileModel>,
-}
-
-/// `job_action` / `dependency_action` of one exit condition (strings: OneOf validators).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExitOptionsModel {
-    pub job_action: Option<String>,
-    pub dependency_action: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExitCodeModel {
-    pub code: i64,
-    pub job_action: Option<String>,
-    pub dependency_action: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExitCodeRangeModel {
-    pub start: i64,
-    pub end: i64,
-    pub job_action: Option<String>,
-    pub dependency_action: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ExitConditionsModel {
-    #[serde(default)]
-    pub exit_code: Vec<ExitCodeModel>,
-    #[serde(default)]
-    pub exit_code_range: Vec<ExitCodeRangeModel>,
-    pub pre_processing_error: Option<ExitOptionsModel>,
-    pub file_upload_error: Option<ExitOptionsModel>,
-    pub default: Option<ExitOptionsModel>,
-}
-
-/// The configuration view for validation: the parts whose rules span attributes.
-#[derive(Deserialize)]
-pub struct TaskCheck {
-    pub container: Tf<crate::common::task_spec::TaskContainerCheck>,
-    pub dependencies: Option<DependenciesCheck>,
-}
-
-#[derive(Deserialize)]
-pub struct DependenciesCheck {
-    pub task_id_range: Option<Vec<RangeCheck>>,
-}
-
-#[derive(Deserialize)]
-pub struct RangeCheck {
-    pub start: Option<i64>,
-    pub end: Option<i64>,
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use super::apply::{import, parse_import_id, state_of};
 use super::expand::*;
 use super::flatten::*;
 use super::model::*;
-use super::wait::{failure_detail, is_failed};
+use super::wait::is_failed;
+use crate::common::task_watch::failure_detail;
 use crate::common::task_spec::{
     ResourceFileModel, TaskConstraintsModel, TaskContainerModel, UNLIMITED_DURATION,
     UserIdentityModel, normalized_read,
@@ -463,7 +464,7 @@ fn a_failed_task_s_error_leaves_out_the_parts_batch_left_empty() {
     let d = failure_detail(&t, "");
     assert_eq!(
         d,
-        "Exit code: 2\nFailure: category usererror, code FailureExitCode\n\nThe task stays in the state as tainted: the next terraform apply deletes it and runs it again."
+        "Exit code: 2\nFailure: category usererror, code FailureExitCode\n"
     );
     assert!(
         !d.contains("Container error") && !d.contains("stderr.txt"),

@@ -1,0 +1,4 @@
+import {
+  to = batch_container_task_collection.sweep
+  id = "sweep"
+}
