@@ -47,6 +47,14 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
             "The specified job already exists.",
         ));
     }
+    let body = create_job(app, st, &j)?;
+    Ok(Reply::status(StatusCode::CREATED).write_headers(&body, true))
+}
+
+/// Validate a job (a `JobAddParameter`, or a schedule's `jobSpecification` with the id of the
+/// run's job) and add it with its job manager task; returns the job's body.
+pub fn create_job(app: &App, st: &mut State, j: &Value) -> Result<Value, ApiError> {
+    let id = s(j, "id").to_string();
     let auto = j["poolInfo"].get("autoPoolSpecification").cloned();
     if s(&j["poolInfo"], "poolId").is_empty() && auto.is_none() {
         return Err(ApiError::missing_property("poolInfo.poolId"));
@@ -132,7 +140,7 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
         jm["killJobOnCompletion"] = json!(true);
     }
     touch(&mut body);
-    let reply = Reply::status(StatusCode::CREATED).write_headers(&body, true);
+    let created = body.clone();
     let key = id.to_ascii_lowercase();
     let jm = body.get("jobManagerTask").cloned();
     st.jobs.insert(
@@ -189,7 +197,7 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
         }
     }
     st.dirty = true;
-    Ok(reply)
+    Ok(created)
 }
 
 pub fn job_get(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {
