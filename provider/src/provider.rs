@@ -21,6 +21,7 @@ use crate::data_sources::{
 };
 use crate::resources::{
     container_pool::ContainerPoolResource, container_task::ContainerTaskResource, job::JobResource,
+    job_schedule::JobScheduleResource,
 };
 
 pub struct BatchProvider;
@@ -188,6 +189,7 @@ impl Provider for BatchProvider {
         vec![
             Arc::new(ContainerPoolResource),
             Arc::new(JobResource),
+            Arc::new(JobScheduleResource),
             Arc::new(ContainerTaskResource),
         ]
     }

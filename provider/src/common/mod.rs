@@ -2,7 +2,21 @@
 //! polling with backoff, and the schema/conversion of settings several resources share
 //! (container settings, registries, environment, metadata).
 
+/// The name of a field of a model, checked by the compiler: models name their fields after the
+/// Terraform attributes, so this is the attribute's name (`attr!(JobModel, pool_id)`).
+macro_rules! attr {
+    ($model:ty, $field:ident) => {{
+        #[allow(dead_code)]
+        fn field_exists(m: &$model) {
+            let _ = &m.$field;
+        }
+        stringify!($field)
+    }};
+}
+pub(crate) use attr;
+
 pub mod container;
+pub mod manager_task;
 pub mod task_spec;
 pub mod validators;
 pub mod wire_paths;

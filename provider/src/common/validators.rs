@@ -84,3 +84,70 @@ mod tests {
         assert!(!is_batch_id(&"x".repeat(65)));
     }
 }
+
+/// An ISO 8601 duration of at least one minute: the least recurrence interval and start window
+/// Batch accepts for a job schedule.
+pub struct AtLeastOneMinute;
+
+impl Validator for AtLeastOneMinute {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && let Ok(d) = tfplugin::validators::parse_iso8601_duration(s)
+            && d < std::time::Duration::from_secs(60)
+        {
+            diags.attr_error(
+                path,
+                format!("{path} is under one minute"),
+                format!("{s:?} is shorter than one minute, which Batch refuses for a job schedule: use at least \"PT1M\"."),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "At least one minute (`PT1M`).".into()
+    }
+}
+
+/// An RFC 3339 UTC date-time such as `2026-12-06T02:00:00Z`.
+pub struct Rfc3339;
+
+pub fn parse_rfc3339(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+impl Validator for Rfc3339 {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && parse_rfc3339(s).is_none()
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid date-time in {path}"),
+                format!(
+                    "{s:?} is not an RFC 3339 date-time: write it like \"2026-12-06T02:00:00Z\"."
+                ),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "An RFC 3339 date-time, e.g. `2026-12-06T02:00:00Z`.".into()
+    }
+}
+
+/// Date-times that name the same instant are the same (`2026-12-06T02:00:00Z` and
+/// `2026-12-06T02:00:00.0000000Z`, as Batch may echo it).
+pub struct SameInstant;
+
+impl tfplugin::semantics::Semantics for SameInstant {
+    fn equal(&self, a: &Value, b: &Value) -> bool {
+        match (a.as_str(), b.as_str()) {
+            (Some(x), Some(y)) => {
+                x == y
+                    || matches!((parse_rfc3339(x), parse_rfc3339(y)), (Some(p), Some(q)) if p == q)
+            }
+            _ => a == b,
+        }
+    }
+    fn describe(&self) -> String {
+        "Date-times naming the same instant are the same.".into()
+    }
+}

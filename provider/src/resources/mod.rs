@@ -3,3 +3,4 @@
 pub mod container_pool;
 pub mod container_task;
 pub mod job;
+pub mod job_schedule;

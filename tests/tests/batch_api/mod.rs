@@ -18,6 +18,11 @@ pub const POOL: &str = "pool1";
 /// A local Batch service with short delays; it also accepts any bearer token, which the tests
 /// use for their own API calls (the provider signs with Shared Key).
 pub fn start(runtime: Runtime) -> Emulator {
+    start_with_args(runtime, &[])
+}
+
+/// [`start`] with more command-line arguments of the service (e.g. `--schedule-speed`).
+pub fn start_with_args(runtime: Runtime, extra: &[&str]) -> Emulator {
     Emulator::start_with(EmulatorOptions {
         runtime,
         extra_args: [
@@ -30,6 +35,7 @@ pub fn start(runtime: Runtime) -> Emulator {
             "200ms",
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .collect(),
         ..Default::default()

@@ -9,18 +9,7 @@ use tfplugin::model::Tf;
 use crate::common::task_spec::{Environment, TaskContainerModel, UserIdentityModel};
 pub use crate::common::{Op, Timeouts};
 
-/// The name of a field of a model, checked by the compiler: models name their fields after the
-/// Terraform attributes, so this is the attribute's name (`attr!(JobModel, pool_id)`).
-macro_rules! attr {
-    ($model:ty, $field:ident) => {{
-        #[allow(dead_code)]
-        fn field_exists(m: &$model) {
-            let _ = &m.$field;
-        }
-        stringify!($field)
-    }};
-}
-pub(crate) use attr;
+pub(crate) use crate::common::attr;
 
 /// The path of a top-level attribute of the job (`job_path!(pool_id)`).
 macro_rules! job_path {
