@@ -33,6 +33,37 @@ impl Validator for BatchId {
     }
 }
 
+/// A job id: a Batch id, or the id of a job a job schedule made (`<schedule id>:job-<n>`).
+pub struct JobId;
+
+pub fn is_job_id(s: &str) -> bool {
+    match s.split_once(":job-") {
+        Some((schedule, n)) => {
+            is_batch_id(schedule) && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+        }
+        None => is_batch_id(s),
+    }
+}
+
+impl Validator for JobId {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && !is_job_id(s)
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid job id in {path}"),
+                format!(
+                    "{s:?} is not a valid job id: use 1 to 64 letters, digits, hyphens and underscores, or the id of a job a job schedule made (`<schedule>:job-<n>`)."
+                ),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "A job name, or `<schedule>:job-<n>`.".into()
+    }
+}
+
 /// An endpoint URL as the Batch client accepts it: https, or http only on a loopback host (the
 /// local Batch service). The client's own check decides, so plan and configure agree.
 pub struct EndpointUrl;
@@ -57,31 +88,6 @@ impl Validator for EndpointUrl {
     }
     fn describe(&self) -> String {
         "An https URL (http only on loopback).".into()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints() {
-        assert!(check_endpoint("https://a.westeurope.batch.azure.com").is_ok());
-        assert!(check_endpoint("http://127.0.0.1:10100").is_ok());
-        assert!(check_endpoint("http://localhost:10100/").is_ok());
-        assert!(check_endpoint("http://[::1]:10100").is_ok());
-        let e = check_endpoint("http://example.com").unwrap_err();
-        assert!(e.contains("loopback"), "{e}");
-        assert!(check_endpoint("ftp://127.0.0.1").is_err());
-        assert!(check_endpoint("127.0.0.1:10100").is_err());
-    }
-
-    #[test]
-    fn batch_ids() {
-        assert!(is_batch_id("pool-1_a"));
-        assert!(!is_batch_id(""));
-        assert!(!is_batch_id("a b"));
-        assert!(!is_batch_id(&"x".repeat(65)));
     }
 }
 
@@ -149,5 +155,62 @@ impl tfplugin::semantics::Semantics for SameInstant {
     }
     fn describe(&self) -> String {
         "Date-times naming the same instant are the same.".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert!(check_endpoint("https://a.westeurope.batch.azure.com").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:10100").is_ok());
+        assert!(check_endpoint("http://localhost:10100/").is_ok());
+        assert!(check_endpoint("http://[::1]:10100").is_ok());
+        let e = check_endpoint("http://example.com").unwrap_err();
+        assert!(e.contains("loopback"), "{e}");
+        assert!(check_endpoint("ftp://127.0.0.1").is_err());
+        assert!(check_endpoint("127.0.0.1:10100").is_err());
+    }
+
+    #[test]
+    fn batch_ids() {
+        assert!(is_batch_id("pool-1_a"));
+        assert!(!is_batch_id(""));
+        assert!(!is_batch_id("a b"));
+        assert!(!is_batch_id(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn job_ids_include_the_jobs_of_schedules() {
+        assert!(is_job_id("render"));
+        assert!(is_job_id("nightly:job-12"));
+        assert!(!is_job_id("nightly:job-"));
+        assert!(!is_job_id("nightly:job-x"));
+        assert!(!is_job_id("a:b"));
+    }
+
+    #[test]
+    fn schedule_durations_and_instants() {
+        let errors = |v: &dyn Validator, s: &str| {
+            let mut d = Diagnostics::new();
+            v.validate(&AttrPath::attr("x"), &Value::string(s), &mut d);
+            d.has_errors()
+        };
+        assert!(errors(&AtLeastOneMinute, "PT59S"));
+        assert!(!errors(&AtLeastOneMinute, "PT1M"));
+        assert!(!errors(&AtLeastOneMinute, "P1D"));
+        assert!(errors(&Rfc3339, "2026-12-06 02:00"));
+        assert!(!errors(&Rfc3339, "2026-12-06T02:00:00Z"));
+        use tfplugin::semantics::Semantics;
+        assert!(SameInstant.equal(
+            &Value::string("2026-12-06T02:00:00Z"),
+            &Value::string("2026-12-06T02:00:00.0000000Z")
+        ));
+        assert!(!SameInstant.equal(
+            &Value::string("2026-12-06T02:00:00Z"),
+            &Value::string("2026-12-06T02:00:01Z")
+        ));
     }
 }
