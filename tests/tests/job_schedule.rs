@@ -190,3 +190,37 @@ fn recurrences_make_jobs_in_order_each_after_the_previous_completed() {
         assert_all_gone(&emu, "nightly");
     });
 }
+
+#[test]
+fn a_job_with_a_manager_task_completes_when_it_ends() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        wd.write_main(&format!(
+            r#"{}{pool_hcl}
+resource "batch_job" "job" {{
+  name    = "once"
+  pool_id = {pool_ref}
+  manager_task {{
+    name         = "manager"
+    command_line = "{REPORT}"
+    container {{
+      image_name = "busybox"
+    }}
+  }}
+}}
+"#,
+            emu.provider_hcl()
+        ));
+        wd.apply();
+        let job = completed_job(&emu, "once");
+        assert_eq!(job["jobManagerTask"]["killJobOnCompletion"], true);
+        let manager = get(&emu, "/jobs/once/tasks/manager");
+        assert_eq!(manager["executionInfo"]["exitCode"], 0, "{manager}");
+        wd.assert_plan_empty();
+        wd.destroy();
+        let (st, _) = batch_api::api(&emu, "GET", "/jobs/once", None);
+        assert_eq!(st, 404);
+    });
+}

@@ -1,6 +1,8 @@
 //! The job manager task (`manager_task`): the task Batch starts with a job — each run of a
 //! `batch_job_schedule`, or a `batch_job` — built on the shared task spec, plus its own
-//! `name` and `kill_job_on_completion`.
+//! `name` and `kill_job_on_completion`. (Task constraints are left out for now: a job's
+//! Batch errors name `maxTaskRetryCount` bare, and a second such property under the manager
+//! would make that name ambiguous for the attribute mapping.)
 
 use batch_client::models::JobManagerTask;
 use serde::{Deserialize, Serialize};
@@ -8,9 +10,9 @@ use tfplugin::Value;
 use tfplugin::schema::{Attribute, Block};
 
 use super::task_spec::{
-    Environment, ResourceFileModel, TaskConstraintsModel, TaskContainerModel, TaskSpecSchema,
-    expand_environment, expand_resource_files, expand_task_constraints, expand_task_container,
-    flatten_environment, flatten_resource_files, flatten_task_constraints, flatten_task_container,
+    Environment, ResourceFileModel, TaskContainerModel, TaskSpecSchema, expand_environment,
+    expand_resource_files, expand_task_container, flatten_environment, flatten_resource_files,
+    flatten_task_container,
 };
 use super::validators::BatchId;
 
@@ -22,7 +24,6 @@ pub struct ManagerTaskModel {
     pub environment: Environment,
     pub container: Option<TaskContainerModel>,
     pub resource_file: Vec<ResourceFileModel>,
-    pub constraints: Option<TaskConstraintsModel>,
     pub kill_job_on_completion: Option<bool>,
 }
 
@@ -30,7 +31,6 @@ pub struct ManagerTaskModel {
 pub fn manager_task_block(description: &str) -> Block {
     TaskSpecSchema::new("job manager task")
         .resource_files()
-        .constraints("")
         .add_to(Block::new(description))
         .attr(
             Attribute::string("name")
@@ -60,7 +60,6 @@ pub fn expand_manager_task(
             .map(|c| expand_task_container(c, config.and_then(|c| c.container.as_ref()))),
         resource_files: expand_resource_files(&m.resource_file),
         environment_settings: expand_environment(&m.environment),
-        constraints: m.constraints.as_ref().map(expand_task_constraints),
         kill_job_on_completion: m.kill_job_on_completion,
         ..Default::default()
     }
@@ -83,10 +82,6 @@ pub fn flatten_manager_task(
             .as_ref()
             .map(|c| flatten_task_container(c, prior.and_then(|p| p.container.as_ref()))),
         resource_file: flatten_resource_files(t.resource_files.as_ref()),
-        constraints: flatten_task_constraints(
-            t.constraints.as_ref(),
-            prior.and_then(|p| p.constraints.as_ref()),
-        ),
         kill_job_on_completion: Some(t.kill_job_on_completion.unwrap_or(true)),
     }
 }
@@ -157,6 +152,6 @@ mod tests {
         let m = flatten_manager_task(&t, None);
         assert_eq!(m.kill_job_on_completion, Some(true));
         assert_eq!(m.environment, None);
-        assert!(m.resource_file.is_empty() && m.constraints.is_none());
+        assert!(m.resource_file.is_empty());
     }
 }

@@ -9,6 +9,7 @@ use batch_client::models::{
 
 use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
 use super::plan::JobChanges;
+use crate::common::manager_task::expand_manager_task;
 use crate::common::task_spec::{expand_environment, expand_task_container, expand_user_identity};
 
 fn int(v: Option<i64>) -> Option<i32> {
@@ -95,6 +96,10 @@ pub fn expand_job_add(m: &JobModel, config: Option<&JobModel>) -> JobAddParamete
             .preparation_task
             .as_ref()
             .map(|t| expand_preparation_task(t, config.and_then(|c| c.preparation_task.as_ref()))),
+        job_manager_task: m
+            .manager_task
+            .as_ref()
+            .map(|t| expand_manager_task(t, config.and_then(|c| c.manager_task.as_ref()))),
         job_release_task: m
             .release_task
             .as_ref()

@@ -9,6 +9,7 @@ use batch_client::models::{
 use tfplugin::model::Tf;
 
 use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
+use crate::common::manager_task::flatten_manager_task;
 use crate::common::task_spec::{
     flatten_environment, flatten_task_container, flatten_user_identity, is_unlimited,
 };
@@ -125,6 +126,10 @@ pub fn flatten_job(job: &CloudJob, prior: &JobModel) -> JobModel {
             .job_preparation_task
             .as_ref()
             .map(|t| flatten_preparation_task(t, prior.preparation_task.as_ref())),
+        manager_task: job
+            .job_manager_task
+            .as_ref()
+            .map(|t| flatten_manager_task(t, prior.manager_task.as_ref())),
         release_task: job
             .job_release_task
             .as_ref()

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tfplugin::model::Tf;
 
+use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::{Environment, TaskContainerModel, UserIdentityModel};
 pub use crate::common::{Op, Timeouts};
 
@@ -40,6 +41,7 @@ pub struct JobModel {
     pub constraints: Option<JobConstraintsModel>,
     pub preparation_task: Option<PreparationTaskModel>,
     pub release_task: Option<ReleaseTaskModel>,
+    pub manager_task: Option<ManagerTaskModel>,
     pub timeouts: Option<Timeouts>,
 }
 

@@ -5,6 +5,7 @@ use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
 use tfplugin::semantics::{IgnoreCase, SameIsoDuration};
 use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
 
+use crate::common::manager_task::manager_task_block;
 use crate::common::task_spec::{TaskSpecSchema, UNLIMITED_DURATION};
 use crate::common::validators::BatchId;
 
@@ -132,6 +133,13 @@ fn build_schema() -> Schema {
             .block(NestedBlock::single("constraints", constraints_block()))
             .block(NestedBlock::single("preparation_task", prep_task_block()).requires_replace())
             .block(NestedBlock::single("release_task", release_task_block()).requires_replace())
+            .block(
+                NestedBlock::single(
+                    "manager_task",
+                    manager_task_block("The job manager task: Batch starts it with the job, in a container on the pool, and (with `kill_job_on_completion`) completes the job when it ends. Batch cannot change it later, so a change replaces the job."),
+                )
+                .requires_replace(),
+            )
             .block(timeouts_block(&[("create", "5m"), ("update", "5m"), ("delete", "30m")]))
             .also_requires("release_task", &["preparation_task"]),
     )
