@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::app::{App, HandlerResult, Reply, Req, check_conditions, filter_matches, page, select};
 use crate::error::ApiError;
 use crate::state::{JobSchedule, State, s};
-use crate::util::{MAX_DURATION, now_iso, now_ms, parse_duration_ms, touch, valid_id};
+use crate::util::{now_iso, now_ms, parse_duration_ms, touch, valid_id};
 
 fn not_found() -> ApiError {
     ApiError::not_found(
@@ -120,26 +120,7 @@ fn check_job_spec(spec: &Value) -> Result<Value, ApiError> {
         }
     }
     let mut out = spec.clone();
-    for (k, v) in [
-        ("priority", json!(0)),
-        ("maxParallelTasks", json!(-1)),
-        ("usesTaskDependencies", json!(false)),
-        ("allowTaskPreemption", json!(false)),
-        ("onAllTasksComplete", json!("noaction")),
-        ("onTaskFailure", json!("noaction")),
-        ("constraints", json!({})),
-    ] {
-        if out.get(k).is_none() {
-            out[k] = v;
-        }
-    }
-    let c = &mut out["constraints"];
-    if c.get("maxWallClockTime").is_none() {
-        c["maxWallClockTime"] = json!(MAX_DURATION);
-    }
-    if c.get("maxTaskRetryCount").is_none() {
-        c["maxTaskRetryCount"] = json!(0);
-    }
+    crate::jobs::job_defaults(&mut out);
     Ok(out)
 }
 

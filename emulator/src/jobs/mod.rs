@@ -35,6 +35,24 @@ fn job_constraints_default(c: &mut Value) {
     }
 }
 
+/// The service's defaults of a job's (or a schedule's job specification's) properties.
+pub(crate) fn job_defaults(body: &mut Value) {
+    for (k, v) in [
+        ("priority", json!(0)),
+        ("maxParallelTasks", json!(-1)),
+        ("usesTaskDependencies", json!(false)),
+        ("allowTaskPreemption", json!(false)),
+        ("onAllTasksComplete", json!("noaction")),
+        ("onTaskFailure", json!("noaction")),
+        ("constraints", json!({})),
+    ] {
+        if body.get(k).is_none() {
+            body[k] = v;
+        }
+    }
+    job_constraints_default(&mut body["constraints"]);
+}
+
 pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     let j = req.json("JobAddParameter", true)?.unwrap_or_default();
     let id = s(&j, "id").to_string();
@@ -98,20 +116,7 @@ pub fn create_job(app: &App, st: &mut State, j: &Value) -> Result<Value, ApiErro
             body[k] = v;
         }
     }
-    for (k, v) in [
-        ("priority", json!(0)),
-        ("maxParallelTasks", json!(-1)),
-        ("usesTaskDependencies", json!(false)),
-        ("allowTaskPreemption", json!(false)),
-        ("onAllTasksComplete", json!("noaction")),
-        ("onTaskFailure", json!("noaction")),
-        ("constraints", json!({})),
-    ] {
-        if body.get(k).is_none() {
-            body[k] = v;
-        }
-    }
-    job_constraints_default(&mut body["constraints"]);
+    job_defaults(&mut body);
     for t in ["jobPreparationTask", "jobReleaseTask"] {
         if let Some(tv) = body.get_mut(t) {
             if tv.get("id").is_none() {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tfplugin::model::Tf;
 
+pub use crate::common::job_spec::JobConstraintsModel;
 use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::{Environment, TaskContainerModel, UserIdentityModel};
 pub use crate::common::{Op, Timeouts};
@@ -43,13 +44,6 @@ pub struct JobModel {
     pub release_task: Option<ReleaseTaskModel>,
     pub manager_task: Option<ManagerTaskModel>,
     pub timeouts: Option<Timeouts>,
-}
-
-/// The `constraints` block.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct JobConstraintsModel {
-    pub max_wall_clock_time: Option<String>,
-    pub max_task_retry_count: Option<i64>,
 }
 
 /// The `preparation_task` block: the task spec's parts plus the preparation task's own.

@@ -10,7 +10,7 @@ use tfplugin::framework::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, Private, ReadRequest,
     ReadResponse,
 };
-use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::model::{Tf, from_value};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use super::expand::{expand_schedule_add, expand_schedule_patch};
@@ -20,27 +20,13 @@ use super::plan::plan_schedule_update;
 use super::schema::schema;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{
-    Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
+    Batch, batch_error, error_code, etag_private, is_not_found, opts, poll_opts, private_etag,
+    wait_until_gone,
 };
 
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
-
-/// Private-state key of the schedule's ETag.
-const ETAG: &str = "etag";
-
-fn etag_private(etag: Option<String>) -> Private {
-    let mut p = Private::new();
-    if let Some(e) = etag {
-        p.insert(ETAG.into(), serde_json::Value::String(e));
-    }
-    p
-}
-
-fn private_etag(p: &Private) -> Option<String> {
-    p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)
-}
 
 /// Batch property names (`PropertyName` in error details) -> attributes, derived from expand.
 fn wire_paths() -> &'static WirePaths {
@@ -60,31 +46,13 @@ fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError) {
     batch_error(diags, doing, err, path.as_ref());
 }
 
-/// Reads a plan or state into the model; a failure is a provider bug, reported as such.
+/// Reads a plan or state into the model.
 fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<JobScheduleModel> {
-    match from_value(v) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            diags.error(
-                "Provider bug: the job schedule does not fit its model",
-                format!("{e}. Please report this issue."),
-            );
-            None
-        }
-    }
+    crate::common::read_model(v, "the job schedule", diags)
 }
 
 fn state_of(m: &JobScheduleModel, diags: &mut Diagnostics) -> Value {
-    match to_value(m, schema().value_type()) {
-        Ok(v) => v,
-        Err(e) => {
-            diags.error(
-                "Provider bug: the job schedule model does not fit its schema",
-                format!("{e}. Please report this issue."),
-            );
-            Value::Null
-        }
-    }
+    crate::common::model_state(m, schema(), "the job schedule", diags)
 }
 
 fn failed(diags: Diagnostics) -> ApplyResponse {

@@ -1,14 +1,12 @@
 //! Terraform -> Batch: the schedule model as JobSchedule_Add and JobSchedule_Patch bodies.
 
-use std::collections::BTreeMap;
-
 use batch_client::models::{
-    JobConstraints, JobScheduleAddParameter, JobSchedulePatchParameter, JobSpecification,
-    MetadataItem, PoolInformation, Schedule,
+    JobScheduleAddParameter, JobSchedulePatchParameter, JobSpecification, PoolInformation, Schedule,
 };
 
 use super::model::{JobScheduleModel, JobSpecModel, ScheduleModel};
 use super::plan::ScheduleChanges;
+use crate::common::job_spec::{expand_constraints, expand_metadata};
 use crate::common::manager_task::expand_manager_task;
 use crate::common::task_spec::expand_environment;
 
@@ -32,10 +30,7 @@ pub fn expand_job_spec(m: &JobSpecModel, config: Option<&JobSpecModel>) -> JobSp
         uses_task_dependencies: m.uses_task_dependencies,
         on_all_tasks_complete: m.on_all_tasks_complete.clone(),
         on_task_failure: m.on_task_failure.clone(),
-        constraints: m.constraints.as_ref().map(|c| JobConstraints {
-            max_wall_clock_time: c.max_wall_clock_time.clone(),
-            max_task_retry_count: c.max_task_retry_count.map(|n| n as i32),
-        }),
+        constraints: expand_constraints(m.constraints.as_ref()),
         job_manager_task: m
             .manager_task
             .as_ref()
@@ -47,18 +42,6 @@ pub fn expand_job_spec(m: &JobSpecModel, config: Option<&JobSpecModel>) -> JobSp
         },
         ..Default::default()
     }
-}
-
-/// Metadata items (None when the attribute is null).
-pub fn expand_metadata(m: Option<&BTreeMap<String, String>>) -> Option<Vec<MetadataItem>> {
-    m.map(|m| {
-        m.iter()
-            .map(|(name, value)| MetadataItem {
-                name: name.clone(),
-                value: value.clone(),
-            })
-            .collect()
-    })
 }
 
 /// The JobSchedule_Add body. `config` is the configuration (write-only values).

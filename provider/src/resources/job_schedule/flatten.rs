@@ -1,14 +1,13 @@
 //! Batch -> Terraform: the schedule as Batch reports it, written into the model. Server
 //! defaults the user left unset stay null (declared on the attributes).
 
-use std::collections::BTreeMap;
-
-use batch_client::models::{CloudJobSchedule, JobSpecification, MetadataItem, Schedule};
+use batch_client::models::{CloudJobSchedule, JobSpecification, Schedule};
 use tfplugin::model::Tf;
 
-use super::model::{JobScheduleModel, JobSpecConstraintsModel, JobSpecModel, ScheduleModel};
+use super::model::{JobScheduleModel, JobSpecModel, ScheduleModel};
+use crate::common::job_spec::{flatten_constraints, flatten_metadata};
 use crate::common::manager_task::flatten_manager_task;
-use crate::common::task_spec::{flatten_environment, is_unlimited};
+use crate::common::task_spec::flatten_environment;
 
 /// The `schedule` block: none when Batch reports an empty element and the user had no block.
 pub fn flatten_schedule(
@@ -27,15 +26,6 @@ pub fn flatten_schedule(
 
 /// The `job` block, normalised against the prior block.
 pub fn flatten_job_spec(j: &JobSpecification, prior: Option<&JobSpecModel>) -> JobSpecModel {
-    let constraints = j.constraints.as_ref().and_then(|c| {
-        let defaults = c.max_wall_clock_time.as_deref().is_none_or(is_unlimited)
-            && c.max_task_retry_count.is_none_or(|n| n == 0);
-        let had = prior.is_some_and(|p| p.constraints.is_some());
-        (had || !defaults).then(|| JobSpecConstraintsModel {
-            max_wall_clock_time: c.max_wall_clock_time.clone(),
-            max_task_retry_count: c.max_task_retry_count.map(i64::from),
-        })
-    });
     JobSpecModel {
         pool_id: j.pool_info.pool_id.clone().unwrap_or_default(),
         display_name: j.display_name.clone(),
@@ -57,26 +47,14 @@ pub fn flatten_job_spec(j: &JobSpecification, prior: Option<&JobSpecModel>) -> J
             j.common_environment_settings.as_ref(),
             prior.and_then(|p| p.environment.as_ref()),
         ),
-        constraints,
+        constraints: flatten_constraints(
+            j.constraints.as_ref(),
+            prior.and_then(|p| p.constraints.as_ref()),
+        ),
         manager_task: j
             .job_manager_task
             .as_ref()
             .map(|t| flatten_manager_task(t, prior.and_then(|p| p.manager_task.as_ref()))),
-    }
-}
-
-/// Metadata as a map: null when Batch has none and the prior value was null.
-pub fn flatten_metadata(
-    m: Option<&Vec<MetadataItem>>,
-    prior: Option<&BTreeMap<String, String>>,
-) -> Option<BTreeMap<String, String>> {
-    match m {
-        Some(list) if !list.is_empty() => Some(
-            list.iter()
-                .map(|e| (e.name.clone(), e.value.clone()))
-                .collect(),
-        ),
-        _ => prior.map(|_| BTreeMap::new()),
     }
 }
 

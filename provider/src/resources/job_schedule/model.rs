@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tfplugin::model::Tf;
 
 pub(crate) use crate::common::attr;
+pub use crate::common::job_spec::JobConstraintsModel;
 use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::Environment;
 pub use crate::common::{Op, Timeouts};
@@ -46,15 +47,8 @@ pub struct JobSpecModel {
     pub on_all_tasks_complete: Option<String>,
     pub on_task_failure: Option<String>,
     pub environment: Environment,
-    pub constraints: Option<JobSpecConstraintsModel>,
+    pub constraints: Option<JobConstraintsModel>,
     pub manager_task: Option<ManagerTaskModel>,
-}
-
-/// The job's `constraints` block.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct JobSpecConstraintsModel {
-    pub max_wall_clock_time: Option<String>,
-    pub max_task_retry_count: Option<i64>,
 }
 
 impl JobScheduleModel {

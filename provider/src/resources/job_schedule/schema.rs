@@ -5,8 +5,8 @@ use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
 use tfplugin::semantics::{IgnoreCase, SameIsoDuration};
 use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
 
+use crate::common::job_spec::job_constraints_block;
 use crate::common::manager_task::manager_task_block;
-use crate::common::task_spec::UNLIMITED_DURATION;
 use crate::common::validators::{AtLeastOneMinute, BatchId, Rfc3339, SameInstant};
 
 fn schedule_block() -> Block {
@@ -40,25 +40,6 @@ fn schedule_block() -> Block {
                 .validate(Iso8601Duration)
                 .validate(AtLeastOneMinute)
                 .description("How long after its due time a run may still start (ISO 8601, at least one minute). A run that cannot start within it (because the previous job is still active) is skipped. Unset: no limit."),
-        )
-}
-
-fn constraints_block() -> Block {
-    Block::new("Execution limits of each job. Changes apply to future jobs.")
-        .attr(
-            Attribute::string("max_wall_clock_time")
-                .optional()
-                .semantics(SameIsoDuration)
-                .server_default(Value::string(UNLIMITED_DURATION))
-                .validate(Iso8601Duration)
-                .description("Longest time a job may run, from its creation, as an ISO 8601 duration such as `PT2H`; Batch then terminates it. Default: no limit."),
-        )
-        .attr(
-            Attribute::number("max_task_retry_count")
-                .optional()
-                .server_default(Value::int(0))
-                .validate(IntBetween(-1, 100_000))
-                .description("How often Batch retries a task whose exit code is nonzero; `-1` without limit. Default `0`."),
         )
 }
 
@@ -104,7 +85,10 @@ fn job_block() -> Block {
                 .optional()
                 .description("Environment variables for every task of each job (tasks may override them)."),
         )
-        .block(NestedBlock::single("constraints", constraints_block()))
+        .block(NestedBlock::single(
+            "constraints",
+            job_constraints_block("Execution limits of each job. Changes apply to future jobs."),
+        ))
         .block(NestedBlock::single(
             "manager_task",
             manager_task_block("The job manager task: Batch starts it with each job, in a container on the pool, and (with `kill_job_on_completion`) completes the job when it ends."),

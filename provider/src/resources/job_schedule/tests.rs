@@ -10,7 +10,7 @@ use tfplugin::model::{Tf, check_round_trip};
 
 use super::expand::{expand_job_spec, expand_schedule, expand_schedule_add, expand_schedule_patch};
 use super::flatten::{flatten_job_schedule, flatten_job_spec, flatten_schedule};
-use super::model::{JobScheduleModel, JobSpecConstraintsModel, JobSpecModel, ScheduleModel};
+use super::model::{JobConstraintsModel, JobScheduleModel, JobSpecModel, ScheduleModel};
 use super::plan::{ScheduleChanges, plan_schedule_update};
 use super::schema::schema;
 use crate::common::manager_task::ManagerTaskModel;
@@ -57,7 +57,7 @@ fn model() -> JobScheduleModel {
             on_all_tasks_complete: Some("terminatejob".into()),
             on_task_failure: Some("noaction".into()),
             environment: Some(BTreeMap::from([("STAGE".into(), "prod".into())])),
-            constraints: Some(JobSpecConstraintsModel {
+            constraints: Some(JobConstraintsModel {
                 max_wall_clock_time: Some("PT2H".into()),
                 max_task_retry_count: Some(0),
             }),
