@@ -323,6 +323,62 @@ pub fn wait_error(diags: &mut Diagnostics, what: &str, err: WaitError, timeout_a
     }
 }
 
+/// Private-state key of an object's ETag.
+const ETAG: &str = "etag";
+
+/// Private state carrying an object's ETag (for If-Match on the next update).
+pub fn etag_private(etag: Option<String>) -> tfplugin::framework::Private {
+    let mut p = tfplugin::framework::Private::new();
+    if let Some(e) = etag {
+        p.insert(ETAG.into(), serde_json::Value::String(e));
+    }
+    p
+}
+
+/// The ETag kept by [`etag_private`].
+pub fn private_etag(p: &tfplugin::framework::Private) -> Option<String> {
+    p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// Reads a plan or state into a resource's model; a failure is a provider bug, reported as such
+/// (`what` names the resource, e.g. "the job").
+pub fn read_model<M: serde::de::DeserializeOwned>(
+    v: &Value,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<M> {
+    match from_value(v) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            diags.error(
+                format!("Provider bug: {what} does not fit its model"),
+                format!("{e}. Please report this issue."),
+            );
+            None
+        }
+    }
+}
+
+/// A resource's model as a state value of `schema` (null, with a provider-bug error, if it does
+/// not fit).
+pub fn model_state<M: Serialize>(
+    m: &M,
+    schema: &tfplugin::schema::Schema,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Value {
+    match tfplugin::model::to_value(m, schema.value_type()) {
+        Ok(v) => v,
+        Err(e) => {
+            diags.error(
+                format!("Provider bug: the model of {what} does not fit its schema"),
+                format!("{e}. Please report this issue."),
+            );
+            Value::Null
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,61 +472,5 @@ mod tests {
             v,
             Value::object([("a", Value::string("x")), ("b", Value::string("z"))])
         );
-    }
-}
-
-/// Private-state key of an object's ETag.
-const ETAG: &str = "etag";
-
-/// Private state carrying an object's ETag (for If-Match on the next update).
-pub fn etag_private(etag: Option<String>) -> tfplugin::framework::Private {
-    let mut p = tfplugin::framework::Private::new();
-    if let Some(e) = etag {
-        p.insert(ETAG.into(), serde_json::Value::String(e));
-    }
-    p
-}
-
-/// The ETag kept by [`etag_private`].
-pub fn private_etag(p: &tfplugin::framework::Private) -> Option<String> {
-    p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)
-}
-
-/// Reads a plan or state into a resource's model; a failure is a provider bug, reported as such
-/// (`what` names the resource, e.g. "the job").
-pub fn read_model<M: serde::de::DeserializeOwned>(
-    v: &Value,
-    what: &str,
-    diags: &mut Diagnostics,
-) -> Option<M> {
-    match from_value(v) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            diags.error(
-                format!("Provider bug: {what} does not fit its model"),
-                format!("{e}. Please report this issue."),
-            );
-            None
-        }
-    }
-}
-
-/// A resource's model as a state value of `schema` (null, with a provider-bug error, if it does
-/// not fit).
-pub fn model_state<M: Serialize>(
-    m: &M,
-    schema: &tfplugin::schema::Schema,
-    what: &str,
-    diags: &mut Diagnostics,
-) -> Value {
-    match tfplugin::model::to_value(m, schema.value_type()) {
-        Ok(v) => v,
-        Err(e) => {
-            diags.error(
-                format!("Provider bug: the model of {what} does not fit its schema"),
-                format!("{e}. Please report this issue."),
-            );
-            Value::Null
-        }
     }
 }
