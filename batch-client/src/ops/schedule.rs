@@ -150,18 +150,8 @@ impl BatchClient {
         schedule_id: &str,
         opts: &RequestOptions,
     ) -> Result<WriteInfo> {
-        self.write::<()>(
-            Method::POST,
-            self.url(&["jobschedules", schedule_id, "disable"]),
-            None,
-            true,
-            opts,
-            Recovery::shows(
-                self.url(&["jobschedules", schedule_id]),
-                serde_json::json!({"state": "disabled"}),
-            ),
-        )
-        .await
+        self.set_job_schedule_state(schedule_id, "disable", "disabled", opts)
+            .await
     }
 
     /// JobSchedule_Enable.
@@ -170,15 +160,28 @@ impl BatchClient {
         schedule_id: &str,
         opts: &RequestOptions,
     ) -> Result<WriteInfo> {
+        self.set_job_schedule_state(schedule_id, "enable", "active", opts)
+            .await
+    }
+
+    /// POST `/jobschedules/{id}/<action>`; after an ambiguous attempt, done when the schedule
+    /// shows `state`.
+    async fn set_job_schedule_state(
+        &self,
+        schedule_id: &str,
+        action: &str,
+        state: &str,
+        opts: &RequestOptions,
+    ) -> Result<WriteInfo> {
         self.write::<()>(
             Method::POST,
-            self.url(&["jobschedules", schedule_id, "enable"]),
+            self.url(&["jobschedules", schedule_id, action]),
             None,
             true,
             opts,
             Recovery::shows(
                 self.url(&["jobschedules", schedule_id]),
-                serde_json::json!({"state": "active"}),
+                serde_json::json!({ "state": state }),
             ),
         )
         .await
