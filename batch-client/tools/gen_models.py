@@ -17,7 +17,9 @@ ROOTS = """PoolAddParameter CloudPool CloudPoolListResult PoolPatchParameter Poo
 PoolResizeParameter PoolEnableAutoScaleParameter PoolEvaluateAutoScaleParameter JobAddParameter CloudJob CloudJobListResult
 JobPatchParameter JobUpdateParameter JobTerminateParameter TaskAddParameter CloudTask CloudTaskListResult
 TaskUpdateParameter TaskAddCollectionParameter TaskAddCollectionResult AccountListSupportedImagesResult
-ComputeNode ComputeNodeListResult PoolNodeCountsListResult NodeFileListResult BatchError""".split()
+ComputeNode ComputeNodeListResult PoolNodeCountsListResult NodeFileListResult BatchError
+JobScheduleAddParameter CloudJobSchedule CloudJobScheduleListResult JobSchedulePatchParameter
+JobScheduleUpdateParameter""".split()
 
 MODULES = {
     "pool": """PoolAddParameter CloudPool CloudPoolListResult PoolPatchParameter PoolUpdatePropertiesParameter
@@ -32,6 +34,9 @@ BatchPoolIdentity UserAssignedIdentity PoolStatistics UsageStatistics ResourceSt
     "job": """JobAddParameter CloudJob CloudJobListResult JobPatchParameter JobUpdateParameter JobTerminateParameter
 JobConstraints JobManagerTask JobPreparationTask JobReleaseTask PoolInformation AutoPoolSpecification PoolSpecification
 JobExecutionInformation JobSchedulingError JobNetworkConfiguration JobStatistics""".split(),
+    "schedule": """JobScheduleAddParameter CloudJobSchedule CloudJobScheduleListResult JobSchedulePatchParameter
+JobScheduleUpdateParameter Schedule JobSpecification JobScheduleExecutionInformation RecentJob
+JobScheduleStatistics""".split(),
     "task": """TaskAddParameter CloudTask CloudTaskListResult TaskUpdateParameter TaskAddCollectionParameter
 TaskAddCollectionResult TaskAddResult TaskConstraints TaskContainerSettings ContainerHostBatchBindMountEntry ResourceFile
 OutputFile OutputFileDestination OutputFileBlobContainerDestination HttpHeader OutputFileUploadOptions ExitConditions

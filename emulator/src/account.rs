@@ -8,11 +8,16 @@ use crate::state::{State, b, i, s};
 /// Marketplace images the local service "supports", with the capabilities the real one reports.
 pub fn supported_images() -> Vec<Value> {
     let img = |agent: &str, publisher: &str, offer: &str, sku: &str, caps: &[&str]| {
+        let os = if agent.starts_with("batch.node.windows") {
+            "windows"
+        } else {
+            "linux"
+        };
         let mut v = json!({
             "nodeAgentSKUId": agent,
             "imageReference": {"publisher": publisher, "offer": offer, "sku": sku, "version": "latest"},
             "verificationType": "verified",
-            "osType": "linux",
+            "osType": os,
         });
         if !caps.is_empty() {
             v["capabilities"] = json!(caps);
@@ -53,6 +58,55 @@ pub fn supported_images() -> Vec<Value> {
             "canonical",
             "ubuntu-24_04-lts",
             "server",
+            &[],
+        ),
+        // The RDMA container images of the container guide (InfiniBand VM sizes).
+        img(
+            "batch.node.ubuntu 20.04",
+            "microsoft-azure-batch",
+            "ubuntu-server-container-rdma",
+            "20-04-lts",
+            &["DockerCompatible", "SupportsRDMAOnly"],
+        ),
+        img(
+            "batch.node.centos 7",
+            "microsoft-azure-batch",
+            "centos-container-rdma",
+            "7-7",
+            &[
+                "DockerCompatible",
+                "NvidiaTeslaDriverInstalled",
+                "SupportsRDMAOnly",
+            ],
+        ),
+        // Windows Server with container support (pools are accepted; their tasks fail: the
+        // local service runs Linux command lines only).
+        img(
+            "batch.node.windows amd64",
+            "microsoftwindowsserver",
+            "windowsserver",
+            "2019-datacenter-with-containers",
+            &["DockerCompatible"],
+        ),
+        img(
+            "batch.node.windows amd64",
+            "microsoftwindowsserver",
+            "windowsserver",
+            "2019-datacenter-core-with-containers-smalldisk",
+            &["DockerCompatible"],
+        ),
+        img(
+            "batch.node.windows amd64",
+            "microsoftwindowsserver",
+            "windowsserver",
+            "2016-datacenter-with-containers",
+            &["DockerCompatible"],
+        ),
+        img(
+            "batch.node.windows amd64",
+            "microsoftwindowsserver",
+            "windowsserver",
+            "2016-datacenter-smalldisk",
             &[],
         ),
         img(

@@ -34,6 +34,8 @@ pub struct App {
     pub allocation_delay: Duration,
     pub node_start_delay: Duration,
     pub delete_delay: Duration,
+    /// Job schedule clock speed (1 = real time; a development setting for tests).
+    pub schedule_speed: u32,
     pub shutdown: CancellationToken,
 }
 

@@ -17,6 +17,7 @@ pub mod nodes;
 pub mod pools;
 pub mod routes;
 pub mod runtime;
+pub mod schedules;
 pub mod schema;
 pub mod server;
 pub mod state;
@@ -59,6 +60,9 @@ pub struct Config {
     pub node_start_delay: Duration,
     /// How long pools and jobs stay `deleting`.
     pub delete_delay: Duration,
+    /// Job schedules run this many times faster than the API says (1 = as documented): their
+    /// recurrence intervals and start windows are divided by it. For tests only.
+    pub schedule_speed: u32,
     /// Accept `Authorization: Bearer <anything>` (for Entra ID tests).
     pub accept_bearer: bool,
     /// Initial fault rules (JSON, see README.md).
@@ -76,6 +80,7 @@ impl Default for Config {
             allocation_delay: Duration::from_secs(1),
             node_start_delay: Duration::from_millis(500),
             delete_delay: Duration::from_millis(500),
+            schedule_speed: 1,
             accept_bearer: false,
             faults: None,
         }
@@ -158,6 +163,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<EmulatorHandle> {
         allocation_delay: cfg.allocation_delay,
         node_start_delay: cfg.node_start_delay,
         delete_delay: cfg.delete_delay,
+        schedule_speed: cfg.schedule_speed.max(1),
         shutdown: shutdown.clone(),
     });
     let router = axum::Router::new()

@@ -40,6 +40,10 @@ struct Cli {
     /// Time pools and jobs stay `deleting` before they disappear.
     #[arg(long, default_value = "500ms", value_parser = parse_duration)]
     delete_delay: Duration,
+    /// Development only: run job schedules this many times faster (recurrence intervals and
+    /// start windows are divided by it). The default, 1, follows the API.
+    #[arg(long, default_value_t = 1, env = "BATCH_EMULATOR_SCHEDULE_SPEED")]
+    schedule_speed: u32,
     /// Accept any `Authorization: Bearer` token (for Microsoft Entra ID tests).
     #[arg(long)]
     accept_bearer: bool,
@@ -93,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         allocation_delay: cli.allocation_delay,
         node_start_delay: cli.node_start_delay,
         delete_delay: cli.delete_delay,
+        schedule_speed: cli.schedule_speed,
         accept_bearer: cli.accept_bearer,
         faults,
     };

@@ -10,7 +10,7 @@ use axum::response::Response;
 use crate::admin;
 use crate::app::{App, HandlerResult, Req};
 use crate::state::State;
-use crate::{account, files, jobs, nodes, pools};
+use crate::{account, files, jobs, nodes, pools, schedules};
 
 /// A Batch operation: runs under the state lock with the path's captures.
 pub type OpFn = fn(&App, &mut State, &Req, &[String]) -> HandlerResult;
@@ -96,6 +96,18 @@ pub static ROUTES: &[Route] = &[
     op("POST",   "/jobs/{jobId}/enable",                     "Job_Enable",             |a, st, r, p| jobs::job_enable(a, st, r, &p[0])),
     op("GET",    "/jobs/{jobId}/taskcounts",                 "Job_GetTaskCounts",      |a, st, r, p| jobs::task_counts(a, st, r, &p[0])),
     op("GET",    "/jobs/{jobId}/jobpreparationandreleasetaskstatus", "Job_ListPreparationAndReleaseTaskStatus", |a, st, r, p| jobs::prep_release_status(a, st, r, &p[0])),
+    // Job schedules
+    op("POST",   "/jobschedules",                            "JobSchedule_Add",        |a, st, r, _| schedules::add(a, st, r)),
+    op("GET",    "/jobschedules",                            "JobSchedule_List",       |a, st, r, _| schedules::list(a, st, r)),
+    op("GET",    "/jobschedules/{jobScheduleId}",            "JobSchedule_Get",        |a, st, r, p| schedules::get(a, st, r, &p[0])),
+    op("HEAD",   "/jobschedules/{jobScheduleId}",            "JobSchedule_Exists",     |a, st, r, p| schedules::get(a, st, r, &p[0])),
+    op("PATCH",  "/jobschedules/{jobScheduleId}",            "JobSchedule_Patch",      |a, st, r, p| schedules::patch(a, st, r, &p[0], false)),
+    op("PUT",    "/jobschedules/{jobScheduleId}",            "JobSchedule_Update",     |a, st, r, p| schedules::patch(a, st, r, &p[0], true)),
+    op("DELETE", "/jobschedules/{jobScheduleId}",            "JobSchedule_Delete",     |a, st, r, p| schedules::delete(a, st, r, &p[0])),
+    op("POST",   "/jobschedules/{jobScheduleId}/disable",    "JobSchedule_Disable",    |a, st, r, p| schedules::set_enabled(a, st, r, &p[0], false)),
+    op("POST",   "/jobschedules/{jobScheduleId}/enable",     "JobSchedule_Enable",     |a, st, r, p| schedules::set_enabled(a, st, r, &p[0], true)),
+    op("POST",   "/jobschedules/{jobScheduleId}/terminate",  "JobSchedule_Terminate",  |a, st, r, p| schedules::terminate(a, st, r, &p[0])),
+    op("GET",    "/jobschedules/{jobScheduleId}/jobs",       "Job_ListFromJobSchedule", |a, st, r, p| schedules::jobs(a, st, r, &p[0])),
     // Tasks
     op("POST",   "/jobs/{jobId}/tasks",                      "Task_Add",               |a, st, r, p| jobs::tasks::task_add(a, st, r, &p[0])),
     op("GET",    "/jobs/{jobId}/tasks",                      "Task_List",              |a, st, r, p| jobs::tasks::task_list(a, st, r, &p[0])),

@@ -141,6 +141,16 @@ async fn prepare(c: &Client, ex: &mut Example) {
             ex.params["nodeId"] = json!(node_ids(c, pool, 1).await[0]);
         }
     }
+    if let Some(id) = p.get("jobScheduleId").and_then(Value::as_str) {
+        let r = c
+            .post(
+                "/jobschedules",
+                &json!({"id": id, "schedule": {"doNotRunUntil": "2099-01-01T00:00:00Z"},
+                    "jobSpecification": {"poolInfo": {"poolId": "poolId"}}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "setup job schedule: {}", r.body);
+    }
     if ex.path_template.starts_with("/jobs/{jobId}") {
         let job = p["jobId"].as_str().unwrap();
         let containers = [&body]

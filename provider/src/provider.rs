@@ -22,6 +22,7 @@ use crate::data_sources::{
 use crate::resources::{
     container_pool::ContainerPoolResource, container_task::ContainerTaskResource,
     container_task_collection::ContainerTaskCollectionResource, job::JobResource,
+    job_schedule::JobScheduleResource,
 };
 
 pub struct BatchProvider;
@@ -190,6 +191,7 @@ impl Provider for BatchProvider {
         vec![
             Arc::new(ContainerPoolResource),
             Arc::new(JobResource),
+            Arc::new(JobScheduleResource),
             Arc::new(ContainerTaskResource),
             Arc::new(ContainerTaskCollectionResource),
         ]

@@ -1978,3 +1978,95 @@ fn writes_committed_then_dropped_are_recognised() {
         emu.admin("DELETE", "/faults", None);
     });
 }
+
+/// JobSchedule_* through the client: add (and the adopted retry), get with ETag, patch with
+/// If-Match, disable/enable, the jobs it makes, terminate and delete.
+#[test]
+fn job_schedule_operations_end_to_end() {
+    let emu = start(Runtime::Process, &[]);
+    block_on(async {
+        let c = client(&emu);
+        let add = JobScheduleAddParameter {
+            id: "nightly".into(),
+            schedule: Schedule {
+                do_not_run_until: Some("2099-01-01T00:00:00Z".into()),
+                recurrence_interval: Some("P1D".into()),
+                ..Default::default()
+            },
+            job_specification: JobSpecification {
+                pool_info: PoolInformation {
+                    pool_id: Some("p".into()),
+                    auto_pool_specification: None,
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        c.add_job_schedule(&add, &opts()).await.unwrap();
+        let err = c.add_job_schedule(&add, &opts()).await.unwrap_err();
+        assert_eq!(err.service().unwrap().code, "JobScheduleExists");
+        assert!(c.job_schedule_exists("nightly", &opts()).await.unwrap());
+        assert!(!c.job_schedule_exists("other", &opts()).await.unwrap());
+        let got = c
+            .get_job_schedule("nightly", &opts())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.value.state.as_deref(), Some("active"));
+        let etag = got.etag.clone().expect("etag");
+
+        let patch = JobSchedulePatchParameter {
+            metadata: Some(vec![MetadataItem {
+                name: "team".into(),
+                value: "bi".into(),
+            }]),
+            ..Default::default()
+        };
+        c.patch_job_schedule("nightly", &patch, &opts().if_match(etag.clone()))
+            .await
+            .unwrap();
+        // The old ETag no longer matches.
+        let err = c
+            .patch_job_schedule("nightly", &patch, &opts().if_match(etag))
+            .await
+            .unwrap_err();
+        assert_eq!(err.service().unwrap().status, 412);
+
+        c.disable_job_schedule("nightly", &opts()).await.unwrap();
+        let got = c
+            .get_job_schedule("nightly", &opts())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.value.state.as_deref(), Some("disabled"));
+        assert_eq!(
+            metadata_of(&got.value.metadata),
+            [("team".into(), "bi".into())]
+        );
+        c.enable_job_schedule("nightly", &opts()).await.unwrap();
+        assert!(
+            c.list_jobs_from_schedule("nightly", &ListQuery::default(), &opts())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let all = c
+            .list_job_schedules(&ListQuery::default(), &opts())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1);
+
+        c.terminate_job_schedule("nightly", &opts()).await.unwrap();
+        c.delete_job_schedule("nightly", &opts()).await.unwrap();
+        let deadline = Instant::now() + WAIT;
+        while c
+            .get_job_schedule("nightly", &opts())
+            .await
+            .unwrap()
+            .is_some()
+        {
+            assert!(Instant::now() < deadline, "the schedule was not deleted");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+}

@@ -22,9 +22,10 @@ fn supported_images_and_task_files() {
         let docker_count = all
             .iter()
             .filter(|i| {
-                i["capabilities"]
-                    .as_array()
-                    .is_some_and(|c| c.iter().any(|c| c == "DockerCompatible"))
+                i["osType"] == "linux"
+                    && i["capabilities"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|c| c == "DockerCompatible"))
             })
             .count();
         assert!(
@@ -113,6 +114,15 @@ output "stdout_size" {{ value = data.batch_task_file.stdout.size }}
                 .unwrap()
                 .iter()
                 .all(|i| i["os_type"] == "windows"),
+            "{windows}"
+        );
+        // The container guide's Windows Server images are there (with containers).
+        assert!(
+            windows
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["docker_compatible"] == true),
             "{windows}"
         );
 

@@ -15,6 +15,7 @@ mod image;
 mod job;
 mod node;
 mod pool;
+mod schedule;
 mod task;
 
 pub use common::*;
@@ -23,6 +24,7 @@ pub use image::*;
 pub use job::*;
 pub use node::*;
 pub use pool::*;
+pub use schedule::*;
 pub use task::*;
 
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,7 @@ mod file;
 mod job;
 mod node;
 mod pool;
+mod schedule;
 mod task;
 
 pub use file::{ByteRange, FileContent, FileInfo};

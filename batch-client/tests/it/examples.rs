@@ -126,6 +126,19 @@ fn response_examples_roundtrip() {
 
     let run: AutoScaleRun = check("PoolEvaluateAutoscale.json", "/responses/200/body");
     assert!(!run.timestamp.is_empty());
+
+    let sched: CloudJobSchedule = check("JobScheduleGet.json", "/responses/200/body");
+    let spec = sched.job_specification.expect("jobSpecification");
+    assert_eq!(spec.pool_info.pool_id.as_deref(), Some("testPool"));
+    let recent = sched
+        .execution_info
+        .and_then(|e| e.recent_job)
+        .expect("recentJob");
+    assert_eq!(recent.id.as_deref(), Some("jobScheduleId:job-1"));
+    let scheds: CloudJobScheduleListResult = check("JobScheduleList.json", "/responses/200/body");
+    assert!(!scheds.value.unwrap().is_empty());
+    let jobs: CloudJobListResult = check("JobListFromJobSchedule.json", "/responses/200/body");
+    assert!(!jobs.value.unwrap().is_empty());
 }
 
 #[test]
@@ -173,6 +186,16 @@ fn request_examples_roundtrip() {
     let _: JobUpdateParameter = check("JobUpdate.json", "/parameters/jobUpdateParameter");
     let _: JobTerminateParameter = check("JobTerminate.json", "/parameters/jobTerminateParameter");
     let _: TaskUpdateParameter = check("TaskUpdate.json", "/parameters/taskUpdateParameter");
+    let add: JobScheduleAddParameter = check(
+        "JobScheduleAdd_Complex.json",
+        "/parameters/cloudJobSchedule",
+    );
+    assert!(add.job_specification.job_manager_task.is_some());
+    let upd: JobScheduleUpdateParameter = check(
+        "JobScheduleUpdate.json",
+        "/parameters/jobScheduleUpdateParameter",
+    );
+    assert!(upd.schedule.do_not_run_until.is_some());
 }
 
 #[test]

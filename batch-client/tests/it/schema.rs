@@ -477,6 +477,57 @@ fn our_request_bodies_match_the_spec() {
             constraints: container_task("t").constraints,
         },
     );
+    let task = container_task("report");
+    let job_spec = JobSpecification {
+        priority: Some(100),
+        pool_info: PoolInformation {
+            pool_id: Some("containers".into()),
+            auto_pool_specification: None,
+        },
+        job_manager_task: Some(JobManagerTask {
+            id: "report".into(),
+            command_line: task.command_line.clone(),
+            container_settings: task.container_settings.clone(),
+            kill_job_on_completion: Some(true),
+            ..Default::default()
+        }),
+        on_all_tasks_complete: Some("terminatejob".into()),
+        ..Default::default()
+    };
+    let schedule = Schedule {
+        recurrence_interval: Some("PT1H".into()),
+        start_window: Some("PT10M".into()),
+        do_not_run_until: Some("2026-12-06T02:00:00Z".into()),
+        do_not_run_after: None,
+    };
+    assert_valid(
+        &spec,
+        "JobScheduleAddParameter",
+        &JobScheduleAddParameter {
+            id: "nightly".into(),
+            display_name: Some("Nightly".into()),
+            schedule: schedule.clone(),
+            job_specification: job_spec.clone(),
+            metadata: Some(vec![]),
+        },
+    );
+    assert_valid(
+        &spec,
+        "JobSchedulePatchParameter",
+        &JobSchedulePatchParameter {
+            schedule: Some(schedule.clone()),
+            ..Default::default()
+        },
+    );
+    assert_valid(
+        &spec,
+        "JobScheduleUpdateParameter",
+        &JobScheduleUpdateParameter {
+            schedule,
+            job_specification: job_spec,
+            metadata: None,
+        },
+    );
 }
 
 /// Spec examples survive a trip through our models and still validate.
@@ -508,6 +559,11 @@ fn spec_request_examples_validate_after_our_models() {
         ),
         ("JobAdd_Complex.json", "/parameters/job", "JobAddParameter"),
         (
+            "JobScheduleAdd_Complex.json",
+            "/parameters/cloudJobSchedule",
+            "JobScheduleAddParameter",
+        ),
+        (
             "TaskAdd_ContainerSettingsWithDataIsolation.json",
             "/parameters/task",
             "TaskAddParameter",
@@ -528,6 +584,9 @@ fn spec_request_examples_validate_after_our_models() {
             "JobAddParameter" => {
                 serde_json::to_value(serde_json::from_value::<JobAddParameter>(v.clone()).unwrap())
             }
+            "JobScheduleAddParameter" => serde_json::to_value(
+                serde_json::from_value::<JobScheduleAddParameter>(v.clone()).unwrap(),
+            ),
             _ => {
                 serde_json::to_value(serde_json::from_value::<TaskAddParameter>(v.clone()).unwrap())
             }

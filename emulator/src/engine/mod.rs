@@ -8,6 +8,7 @@
 
 mod nodes;
 mod scheduler;
+mod schedules;
 mod tasks;
 
 use crate::app::AppRef;
@@ -69,6 +70,7 @@ async fn tick(app: &AppRef) {
         let auto_pool_delete_at = now + app.delete_delay.as_millis() as i64;
         st.advance_job(&app.cancels, &jk, step, auto_pool_delete_at);
     }
+    schedules::tick(app, &mut st, now);
     st.expire_task_files(now);
     for a in scheduler::plan(&st) {
         tasks::start_task(app, &mut st, a);

@@ -254,9 +254,25 @@ pub(super) fn start_task(app: &AppRef, st: &mut State, a: Placement) {
         max_wall_ms: max_wall(&task_body["constraints"]),
         pool_registries,
     };
+    let windows = s(
+        &st.pools[&a.pk].body["virtualMachineConfiguration"],
+        "nodeAgentSKUId",
+    )
+    .starts_with("batch.node.windows");
     let cancel = app.cancels.register(&a.jk, &a.tk);
     let app2 = Arc::clone(app);
     tokio::spawn(async move {
+        if windows {
+            let out = Outcome {
+                failure: Some(Failure::user(
+                    "WindowsNotSupported",
+                    "The task is on a Windows node (batch.node.windows amd64); the local Batch service runs Linux command lines only. Use a Linux image for pools that run tasks locally.",
+                )),
+                ..Default::default()
+            };
+            finish(&app2, &a.jk, &a.tk, attempt, out).await;
+            return;
+        }
         if let Some(ps) = prep_spec {
             let started = now_iso();
             let prep_dir = ps.task_dir.clone();

@@ -35,6 +35,24 @@ fn job_constraints_default(c: &mut Value) {
     }
 }
 
+/// The service's defaults of a job's (or a schedule's job specification's) properties.
+pub(crate) fn job_defaults(body: &mut Value) {
+    for (k, v) in [
+        ("priority", json!(0)),
+        ("maxParallelTasks", json!(-1)),
+        ("usesTaskDependencies", json!(false)),
+        ("allowTaskPreemption", json!(false)),
+        ("onAllTasksComplete", json!("noaction")),
+        ("onTaskFailure", json!("noaction")),
+        ("constraints", json!({})),
+    ] {
+        if body.get(k).is_none() {
+            body[k] = v;
+        }
+    }
+    job_constraints_default(&mut body["constraints"]);
+}
+
 pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
     let j = req.json("JobAddParameter", true)?.unwrap_or_default();
     let id = s(&j, "id").to_string();
@@ -47,6 +65,14 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
             "The specified job already exists.",
         ));
     }
+    let body = create_job(app, st, &j)?;
+    Ok(Reply::status(StatusCode::CREATED).write_headers(&body, true))
+}
+
+/// Validate a job (a `JobAddParameter`, or a schedule's `jobSpecification` with the id of the
+/// run's job) and add it with its job manager task; returns the job's body.
+pub fn create_job(app: &App, st: &mut State, j: &Value) -> Result<Value, ApiError> {
+    let id = s(j, "id").to_string();
     let auto = j["poolInfo"].get("autoPoolSpecification").cloned();
     if s(&j["poolInfo"], "poolId").is_empty() && auto.is_none() {
         return Err(ApiError::missing_property("poolInfo.poolId"));
@@ -90,20 +116,7 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
             body[k] = v;
         }
     }
-    for (k, v) in [
-        ("priority", json!(0)),
-        ("maxParallelTasks", json!(-1)),
-        ("usesTaskDependencies", json!(false)),
-        ("allowTaskPreemption", json!(false)),
-        ("onAllTasksComplete", json!("noaction")),
-        ("onTaskFailure", json!("noaction")),
-        ("constraints", json!({})),
-    ] {
-        if body.get(k).is_none() {
-            body[k] = v;
-        }
-    }
-    job_constraints_default(&mut body["constraints"]);
+    job_defaults(&mut body);
     for t in ["jobPreparationTask", "jobReleaseTask"] {
         if let Some(tv) = body.get_mut(t) {
             if tv.get("id").is_none() {
@@ -132,7 +145,7 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
         jm["killJobOnCompletion"] = json!(true);
     }
     touch(&mut body);
-    let reply = Reply::status(StatusCode::CREATED).write_headers(&body, true);
+    let created = body.clone();
     let key = id.to_ascii_lowercase();
     let jm = body.get("jobManagerTask").cloned();
     st.jobs.insert(
@@ -189,7 +202,7 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
         }
     }
     st.dirty = true;
-    Ok(reply)
+    Ok(created)
 }
 
 pub fn job_get(_app: &App, st: &mut State, req: &Req, id: &str) -> HandlerResult {

@@ -9,10 +9,12 @@
 
 mod job;
 mod pool;
+mod schedule;
 mod transitions;
 
 pub use job::{EMPTY_JOB_GRACE_MS, Job, JobStep, Task, exit_options, pool_key_of};
 pub use pool::{Node, NodeSite, Pool, PoolOverride};
+pub use schedule::{JobSchedule, ScheduleStep};
 pub use transitions::Placement;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,9 @@ pub struct State {
     /// Keyed by the lower-cased id: ids are case-insensitive and case-preserving.
     pub pools: BTreeMap<String, Pool>,
     pub jobs: BTreeMap<String, Job>,
+    /// Job schedules, keyed like jobs.
+    #[serde(default)]
+    pub schedules: BTreeMap<String, JobSchedule>,
     /// Per-pool behaviour overrides set through the admin API (may exist before the pool does).
     #[serde(default)]
     pub overrides: BTreeMap<String, PoolOverride>,

@@ -850,6 +850,7 @@ mod tests {
             "index.md",
             "resources/container_pool.md",
             "resources/job.md",
+            "resources/job_schedule.md",
             "resources/container_task.md",
             "data-sources/pool.md",
             "data-sources/supported_images.md",

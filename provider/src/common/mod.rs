@@ -2,8 +2,23 @@
 //! polling with backoff, and the schema/conversion of settings several resources share
 //! (container settings, registries, environment, metadata).
 
+/// The name of a field of a model, checked by the compiler: models name their fields after the
+/// Terraform attributes, so this is the attribute's name (`attr!(JobModel, pool_id)`).
+macro_rules! attr {
+    ($model:ty, $field:ident) => {{
+        #[allow(dead_code)]
+        fn field_exists(m: &$model) {
+            let _ = &m.$field;
+        }
+        stringify!($field)
+    }};
+}
+pub(crate) use attr;
+
 pub mod container;
 pub mod import;
+pub mod job_spec;
+pub mod manager_task;
 pub mod task_spec;
 pub mod task_watch;
 pub mod validators;
@@ -309,6 +324,62 @@ pub fn wait_error(diags: &mut Diagnostics, what: &str, err: WaitError, timeout_a
             format!("Interrupted while waiting for {what}"),
             "Terraform asked the provider to stop. The object is kept in state as it is now; the next apply continues where this one stopped.".to_string(),
         ),
+    }
+}
+
+/// Private-state key of an object's ETag.
+const ETAG: &str = "etag";
+
+/// Private state carrying an object's ETag (for If-Match on the next update).
+pub fn etag_private(etag: Option<String>) -> tfplugin::framework::Private {
+    let mut p = tfplugin::framework::Private::new();
+    if let Some(e) = etag {
+        p.insert(ETAG.into(), serde_json::Value::String(e));
+    }
+    p
+}
+
+/// The ETag kept by [`etag_private`].
+pub fn private_etag(p: &tfplugin::framework::Private) -> Option<String> {
+    p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// Reads a plan or state into a resource's model; a failure is a provider bug, reported as such
+/// (`what` names the resource, e.g. "the job").
+pub fn read_model<M: serde::de::DeserializeOwned>(
+    v: &Value,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<M> {
+    match from_value(v) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            diags.error(
+                format!("Provider bug: {what} does not fit its model"),
+                format!("{e}. Please report this issue."),
+            );
+            None
+        }
+    }
+}
+
+/// A resource's model as a state value of `schema` (null, with a provider-bug error, if it does
+/// not fit).
+pub fn model_state<M: Serialize>(
+    m: &M,
+    schema: &tfplugin::schema::Schema,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Value {
+    match tfplugin::model::to_value(m, schema.value_type()) {
+        Ok(v) => v,
+        Err(e) => {
+            diags.error(
+                format!("Provider bug: the model of {what} does not fit its schema"),
+                format!("{e}. Please report this issue."),
+            );
+            Value::Null
+        }
     }
 }
 

@@ -33,6 +33,37 @@ impl Validator for BatchId {
     }
 }
 
+/// A job id: a Batch id, or the id of a job a job schedule made (`<schedule id>:job-<n>`).
+pub struct JobId;
+
+pub fn is_job_id(s: &str) -> bool {
+    match s.split_once(":job-") {
+        Some((schedule, n)) => {
+            is_batch_id(schedule) && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+        }
+        None => is_batch_id(s),
+    }
+}
+
+impl Validator for JobId {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && !is_job_id(s)
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid job id in {path}"),
+                format!(
+                    "{s:?} is not a valid job id: use 1 to 64 letters, digits, hyphens and underscores, or the id of a job a job schedule made (`<schedule>:job-<n>`)."
+                ),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "A job name, or `<schedule>:job-<n>`.".into()
+    }
+}
+
 /// An endpoint URL as the Batch client accepts it: https, or http only on a loopback host (the
 /// local Batch service). The client's own check decides, so plan and configure agree.
 pub struct EndpointUrl;
@@ -60,6 +91,73 @@ impl Validator for EndpointUrl {
     }
 }
 
+/// An ISO 8601 duration of at least one minute: the least recurrence interval and start window
+/// Batch accepts for a job schedule.
+pub struct AtLeastOneMinute;
+
+impl Validator for AtLeastOneMinute {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && let Ok(d) = tfplugin::validators::parse_iso8601_duration(s)
+            && d < std::time::Duration::from_secs(60)
+        {
+            diags.attr_error(
+                path,
+                format!("{path} is under one minute"),
+                format!("{s:?} is shorter than one minute, which Batch refuses for a job schedule: use at least \"PT1M\"."),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "At least one minute (`PT1M`).".into()
+    }
+}
+
+/// An RFC 3339 UTC date-time such as `2026-12-06T02:00:00Z`.
+pub struct Rfc3339;
+
+pub fn parse_rfc3339(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+impl Validator for Rfc3339 {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str()
+            && parse_rfc3339(s).is_none()
+        {
+            diags.attr_error(
+                path,
+                format!("Invalid date-time in {path}"),
+                format!(
+                    "{s:?} is not an RFC 3339 date-time: write it like \"2026-12-06T02:00:00Z\"."
+                ),
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "An RFC 3339 date-time, e.g. `2026-12-06T02:00:00Z`.".into()
+    }
+}
+
+/// Date-times that name the same instant are the same (`2026-12-06T02:00:00Z` and
+/// `2026-12-06T02:00:00.0000000Z`, as Batch may echo it).
+pub struct SameInstant;
+
+impl tfplugin::semantics::Semantics for SameInstant {
+    fn equal(&self, a: &Value, b: &Value) -> bool {
+        match (a.as_str(), b.as_str()) {
+            (Some(x), Some(y)) => {
+                x == y
+                    || matches!((parse_rfc3339(x), parse_rfc3339(y)), (Some(p), Some(q)) if p == q)
+            }
+            _ => a == b,
+        }
+    }
+    fn describe(&self) -> String {
+        "Date-times naming the same instant are the same.".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +180,37 @@ mod tests {
         assert!(!is_batch_id(""));
         assert!(!is_batch_id("a b"));
         assert!(!is_batch_id(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn job_ids_include_the_jobs_of_schedules() {
+        assert!(is_job_id("render"));
+        assert!(is_job_id("nightly:job-12"));
+        assert!(!is_job_id("nightly:job-"));
+        assert!(!is_job_id("nightly:job-x"));
+        assert!(!is_job_id("a:b"));
+    }
+
+    #[test]
+    fn schedule_durations_and_instants() {
+        let errors = |v: &dyn Validator, s: &str| {
+            let mut d = Diagnostics::new();
+            v.validate(&AttrPath::attr("x"), &Value::string(s), &mut d);
+            d.has_errors()
+        };
+        assert!(errors(&AtLeastOneMinute, "PT59S"));
+        assert!(!errors(&AtLeastOneMinute, "PT1M"));
+        assert!(!errors(&AtLeastOneMinute, "P1D"));
+        assert!(errors(&Rfc3339, "2026-12-06 02:00"));
+        assert!(!errors(&Rfc3339, "2026-12-06T02:00:00Z"));
+        use tfplugin::semantics::Semantics;
+        assert!(SameInstant.equal(
+            &Value::string("2026-12-06T02:00:00Z"),
+            &Value::string("2026-12-06T02:00:00.0000000Z")
+        ));
+        assert!(!SameInstant.equal(
+            &Value::string("2026-12-06T02:00:00Z"),
+            &Value::string("2026-12-06T02:00:01Z")
+        ));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::validators::BatchId;
+use crate::common::validators::{BatchId, JobId};
 use async_trait::async_trait;
 use batch_client::RequestOptions;
 use tfplugin::framework::{Ctx, DataSource};
@@ -54,7 +54,7 @@ const DEFAULT_MAX_SIZE: i64 = 1024 * 1024;
 fn schema() -> Schema {
     Schema::new(
         Block::new("Reads a text file from a task's directory on the node that ran it (Batch's File_GetFromTask), e.g. the task's `stdout.txt` or a file it wrote to its working directory (`wd/output.txt`). The file exists only once the task has started and until Batch removes the task's files (its `retention_time`). Use `wait_for_completion = true` on the task so the file is complete when it is read.")
-            .attr(Attribute::string("job_id").required().validate(BatchId).description("The job of the task."))
+            .attr(Attribute::string("job_id").required().validate(JobId).description("The job of the task: a job name, or a job a job schedule made (`<schedule>:job-<n>`, e.g. its `recent_job_id`)."))
             .attr(Attribute::string("task_id").required().validate(BatchId).description("The task's name (its id in Batch)."))
             .attr(
                 Attribute::string("path")

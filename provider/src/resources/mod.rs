@@ -4,3 +4,4 @@ pub mod container_pool;
 pub mod container_task;
 pub mod container_task_collection;
 pub mod job;
+pub mod job_schedule;

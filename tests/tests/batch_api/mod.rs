@@ -18,11 +18,20 @@ pub const POOL: &str = "pool1";
 /// A local Batch service with short delays; it also accepts any bearer token, which the tests
 /// use for their own API calls (the provider signs with Shared Key).
 pub fn start(runtime: Runtime) -> Emulator {
-    start_with_key(runtime, e2e::DEV_KEY)
+    start_with(runtime, e2e::DEV_KEY, &[])
 }
 
 /// [`start`] with another account key.
 pub fn start_with_key(runtime: Runtime, key: &str) -> Emulator {
+    start_with(runtime, key, &[])
+}
+
+/// [`start`] with more command-line arguments of the service (e.g. `--schedule-speed`).
+pub fn start_with_args(runtime: Runtime, extra: &[&str]) -> Emulator {
+    start_with(runtime, e2e::DEV_KEY, extra)
+}
+
+fn start_with(runtime: Runtime, key: &str, extra: &[&str]) -> Emulator {
     Emulator::start_with(EmulatorOptions {
         runtime,
         key: key.to_string(),
@@ -36,6 +45,7 @@ pub fn start_with_key(runtime: Runtime, key: &str) -> Emulator {
             "200ms",
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .collect(),
         ..Default::default()

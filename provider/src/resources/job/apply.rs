@@ -10,7 +10,7 @@ use tfplugin::framework::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, Private, ReadRequest,
     ReadResponse,
 };
-use tfplugin::model::{Tf, from_value, to_value};
+use tfplugin::model::{Tf, from_value};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use super::expand::{expand_job_add, expand_job_patch, expand_job_update};
@@ -28,20 +28,7 @@ const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
 
-/// Private-state key of the job's ETag.
-const ETAG: &str = "etag";
-
-pub(super) fn etag_private(etag: Option<String>) -> Private {
-    let mut p = Private::new();
-    if let Some(e) = etag {
-        p.insert(ETAG.into(), serde_json::Value::String(e));
-    }
-    p
-}
-
-pub(super) fn private_etag(p: &Private) -> Option<String> {
-    p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)
-}
+pub(super) use crate::common::{etag_private, private_etag};
 
 /// Batch property names (`PropertyName` in error details) -> job attributes, derived from the
 /// expand functions (every property they send is covered).
@@ -71,32 +58,14 @@ fn conflict_error(diags: &mut Diagnostics, what: &str) {
     );
 }
 
-/// Reads a plan or state into the model; a failure is a provider bug, reported as such.
+/// Reads a plan or state into the model.
 pub(super) fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<JobModel> {
-    match from_value(v) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            diags.error(
-                "Provider bug: the job does not fit its model",
-                format!("{e}. Please report this issue."),
-            );
-            None
-        }
-    }
+    crate::common::read_model(v, "the job", diags)
 }
 
 /// The model as a state value.
 fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
-    match to_value(m, schema().value_type()) {
-        Ok(v) => v,
-        Err(e) => {
-            diags.error(
-                "Provider bug: the job model does not fit its schema",
-                format!("{e}. Please report this issue."),
-            );
-            Value::Null
-        }
-    }
+    crate::common::model_state(m, schema(), "the job", diags)
 }
 
 fn failed(diags: Diagnostics) -> ApplyResponse {

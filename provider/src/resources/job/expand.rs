@@ -1,14 +1,14 @@
 //! Terraform -> Batch: the job model as Job_Add, Job_Patch and Job_Update bodies.
 
-use std::collections::BTreeMap;
-
 use batch_client::models::{
-    CloudJob, JobAddParameter, JobConstraints, JobPatchParameter, JobPreparationTask,
-    JobReleaseTask, JobUpdateParameter, MetadataItem, PoolInformation,
+    CloudJob, JobAddParameter, JobPatchParameter, JobPreparationTask, JobReleaseTask,
+    JobUpdateParameter, PoolInformation,
 };
 
-use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
+use super::model::{JobModel, PreparationTaskModel, ReleaseTaskModel};
 use super::plan::JobChanges;
+pub use crate::common::job_spec::{expand_constraints, expand_metadata};
+use crate::common::manager_task::expand_manager_task;
 use crate::common::task_spec::{expand_environment, expand_task_container, expand_user_identity};
 
 fn int(v: Option<i64>) -> Option<i32> {
@@ -20,26 +20,6 @@ fn pool_info(m: &JobModel) -> PoolInformation {
         pool_id: m.pool_id.clone(),
         auto_pool_specification: None,
     }
-}
-
-/// The constraints block as Batch takes it (None when the block is absent).
-pub fn expand_constraints(c: Option<&JobConstraintsModel>) -> Option<JobConstraints> {
-    c.map(|c| JobConstraints {
-        max_wall_clock_time: c.max_wall_clock_time.clone(),
-        max_task_retry_count: int(c.max_task_retry_count),
-    })
-}
-
-/// Metadata items (None when the attribute is null; an empty map is an empty list).
-pub fn expand_metadata(m: Option<&BTreeMap<String, String>>) -> Option<Vec<MetadataItem>> {
-    m.map(|m| {
-        m.iter()
-            .map(|(name, value)| MetadataItem {
-                name: name.clone(),
-                value: value.clone(),
-            })
-            .collect()
-    })
 }
 
 /// The preparation task as Batch takes it; `config` is the same block in the configuration
@@ -95,6 +75,10 @@ pub fn expand_job_add(m: &JobModel, config: Option<&JobModel>) -> JobAddParamete
             .preparation_task
             .as_ref()
             .map(|t| expand_preparation_task(t, config.and_then(|c| c.preparation_task.as_ref()))),
+        job_manager_task: m
+            .manager_task
+            .as_ref()
+            .map(|t| expand_manager_task(t, config.and_then(|c| c.manager_task.as_ref()))),
         job_release_task: m
             .release_task
             .as_ref()

@@ -1,53 +1,15 @@
 //! Batch -> Terraform: the job as Batch reports it, written into the model. Server defaults the
 //! user left unset stay null.
 
-use std::collections::BTreeMap;
-
-use batch_client::models::{
-    CloudJob, JobConstraints, JobPreparationTask, JobReleaseTask, MetadataItem,
-};
+use batch_client::models::{CloudJob, JobPreparationTask, JobReleaseTask};
 use tfplugin::model::Tf;
 
-use super::model::{JobConstraintsModel, JobModel, PreparationTaskModel, ReleaseTaskModel};
+use super::model::{JobModel, PreparationTaskModel, ReleaseTaskModel};
+pub use crate::common::job_spec::{flatten_constraints, flatten_metadata};
+use crate::common::manager_task::flatten_manager_task;
 use crate::common::task_spec::{
-    flatten_environment, flatten_task_container, flatten_user_identity, is_unlimited,
+    flatten_environment, flatten_task_container, flatten_user_identity,
 };
-
-/// The constraints block. Spelling and per-attribute server defaults are the framework's
-/// (declared `SameIsoDuration`/`server_default` in the schema); here only the block itself: no
-/// block when the user had none and Batch reports nothing but its defaults.
-pub fn flatten_constraints(
-    m: Option<&JobConstraints>,
-    prior: Option<&JobConstraintsModel>,
-) -> Option<JobConstraintsModel> {
-    let Some(m) = m else {
-        return prior.map(|_| JobConstraintsModel::default());
-    };
-    let defaults = m.max_wall_clock_time.as_deref().is_none_or(is_unlimited)
-        && m.max_task_retry_count.is_none_or(|n| n == 0);
-    if prior.is_none() && defaults {
-        return None;
-    }
-    Some(JobConstraintsModel {
-        max_wall_clock_time: m.max_wall_clock_time.clone(),
-        max_task_retry_count: m.max_task_retry_count.map(i64::from),
-    })
-}
-
-/// Metadata as a map: null when Batch has none and the prior value was null.
-pub fn flatten_metadata(
-    m: Option<&Vec<MetadataItem>>,
-    prior: Option<&BTreeMap<String, String>>,
-) -> Option<BTreeMap<String, String>> {
-    match m {
-        Some(list) if !list.is_empty() => Some(
-            list.iter()
-                .map(|e| (e.name.clone(), e.value.clone()))
-                .collect(),
-        ),
-        _ => prior.map(|_| BTreeMap::new()),
-    }
-}
 
 /// A Batch enum value in our lower-case spelling, `default` when Batch omits it.
 fn flatten_enum(v: Option<&String>, default: &str) -> String {
@@ -125,6 +87,10 @@ pub fn flatten_job(job: &CloudJob, prior: &JobModel) -> JobModel {
             .job_preparation_task
             .as_ref()
             .map(|t| flatten_preparation_task(t, prior.preparation_task.as_ref())),
+        manager_task: job
+            .job_manager_task
+            .as_ref()
+            .map(|t| flatten_manager_task(t, prior.manager_task.as_ref())),
         release_task: job
             .job_release_task
             .as_ref()

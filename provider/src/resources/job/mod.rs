@@ -37,6 +37,7 @@ use tfplugin::schema::Schema;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::Batch;
+use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::validate_task_container;
 use model::{JobModel, PreparationTaskModel, attr, job_path};
 use plan::{ReplaceReason, plan_job_update};
@@ -97,6 +98,16 @@ impl Resource<Batch> for JobResource {
             if let Some(c) = config.get(task).get_block(container) {
                 validate_task_container(c, &AttrPath::attr(task).child(container), diags);
             }
+        }
+        let (manager, container) = (
+            attr!(JobModel, manager_task),
+            attr!(ManagerTaskModel, container),
+        );
+        if let Some(c) = config
+            .get_block(manager)
+            .and_then(|m| m.get_block(container))
+        {
+            validate_task_container(c, &AttrPath::attr(manager).child(container), diags);
         }
         if plan_model(config).and_then(|m| m.max_parallel_tasks) == Some(0) {
             diags.attr_error(

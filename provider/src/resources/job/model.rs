@@ -6,21 +6,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use tfplugin::model::Tf;
 
+pub use crate::common::job_spec::JobConstraintsModel;
+use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::{Environment, TaskContainerModel, UserIdentityModel};
 pub use crate::common::{Op, Timeouts};
 
-/// The name of a field of a model, checked by the compiler: models name their fields after the
-/// Terraform attributes, so this is the attribute's name (`attr!(JobModel, pool_id)`).
-macro_rules! attr {
-    ($model:ty, $field:ident) => {{
-        #[allow(dead_code)]
-        fn field_exists(m: &$model) {
-            let _ = &m.$field;
-        }
-        stringify!($field)
-    }};
-}
-pub(crate) use attr;
+pub(crate) use crate::common::attr;
 
 /// The path of a top-level attribute of the job (`job_path!(pool_id)`).
 macro_rules! job_path {
@@ -51,14 +42,8 @@ pub struct JobModel {
     pub constraints: Option<JobConstraintsModel>,
     pub preparation_task: Option<PreparationTaskModel>,
     pub release_task: Option<ReleaseTaskModel>,
+    pub manager_task: Option<ManagerTaskModel>,
     pub timeouts: Option<Timeouts>,
-}
-
-/// The `constraints` block.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct JobConstraintsModel {
-    pub max_wall_clock_time: Option<String>,
-    pub max_task_retry_count: Option<i64>,
 }
 
 /// The `preparation_task` block: the task spec's parts plus the preparation task's own.

@@ -2,30 +2,13 @@
 
 use tfplugin::Value;
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema, timeouts_block};
-use tfplugin::semantics::{IgnoreCase, SameIsoDuration};
-use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
+use tfplugin::semantics::IgnoreCase;
+use tfplugin::validators::{IntBetween, NotEmpty, OneOf};
 
-use crate::common::task_spec::{TaskSpecSchema, UNLIMITED_DURATION};
+use crate::common::job_spec::job_constraints_block;
+use crate::common::manager_task::manager_task_block;
+use crate::common::task_spec::TaskSpecSchema;
 use crate::common::validators::BatchId;
-
-fn constraints_block() -> Block {
-    Block::new("Execution limits of the job as a whole. Changes apply in place (Job_Patch).")
-        .attr(
-            Attribute::string("max_wall_clock_time")
-                .optional()
-                .semantics(SameIsoDuration)
-                .server_default(Value::string(UNLIMITED_DURATION))
-                .validate(Iso8601Duration)
-                .description("Longest time the job may run, from its creation, as an ISO 8601 duration such as `PT2H`. When it passes, Batch terminates the job and its running tasks. Default: no limit."),
-        )
-        .attr(
-            Attribute::number("max_task_retry_count")
-                .optional()
-                .server_default(Value::int(0))
-                .validate(IntBetween(-1, 100_000))
-                .description("How often Batch retries a task of this job whose exit code is nonzero (tasks can override it). `-1` retries without limit. Default `0`."),
-        )
-}
 
 fn prep_task_block() -> Block {
     TaskSpecSchema::new("preparation task")
@@ -129,9 +112,19 @@ fn build_schema() -> Schema {
                     .computed()
                     .description("The job's state in Batch: `active`, `disabling`, `disabled`, `enabling`, `terminating`, `completed` or `deleting`."),
             )
-            .block(NestedBlock::single("constraints", constraints_block()))
+            .block(NestedBlock::single(
+                "constraints",
+                job_constraints_block("Execution limits of the job as a whole. Changes apply in place (Job_Patch)."),
+            ))
             .block(NestedBlock::single("preparation_task", prep_task_block()).requires_replace())
             .block(NestedBlock::single("release_task", release_task_block()).requires_replace())
+            .block(
+                NestedBlock::single(
+                    "manager_task",
+                    manager_task_block("The job manager task: Batch starts it with the job, in a container on the pool, and (with `kill_job_on_completion`) completes the job when it ends. Batch cannot change it later, so a change replaces the job."),
+                )
+                .requires_replace(),
+            )
             .block(timeouts_block(&[("create", "5m"), ("update", "5m"), ("delete", "30m")]))
             .also_requires("release_task", &["preparation_task"]),
     )

@@ -696,3 +696,41 @@ fn batch_property_names_point_at_attributes() {
         );
     }
 }
+
+#[test]
+fn the_manager_task_goes_to_batch_and_reads_back() {
+    use crate::common::manager_task::ManagerTaskModel;
+    let m = JobModel {
+        manager_task: Some(ManagerTaskModel {
+            name: "manager".into(),
+            command_line: "/bin/sh -c 'echo done'".into(),
+            container: Some(TaskContainerModel {
+                image_name: "busybox".into(),
+                working_directory: Some("taskWorkingDirectory".into()),
+                ..Default::default()
+            }),
+            kill_job_on_completion: Some(false),
+            ..Default::default()
+        }),
+        ..planned_job()
+    };
+    let body = expand_job_add(&m, None);
+    let jm = body.job_manager_task.clone().expect("jobManagerTask");
+    assert_eq!(jm.id, "manager");
+    assert_eq!(jm.kill_job_on_completion, Some(false));
+    assert_eq!(jm.container_settings.unwrap().image_name, "busybox");
+    let job = CloudJob {
+        id: Some("render".into()),
+        job_manager_task: body.job_manager_task,
+        ..Default::default()
+    };
+    assert_eq!(read_back(&job, &m).manager_task, m.manager_task);
+    // The block replaces the job: Batch has no call that changes a job's manager task.
+    assert!(
+        schema::schema()
+            .block
+            .nested("manager_task")
+            .unwrap()
+            .requires_replace
+    );
+}

@@ -1,0 +1,4 @@
+import {
+  to = batch_job_schedule.nightly
+  id = "nightly-report"
+}

@@ -1,0 +1,133 @@
+//! `batch_job_schedule`: a Batch job schedule, which makes a job (`<name>:job-<n>`) from its
+//! `job` block at each run of its `schedule`; each job's manager task does the run's work.
+//!
+//! Batch semantics this module maps onto Terraform:
+//! - JobSchedule_Add creates the schedule (id = `name`); the first job comes at
+//!   `do_not_run_until`, or at once.
+//! - JobSchedule_Patch changes `schedule`, `job` and `metadata` in place, each element replaced
+//!   whole; running jobs keep their specification. Only `name` and `display_name` replace.
+//! - Updates carry If-Match with the ETag kept in private state.
+//! - Destroy terminates and deletes the schedule and waits until it and its jobs are gone.
+//! - `state`, `next_run_time` and `recent_job_id` are read from the service; they move on
+//!   their own between runs, which a refresh shows without planning a change.
+
+mod apply;
+mod expand;
+mod flatten;
+pub(crate) mod model;
+mod plan;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use async_trait::async_trait;
+use tfplugin::framework::{
+    ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Identity, ImportResponse, PlanRequest,
+    PlanResponse, ReadRequest, ReadResponse, Resource,
+};
+use tfplugin::model::from_value;
+use tfplugin::schema::Schema;
+use tfplugin::{AttrPath, Diagnostics, Value};
+
+use crate::common::Batch;
+use crate::common::manager_task::ManagerTaskModel;
+use crate::common::task_spec::validate_task_container;
+use model::{JobScheduleModel, JobSpecModel, attr};
+
+pub struct JobScheduleResource;
+
+#[async_trait]
+impl Resource<Batch> for JobScheduleResource {
+    fn type_name(&self) -> &'static str {
+        "batch_job_schedule"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(Identity {
+            attributes: vec![(
+                attr!(JobScheduleModel, name),
+                "The job schedule's id in the Batch account (its name).",
+            )],
+        })
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema().clone()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        // Registry rules of the manager's container.
+        let (job, manager, container) = (
+            attr!(JobScheduleModel, job),
+            attr!(JobSpecModel, manager_task),
+            attr!(ManagerTaskModel, container),
+        );
+        if let Some(c) = config
+            .get(job)
+            .get_block(manager)
+            .and_then(|m| m.get_block(container))
+        {
+            let path = AttrPath::attr(job).child(manager).child(container);
+            validate_task_container(c, &path, diags);
+        }
+    }
+
+    fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+        let id = attr!(JobScheduleModel, id);
+        if req.prior.is_null() {
+            for a in [
+                attr!(JobScheduleModel, state),
+                attr!(JobScheduleModel, next_run_time),
+                attr!(JobScheduleModel, recent_job_id),
+            ] {
+                resp.planned.set(a, Value::Unknown);
+            }
+            // The id is the name: show it in the plan rather than "(known after apply)".
+            let name = resp.planned.get(attr!(JobScheduleModel, name)).clone();
+            resp.planned.set(id, name);
+            return;
+        }
+        if !resp.requires_replace.is_empty() {
+            return;
+        }
+        // An in-place update leaves the state and the latest job as they are; the next run
+        // moves only when the schedule changes.
+        let schedule = attr!(JobScheduleModel, schedule);
+        let schedule_same = from_value::<JobScheduleModel>(req.prior)
+            .ok()
+            .zip(from_value::<JobScheduleModel>(&resp.planned).ok())
+            .is_some_and(|(p, q)| p.schedule == q.schedule);
+        let mut keep = vec![
+            attr!(JobScheduleModel, state),
+            attr!(JobScheduleModel, recent_job_id),
+        ];
+        if schedule_same && resp.planned.get(schedule).is_wholly_known() {
+            keep.push(attr!(JobScheduleModel, next_run_time));
+        }
+        for a in keep {
+            if resp.planned.get(a).is_unknown() {
+                resp.planned.set(a, req.prior.get(a).clone());
+            }
+        }
+    }
+
+    async fn create(&self, ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
+        apply::create(ctx, req).await
+    }
+
+    async fn read(&self, ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
+        apply::read(ctx, req).await
+    }
+
+    async fn update(&self, ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
+        apply::update(ctx, req).await
+    }
+
+    async fn delete(&self, ctx: &Ctx<Batch>, req: DeleteRequest) -> Diagnostics {
+        apply::delete(ctx, req).await
+    }
+
+    async fn import(&self, _ctx: &Ctx<Batch>, id: &str) -> ImportResponse {
+        apply::import(id).await
+    }
+}

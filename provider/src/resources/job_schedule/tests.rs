@@ -1,0 +1,277 @@
+//! Unit tests of the schedule's models, mappings and update planner (no Terraform, no service).
+
+use std::collections::BTreeMap;
+
+use batch_client::models::{
+    CloudJobSchedule, JobConstraints, JobManagerTask, JobScheduleExecutionInformation,
+    JobSpecification, PoolInformation, RecentJob, Schedule, TaskContainerSettings,
+};
+use tfplugin::model::{Tf, check_round_trip};
+
+use super::expand::{expand_job_spec, expand_schedule, expand_schedule_add, expand_schedule_patch};
+use super::flatten::{flatten_job_schedule, flatten_job_spec, flatten_schedule};
+use super::model::{JobConstraintsModel, JobScheduleModel, JobSpecModel, ScheduleModel};
+use super::plan::{ScheduleChanges, plan_schedule_update};
+use super::schema::schema;
+use crate::common::manager_task::ManagerTaskModel;
+use crate::common::task_spec::{TaskContainerModel, UNLIMITED_DURATION};
+
+fn nested_type(name: &str) -> tfplugin::Type {
+    schema()
+        .block
+        .nested(name)
+        .expect("block exists")
+        .value_type()
+}
+
+#[test]
+fn models_cover_their_schema() {
+    check_round_trip::<JobScheduleModel>(&schema().block.value_type()).unwrap();
+    check_round_trip::<ScheduleModel>(&nested_type("schedule")).unwrap();
+    check_round_trip::<JobSpecModel>(&nested_type("job")).unwrap();
+    // The check can fail: the schedule block lacks the job's attributes.
+    assert!(check_round_trip::<JobSpecModel>(&nested_type("schedule")).is_err());
+}
+
+#[test]
+fn the_schema_has_no_problems() {
+    assert_eq!(schema().problems(), Vec::<String>::new());
+}
+
+fn model() -> JobScheduleModel {
+    JobScheduleModel {
+        id: Tf::Known("nightly".into()),
+        name: Tf::Known("nightly".into()),
+        display_name: Some("Nightly report".into()),
+        schedule: Some(ScheduleModel {
+            recurrence_interval: Some("P1D".into()),
+            do_not_run_until: Some("2026-12-06T02:00:00Z".into()),
+            do_not_run_after: None,
+            start_window: Some("PT1H".into()),
+        }),
+        job: Some(JobSpecModel {
+            pool_id: "pool".into(),
+            display_name: None,
+            priority: Some(100),
+            uses_task_dependencies: Some(false),
+            on_all_tasks_complete: Some("terminatejob".into()),
+            on_task_failure: Some("noaction".into()),
+            environment: Some(BTreeMap::from([("STAGE".into(), "prod".into())])),
+            constraints: Some(JobConstraintsModel {
+                max_wall_clock_time: Some("PT2H".into()),
+                max_task_retry_count: Some(0),
+            }),
+            manager_task: Some(ManagerTaskModel {
+                name: "report".into(),
+                command_line: "python report.py".into(),
+                container: Some(TaskContainerModel {
+                    image_name: "myregistry.azurecr.io/report:3".into(),
+                    // As planned: the attribute's default.
+                    working_directory: Some("taskWorkingDirectory".into()),
+                    ..Default::default()
+                }),
+                kill_job_on_completion: Some(true),
+                ..Default::default()
+            }),
+        }),
+        metadata: Some(BTreeMap::from([("team".into(), "bi".into())])),
+        state: Tf::Known("active".into()),
+        next_run_time: Tf::Known("2026-12-06T02:00:00Z".into()),
+        recent_job_id: Tf::Null,
+        timeouts: None,
+    }
+}
+
+#[test]
+fn expand_schedule_add_maps_every_attribute() {
+    let add = expand_schedule_add(&model(), None);
+    assert_eq!(add.id, "nightly");
+    assert_eq!(add.display_name.as_deref(), Some("Nightly report"));
+    assert_eq!(add.schedule.recurrence_interval.as_deref(), Some("P1D"));
+    assert_eq!(add.schedule.start_window.as_deref(), Some("PT1H"));
+    assert_eq!(
+        add.schedule.do_not_run_until.as_deref(),
+        Some("2026-12-06T02:00:00Z")
+    );
+    let spec = add.job_specification;
+    assert_eq!(spec.pool_info.pool_id.as_deref(), Some("pool"));
+    assert_eq!(spec.priority, Some(100));
+    assert_eq!(spec.on_all_tasks_complete.as_deref(), Some("terminatejob"));
+    let jm = spec.job_manager_task.expect("job manager");
+    assert_eq!(jm.id, "report");
+    assert_eq!(jm.kill_job_on_completion, Some(true));
+    assert_eq!(
+        spec.constraints
+            .and_then(|c| c.max_wall_clock_time)
+            .as_deref(),
+        Some("PT2H")
+    );
+    assert_eq!(add.metadata.unwrap()[0].name, "team");
+}
+
+#[test]
+fn an_absent_schedule_block_is_an_empty_element_and_reads_back_absent() {
+    assert_eq!(expand_schedule(None), Schedule::default());
+    assert_eq!(flatten_schedule(Some(&Schedule::default()), None), None);
+    // A block the user wrote stays, even when empty.
+    assert_eq!(
+        flatten_schedule(None, Some(&ScheduleModel::default())),
+        Some(ScheduleModel::default())
+    );
+}
+
+#[test]
+fn flatten_reads_back_what_expand_sent() {
+    let m = model();
+    let add = expand_schedule_add(&m, None);
+    let got = CloudJobSchedule {
+        id: Some(add.id.clone()),
+        display_name: add.display_name.clone(),
+        state: Some("active".into()),
+        schedule: Some(add.schedule.clone()),
+        job_specification: Some(add.job_specification.clone()),
+        metadata: add.metadata.clone(),
+        execution_info: Some(JobScheduleExecutionInformation {
+            next_run_time: Some("2026-12-06T02:00:00Z".into()),
+            recent_job: None,
+            end_time: None,
+        }),
+        ..Default::default()
+    };
+    let read = crate::common::task_spec::normalized_read(
+        &schema().block,
+        Some(&m),
+        flatten_job_schedule(&got, &m),
+    );
+    assert_eq!(read, m);
+}
+
+#[test]
+fn flatten_job_spec_leaves_server_defaults_unset() {
+    // What the service reports for a job block with only a pool and a manager.
+    let j = JobSpecification {
+        priority: Some(0),
+        on_all_tasks_complete: Some("NoAction".into()),
+        constraints: Some(JobConstraints {
+            max_wall_clock_time: Some(UNLIMITED_DURATION.into()),
+            max_task_retry_count: Some(0),
+        }),
+        job_manager_task: Some(JobManagerTask {
+            id: "m".into(),
+            command_line: "true".into(),
+            container_settings: Some(TaskContainerSettings {
+                image_name: "alpine".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        pool_info: PoolInformation {
+            pool_id: Some("p".into()),
+            auto_pool_specification: None,
+        },
+        ..Default::default()
+    };
+    let m = flatten_job_spec(&j, None);
+    assert_eq!(m.constraints, None, "unlimited/0 are Batch's defaults");
+    assert_eq!(m.on_all_tasks_complete.as_deref(), Some("noaction"));
+    assert_eq!(m.on_task_failure.as_deref(), Some("noaction"));
+    assert_eq!(m.priority, Some(0));
+    assert_eq!(
+        m.manager_task.and_then(|t| t.kill_job_on_completion),
+        Some(true)
+    );
+    assert_eq!(
+        expand_job_spec(&flatten_job_spec(&j, None), None).pool_info,
+        j.pool_info
+    );
+}
+
+#[test]
+fn computed_attributes_come_from_the_execution_info() {
+    let s = CloudJobSchedule {
+        id: Some("nightly".into()),
+        state: Some("completed".into()),
+        execution_info: Some(JobScheduleExecutionInformation {
+            next_run_time: None,
+            recent_job: Some(RecentJob {
+                id: Some("nightly:job-3".into()),
+                url: None,
+            }),
+            end_time: Some("2026-12-07T00:00:00Z".into()),
+        }),
+        ..Default::default()
+    };
+    let m = flatten_job_schedule(&s, &JobScheduleModel::default());
+    assert_eq!(m.state, Tf::Known("completed".into()));
+    assert_eq!(m.recent_job_id, Tf::Known("nightly:job-3".into()));
+    assert_eq!(m.next_run_time, Tf::Null);
+    assert_eq!(m.name, Tf::Known("nightly".into()));
+}
+
+#[test]
+fn the_update_planner_patches_only_changed_elements() {
+    let prior = model();
+    assert_eq!(plan_schedule_update(&prior, &prior), None);
+
+    let mut p = prior.clone();
+    p.schedule.as_mut().unwrap().recurrence_interval = Some("PT12H".into());
+    let changes = plan_schedule_update(&prior, &p).unwrap();
+    assert_eq!(
+        changes,
+        ScheduleChanges {
+            schedule: true,
+            job: false,
+            metadata: false
+        }
+    );
+    let patch = expand_schedule_patch(&p, None, &changes);
+    assert_eq!(
+        patch.schedule.unwrap().recurrence_interval.as_deref(),
+        Some("PT12H")
+    );
+    assert!(patch.job_specification.is_none() && patch.metadata.is_none());
+
+    let mut q = prior.clone();
+    q.job
+        .as_mut()
+        .unwrap()
+        .manager_task
+        .as_mut()
+        .unwrap()
+        .command_line = "python report.py --full".into();
+    let changes = plan_schedule_update(&prior, &q).unwrap();
+    assert!(changes.job && !changes.schedule);
+    // The whole job specification goes: Batch replaces the element as a unit.
+    let spec = expand_schedule_patch(&q, None, &changes)
+        .job_specification
+        .unwrap();
+    assert_eq!(spec.priority, Some(100));
+    assert_eq!(
+        spec.job_manager_task.unwrap().command_line,
+        "python report.py --full"
+    );
+
+    // Removing the metadata sends an empty list (omitting it would keep the old items).
+    let mut r = prior.clone();
+    r.metadata = None;
+    let changes = plan_schedule_update(&prior, &r).unwrap();
+    assert_eq!(
+        expand_schedule_patch(&r, None, &changes).metadata,
+        Some(vec![])
+    );
+
+    // Timeouts are not Batch's business.
+    let mut t = prior.clone();
+    t.timeouts = Some(Default::default());
+    assert_eq!(plan_schedule_update(&prior, &t), None);
+}
+
+#[test]
+fn import_needs_a_schedule_name() {
+    let mut d = tfplugin::Diagnostics::new();
+    assert!(super::apply::import_state("nightly:job-1", &mut d).is_null());
+    assert!(d.has_errors());
+    let mut d = tfplugin::Diagnostics::new();
+    assert!(!super::apply::import_state("nightly", &mut d).is_null());
+    assert!(!d.has_errors());
+}

@@ -1,0 +1,226 @@
+//! `batch_job_schedule` end to end: a schedule whose first run starts at once makes a job whose
+//! container job manager task completes (its output read through `batch_task_file`); the plan
+//! after apply is empty; the recurrence and the manager's command line change in place; import
+//! by name plans empty; destroy leaves no schedule and no job; and, with the local service's
+//! sped-up clock, recurrences make jobs in order, each after the previous one completed. Each
+//! scenario runs on every Terraform version under test.
+
+mod batch_api;
+
+use std::time::Duration;
+
+use batch_api::{actions, get, pool, start, start_with_args, wait_until};
+use e2e::{Emulator, Runtime, Workdir, for_each_terraform};
+use serde_json::{Value, json};
+
+fn schedule_hcl(pool_ref: &str, recurrence: &str, command_line: &str) -> String {
+    format!(
+        r#"
+resource "batch_job_schedule" "nightly" {{
+  name = "nightly"
+  schedule {{
+    recurrence_interval = "{recurrence}"
+  }}
+  job {{
+    pool_id = {pool_ref}
+    manager_task {{
+      name         = "report"
+      command_line = "{command_line}"
+      container {{
+        image_name  = "busybox"
+        run_options = "--rm --workdir /"
+      }}
+      kill_job_on_completion = true
+    }}
+  }}
+  metadata = {{ team = "bi" }}
+}}
+"#
+    )
+}
+
+const REPORT: &str = r#"/bin/sh -c \"echo report-ok > $AZ_BATCH_TASK_WORKING_DIR/report.txt\""#;
+
+const REPORT_FILE: &str = r#"
+data "batch_task_file" "report" {
+  job_id  = batch_job_schedule.nightly.recent_job_id
+  task_id = "report"
+  path    = "wd/report.txt"
+}
+
+output "report" {
+  value = data.batch_task_file.report.content
+}
+"#;
+
+/// The jobs the schedule made, oldest first.
+fn schedule_jobs(emu: &Emulator, id: &str) -> Vec<Value> {
+    get(emu, &format!("/jobschedules/{id}/jobs"))["value"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Waits until job `id` completed, and returns it.
+fn completed_job(emu: &Emulator, id: &str) -> Value {
+    wait_until(
+        &format!("job {id} to complete"),
+        Duration::from_secs(120),
+        || {
+            let j = get(emu, &format!("/jobs/{id}"));
+            (j["state"] == "completed").then_some(j)
+        },
+    )
+}
+
+/// No schedule, and no job of it, is left in the service.
+fn assert_all_gone(emu: &Emulator, id: &str) {
+    let (st, v) = batch_api::api(emu, "GET", &format!("/jobschedules/{id}"), None);
+    assert_eq!(st, 404, "the schedule is still there: {v}");
+    let jobs = get(emu, "/jobs");
+    let left: Vec<&Value> = jobs["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|j| {
+            j["id"]
+                .as_str()
+                .is_some_and(|i| i.starts_with(&format!("{id}:")))
+        })
+        .collect();
+    assert!(left.is_empty(), "jobs of the schedule left: {left:?}");
+}
+
+#[test]
+fn schedule_runs_at_once_updates_in_place_imports_and_destroys() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        let base = format!("{}{pool_hcl}", emu.provider_hcl());
+
+        // 1. No do_not_run_until: the first job is made at once; its manager does the work.
+        wd.write_main(&format!("{base}{}", schedule_hcl(&pool_ref, "P1D", REPORT)));
+        wd.apply();
+        let job = completed_job(&emu, "nightly:job-1");
+        assert_eq!(
+            job["executionInfo"]["terminateReason"], "JMComplete",
+            "{job}"
+        );
+        let manager = get(&emu, "/jobs/nightly:job-1/tasks/report");
+        assert_eq!(manager["executionInfo"]["exitCode"], 0, "{manager}");
+        assert_eq!(manager["containerSettings"]["imageName"], "busybox");
+
+        // Its output file reaches the user through batch_task_file.
+        wd.write_main(&format!(
+            "{base}{}{REPORT_FILE}",
+            schedule_hcl(&pool_ref, "P1D", REPORT)
+        ));
+        wd.apply();
+        assert_eq!(wd.output("report"), json!("report-ok\n"));
+        let st = wd.resource("batch_job_schedule.nightly").unwrap();
+        assert_eq!(st["id"], "nightly");
+        assert_eq!(st["state"], "active");
+        assert_eq!(st["recent_job_id"], "nightly:job-1");
+        assert!(st["next_run_time"].is_string(), "{st}");
+        wd.assert_plan_empty();
+        let created = get(&emu, "/jobschedules/nightly")["creationTime"].clone();
+
+        // 2. The recurrence and the manager's command line change in place.
+        let report2 = r#"/bin/sh -c \"echo report-v2 > $AZ_BATCH_TASK_WORKING_DIR/report.txt\""#;
+        wd.write_main(&format!(
+            "{base}{}{REPORT_FILE}",
+            schedule_hcl(&pool_ref, "PT12H", report2)
+        ));
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_job_schedule.nightly"), ["update"]);
+        wd.apply();
+        let remote = get(&emu, "/jobschedules/nightly");
+        assert_eq!(remote["creationTime"], created, "the schedule was replaced");
+        assert_eq!(remote["schedule"]["recurrenceInterval"], "PT12H");
+        assert_eq!(
+            remote["jobSpecification"]["jobManagerTask"]["commandLine"],
+            report2.replace("\\\"", "\"")
+        );
+        assert_eq!(remote["metadata"][0]["value"], "bi");
+        wd.assert_plan_empty();
+
+        // 3. Import by name plans empty.
+        wd.run_ok(&["state", "rm", "batch_job_schedule.nightly"]);
+        wd.import("batch_job_schedule.nightly", "nightly");
+        wd.assert_plan_empty();
+
+        // 4. Destroy leaves no schedule and no job.
+        wd.destroy();
+        assert_all_gone(&emu, "nightly");
+    });
+}
+
+#[test]
+fn recurrences_make_jobs_in_order_each_after_the_previous_completed() {
+    for_each_terraform(|tf| {
+        // PT1M recurs every second on the sped-up clock.
+        let emu = start_with_args(Runtime::Process, &["--schedule-speed", "60"]);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        wd.write_main(&format!(
+            "{}{pool_hcl}{}",
+            emu.provider_hcl(),
+            schedule_hcl(&pool_ref, "PT1M", "/bin/sh -c 'sleep 1.5'")
+        ));
+        wd.apply();
+        let jobs = wait_until("three completed jobs", Duration::from_secs(120), || {
+            let jobs = schedule_jobs(&emu, "nightly");
+            (jobs.iter().filter(|j| j["state"] == "completed").count() >= 3).then_some(jobs)
+        });
+        for (n, j) in jobs.iter().take(3).enumerate() {
+            assert_eq!(j["id"], format!("nightly:job-{}", n + 1));
+        }
+        for w in jobs.windows(2).take(2) {
+            let prev_end = w[0]["executionInfo"]["endTime"].as_str().unwrap();
+            let next_made = w[1]["creationTime"].as_str().unwrap();
+            assert!(
+                next_made >= prev_end,
+                "{} was made at {next_made}, before {} completed at {prev_end}",
+                w[1]["id"],
+                w[0]["id"]
+            );
+        }
+        wd.destroy();
+        assert_all_gone(&emu, "nightly");
+    });
+}
+
+#[test]
+fn a_job_with_a_manager_task_completes_when_it_ends() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        wd.write_main(&format!(
+            r#"{}{pool_hcl}
+resource "batch_job" "job" {{
+  name    = "once"
+  pool_id = {pool_ref}
+  manager_task {{
+    name         = "manager"
+    command_line = "{REPORT}"
+    container {{
+      image_name = "busybox"
+    }}
+  }}
+}}
+"#,
+            emu.provider_hcl()
+        ));
+        wd.apply();
+        let job = completed_job(&emu, "once");
+        assert_eq!(job["jobManagerTask"]["killJobOnCompletion"], true);
+        let manager = get(&emu, "/jobs/once/tasks/manager");
+        assert_eq!(manager["executionInfo"]["exitCode"], 0, "{manager}");
+        wd.assert_plan_empty();
+        wd.destroy();
+        let (st, _) = batch_api::api(&emu, "GET", "/jobs/once", None);
+        assert_eq!(st, 404);
+    });
+}
