@@ -315,14 +315,12 @@ async fn entra_token_from_an_authority_behind_the_proxy() {
     assert!(tunnelled(sts.addr.port()));
 }
 
-#[tokio::test]
-async fn a_wrong_secret_fails_at_once_naming_the_authority() {
-    let corp = corp();
-    let (sts, batch) = authority_and_batch(&corp.ca).await;
-    let host = format!("https://localhost:{}", sts.addr.port());
+/// Lists pools with a client-secret credential at `authority`; the call must fail with an
+/// authentication error that names the authority, sending nothing to Batch. Returns the message.
+async fn entra_failure(authority: &str, secret: &str, batch: &Server) -> String {
     let client = BatchClient::new(ClientConfig::new(
         batch.url(),
-        entra(host.clone(), "wrong-secret"),
+        entra(authority.into(), secret),
     ))
     .unwrap();
     let err = client
@@ -331,66 +329,44 @@ async fn a_wrong_secret_fails_at_once_naming_the_authority() {
         .unwrap_err();
     assert!(matches!(err, BatchError::Auth(_)), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains(&format!("{host}/corp-tenant")), "{msg}");
+    assert!(msg.contains(&format!("{authority}/corp-tenant")), "{msg}");
+    assert!(!msg.contains(secret), "{msg}");
+    assert_eq!(batch.count(), 0, "no Batch request without a token");
+    msg
+}
+
+#[tokio::test]
+async fn a_wrong_secret_fails_at_once_naming_the_authority() {
+    let (sts, batch) = authority_and_batch(&corp().ca).await;
+    let host = format!("https://localhost:{}", sts.addr.port());
+    let msg = entra_failure(&host, "wrong-secret", &batch).await;
     assert!(msg.contains("AADSTS7000215"), "{msg}");
-    assert!(!msg.contains("wrong-secret"), "{msg}");
     // A refused secret is not worth retrying: at most azure_identity's bounded retries.
-    assert!(
-        (1..=3).contains(&sts.count()),
-        "{} token requests",
-        sts.count()
-    );
-    assert_eq!(batch.count(), 0);
+    let n = sts.count();
+    assert!((1..=3).contains(&n), "{n} token requests");
 }
 
 #[tokio::test]
 async fn an_unreachable_authority_fails_naming_it() {
-    let corp = corp();
-    let (_sts, batch) = authority_and_batch(&corp.ca).await;
+    let (_sts, batch) = authority_and_batch(&corp().ca).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     // 127.0.0.1 is in NO_PROXY: the connection itself is refused.
-    let host = format!("https://127.0.0.1:{port}");
-    let client = BatchClient::new(ClientConfig::new(
-        batch.url(),
-        entra(host.clone(), "good-secret"),
-    ))
-    .unwrap();
-    let err = client
-        .list_pools(&Default::default(), &RequestOptions::new())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, BatchError::Auth(_)), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains(&format!("{host}/corp-tenant")), "{msg}");
+    let msg = entra_failure(&format!("https://127.0.0.1:{port}"), "good-secret", &batch).await;
     assert!(msg.contains("connection refused"), "{msg}");
-    assert_eq!(batch.count(), 0);
 }
 
 #[tokio::test]
 async fn an_untrusted_authority_fails_naming_it_and_the_issuer() {
     corp();
     let (params, key) = ca("Rogue Inspection CA");
-    let rogue = Issuer::new(params, key);
-    let (sts, batch) = authority_and_batch(&rogue).await;
+    let (sts, batch) = authority_and_batch(&Issuer::new(params, key)).await;
     let host = format!("https://localhost:{}", sts.addr.port());
-    let client = BatchClient::new(ClientConfig::new(
-        batch.url(),
-        entra(host.clone(), "good-secret"),
-    ))
-    .unwrap();
-    let err = client
-        .list_pools(&Default::default(), &RequestOptions::new())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, BatchError::Auth(_)), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.contains(&format!("{host}/corp-tenant")), "{msg}");
+    let msg = entra_failure(&host, "good-secret", &batch).await;
     assert!(msg.contains("not trusted"), "{msg}");
     assert!(msg.contains("Rogue Inspection CA"), "{msg}");
     assert_eq!(sts.count(), 0);
-    assert_eq!(batch.count(), 0);
 }

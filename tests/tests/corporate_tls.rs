@@ -4,7 +4,7 @@
 //! minutes while the plan hung. (Trusted/untrusted CAs, the CONNECT proxy and token authorities
 //! are covered in batch-client/tests/corporate_tls.rs.)
 
-use e2e::{Workdir, for_each_terraform, required_providers_hcl};
+use e2e::{TfOutput, Workdir, for_each_terraform, required_providers_hcl};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
@@ -31,6 +31,14 @@ fn closed_port() -> u16 {
         .port()
 }
 
+/// Summary and detail of every error diagnostic.
+fn error_text(out: &TfOutput) -> String {
+    out.errors()
+        .iter()
+        .map(|d| format!("{} {}\n", d.summary, d.detail))
+        .collect()
+}
+
 fn config(provider_body: &str) -> String {
     format!(
         "{}\nprovider \"batch\" {{\n{provider_body}\n}}\ndata \"batch_supported_images\" \"all\" {{}}\n",
@@ -49,11 +57,7 @@ fn transport_and_entra_causes_reach_the_diagnostic() {
             "  account_name     = \"corp\"\n  account_endpoint = \"https://127.0.0.1:{not_tls}\"\n  account_key      = \"aGVsbG8=\""
         )));
         let out = wd.plan_ui_json().assert_failure();
-        let errors = out.errors();
-        let text: String = errors
-            .iter()
-            .map(|d| format!("{} {}\n", d.summary, d.detail))
-            .collect();
+        let text = error_text(&out);
         assert!(
             text.contains(&format!(
                 "https://127.0.0.1:{not_tls}/supportedimages failed"
@@ -73,11 +77,7 @@ fn transport_and_entra_causes_reach_the_diagnostic() {
             "  account_endpoint = \"https://corp.westeurope.batch.azure.com\"",
         ));
         let out = wd.plan_ui_json().assert_failure();
-        let text: String = out
-            .errors()
-            .iter()
-            .map(|d| format!("{} {}\n", d.summary, d.detail))
-            .collect();
+        let text = error_text(&out);
         assert!(
             text.contains(&format!(
                 "token request to authority {authority}/corp-tenant"
