@@ -25,6 +25,13 @@ use std::time::Duration;
 /// form the Azure SDKs use).
 pub const BATCH_SCOPE: &str = "https://batch.core.windows.net//.default";
 
+/// The authority host Entra ID credentials use unless configured otherwise.
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// Bounds one token request, azure_identity's own retries included: an authority that cannot
+/// answer (untrusted, unreachable, refusing the secret) fails the operation instead of hanging it.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(25);
+
 /// Account name + account key for Shared Key signing. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct SharedKeyCredential {
@@ -351,6 +358,8 @@ pub(crate) enum Authorizer {
     Token {
         credential: Arc<dyn TokenCredential>,
         scope: String,
+        /// Where tokens come from, for error messages (e.g. the authority URL).
+        source: String,
     },
     None,
 }
@@ -359,27 +368,64 @@ impl Authorizer {
     pub(crate) fn build(auth: Auth, http: &reqwest::Client) -> Result<Self> {
         Ok(match auth {
             Auth::SharedKey(c) => Authorizer::SharedKey(c),
-            Auth::TokenCredential(credential, scope) => Authorizer::Token { credential, scope },
+            Auth::TokenCredential(credential, scope) => Authorizer::Token {
+                credential,
+                scope,
+                source: "the configured token credential".into(),
+            },
             Auth::None => Authorizer::None,
             Auth::Entra(cfg) => Authorizer::Token {
                 credential: build_entra_credential(&cfg, http)?,
                 scope: cfg.scope.clone(),
+                source: token_source(&cfg),
             },
         })
     }
 
-    /// A bearer token for the scope (cached and refreshed by azure_identity).
+    /// A bearer token for the scope (cached and refreshed by azure_identity). Fails within
+    /// [`TOKEN_TIMEOUT`] with a message naming the token source and the cause.
     pub(crate) async fn bearer(
         credential: &Arc<dyn TokenCredential>,
         scope: &str,
+        source: &str,
     ) -> Result<String> {
-        let token = credential
-            .get_token(&[scope], None::<TokenRequestOptions<'_>>)
-            .await
-            .map_err(|e| {
-                BatchError::Auth(format!("Microsoft Entra ID token request failed: {e}"))
-            })?;
+        let scopes = [scope];
+        let request = credential.get_token(&scopes, None::<TokenRequestOptions<'_>>);
+        let token = match tokio::time::timeout(TOKEN_TIMEOUT, request).await {
+            Ok(Ok(token)) => token,
+            Ok(Err(e)) => {
+                return Err(BatchError::Auth(format!(
+                    "Microsoft Entra ID token request to {source} failed: {}",
+                    crate::tls::describe(&e)
+                )));
+            }
+            Err(_) => {
+                return Err(BatchError::Auth(format!(
+                    "Microsoft Entra ID token request to {source} failed: no token within {TOKEN_TIMEOUT:?} (timed out)"
+                )));
+            }
+        };
         Ok(token.token.secret().to_string())
+    }
+}
+
+/// Where `cfg`'s tokens come from, in words (an authority URL with the tenant, or the source).
+fn token_source(cfg: &EntraConfig) -> String {
+    let host = cfg
+        .authority_host
+        .as_deref()
+        .unwrap_or(DEFAULT_AUTHORITY_HOST)
+        .trim_end_matches('/');
+    match &cfg.kind {
+        EntraCredentialKind::ClientSecret { tenant_id, .. }
+        | EntraCredentialKind::WorkloadIdentity { tenant_id, .. } => {
+            format!("authority {host}/{tenant_id}")
+        }
+        EntraCredentialKind::ManagedIdentity { .. } => {
+            "the managed identity endpoint (IMDS or IDENTITY_ENDPOINT)".into()
+        }
+        EntraCredentialKind::AzureCli => "the Azure CLI (az account get-access-token)".into(),
+        EntraCredentialKind::Default => "managed identity, then the Azure CLI".into(),
     }
 }
 
@@ -387,10 +433,20 @@ fn client_options(
     cfg: &EntraConfig,
     http: &reqwest::Client,
 ) -> Result<azure_core::http::ClientOptions> {
+    use azure_core::time::Duration as AzDuration;
+    // Few, short retries: a transient authority hiccup is retried, a failing authority is not
+    // retried for a minute (the default) while the apply waits.
+    let retry = azure_core::http::ExponentialRetryOptions {
+        initial_delay: AzDuration::milliseconds(200),
+        max_retries: 2,
+        max_total_elapsed: AzDuration::seconds(10),
+        max_delay: AzDuration::seconds(2),
+    };
     let mut options = azure_core::http::ClientOptions {
         transport: Some(azure_core::http::Transport::new(Arc::new(AzureTransport(
             http.clone(),
         )))),
+        retry: azure_core::http::RetryOptions::exponential(retry),
         ..Default::default()
     };
     if let Some(host) = &cfg.authority_host {

@@ -38,7 +38,8 @@ pub struct ClientConfig {
     /// `User-Agent` header.
     pub user_agent: String,
     /// Extra trusted root certificates (PEM), e.g. a private CA or a test server's certificate.
-    /// Used for the Batch endpoint and for Entra ID token requests.
+    /// Trusted in addition to the OS store and the bundled roots (see [`crate::tls`]); used for
+    /// the Batch endpoint and for Entra ID token requests.
     pub root_certificates_pem: Vec<Vec<u8>>,
 }
 
@@ -299,16 +300,13 @@ impl BatchClient {
     pub fn new(config: ClientConfig) -> Result<Self> {
         let base = validate_endpoint(&config.endpoint)?;
         crate::install_crypto_provider();
-        let mut builder = reqwest::Client::builder()
+        // Proxies come from HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY (reqwest's default,
+        // which nothing here turns off).
+        let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(Duration::from_secs(20))
-            .redirect(reqwest::redirect::Policy::none());
-        for pem in &config.root_certificates_pem {
-            let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| BatchError::Config(format!("invalid root certificate PEM: {e}")))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder
+            .redirect(reqwest::redirect::Policy::none())
+            .use_preconfigured_tls(crate::tls::client_config(&config.root_certificates_pem)?)
             .build()
             .map_err(|e| BatchError::Config(format!("cannot build the HTTP client: {e}")))?;
         let authorizer = Authorizer::build(config.auth, &http)?;
@@ -394,6 +392,7 @@ impl BatchClient {
                     error: e @ (BatchError::Auth(_) | BatchError::Config(_)),
                     ..
                 } => return Err(e),
+                Attempt::Failed { error, .. } if error.is_tls_failure() => return Err(error),
                 Attempt::Failed { error, ambiguous } => (error, None, ambiguous),
             };
             ambiguous |= this_ambiguous;
@@ -468,8 +467,15 @@ impl BatchClient {
                     error = %e,
                     "batch request failed"
                 );
+                let what = format!(
+                    "{} {}{} failed: {}",
+                    req.method,
+                    req.url.origin().ascii_serialization(),
+                    path,
+                    crate::tls::describe(&e)
+                );
                 Attempt::Failed {
-                    error: BatchError::transport(format!("{} {} failed", req.method, path), e),
+                    error: BatchError::transport(what, e),
                     ambiguous,
                 }
             }
@@ -525,8 +531,12 @@ impl BatchClient {
                 v.set_sensitive(true);
                 headers.insert("authorization", v);
             }
-            Authorizer::Token { credential, scope } => {
-                let token = Authorizer::bearer(credential, scope).await?;
+            Authorizer::Token {
+                credential,
+                scope,
+                source,
+            } => {
+                let token = Authorizer::bearer(credential, scope, source).await?;
                 let mut v = hv(&format!("Bearer {token}"))
                     .map_err(|_| BatchError::Auth("token is not a valid header value".into()))?;
                 v.set_sensitive(true);

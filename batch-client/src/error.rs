@@ -190,6 +190,17 @@ impl BatchError {
         matches!(self, BatchError::DeadlineExceeded { .. })
     }
 
+    /// True for a transport failure that no retry can fix: the TLS handshake failed or the
+    /// server's certificate was rejected.
+    pub fn is_tls_failure(&self) -> bool {
+        match self {
+            BatchError::Transport {
+                source: Some(s), ..
+            } => crate::tls::is_tls_failure(s.as_ref()),
+            _ => false,
+        }
+    }
+
     /// A short description for logs: status and code only for service errors, since service
     /// messages may echo request values.
     pub(crate) fn log_summary(&self) -> String {

@@ -26,6 +26,7 @@ pub mod models;
 mod ops;
 mod recovery;
 pub mod retry;
+pub mod tls;
 
 pub use auth::{Auth, BATCH_SCOPE, EntraConfig, EntraCredentialKind, SharedKeyCredential};
 pub use client::{

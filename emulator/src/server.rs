@@ -64,6 +64,18 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
         return finish(handle_control(&app, &parts.method, control, &bytes).await);
     }
 
+    // Read the body before any answer, bounded: an answer that leaves the body unread makes the
+    // server close the connection, which a client that reuses it sees as a dropped request.
+    let body = match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            return err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestBodyTooLarge",
+                "The request body is too large and exceeds the maximum permissible limit.",
+            ));
+        }
+    };
     let segments: Vec<String> = path
         .trim_matches('/')
         .split('/')
@@ -160,16 +172,6 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
             .insert("Retry-After", HeaderValue::from(retry_after));
         return finish(resp);
     }
-    let body = match axum::body::to_bytes(body, 2 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(_) => {
-            return err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestBodyTooLarge",
-                "The request body is too large and exceeds the maximum permissible limit.",
-            ));
-        }
-    };
     let req = Req {
         method: parts.method.clone(),
         segments,

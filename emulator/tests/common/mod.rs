@@ -182,6 +182,19 @@ impl Client {
         body: Option<&Value>,
         extra: &[(&str, &str)],
     ) -> reqwest::Result<Resp> {
+        let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap());
+        self.raw_bytes(method, path, query, body_bytes, extra).await
+    }
+
+    /// Like [`Client::raw`] with the body as bytes (which need not be JSON).
+    pub async fn raw_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body_bytes: Option<Vec<u8>>,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Result<Resp> {
         let query = if query.contains("api-version=") {
             query.to_string()
         } else if query.is_empty() {
@@ -193,7 +206,6 @@ impl Client {
             "ocp-date".into(),
             httpdate::fmt_http_date(std::time::SystemTime::now()),
         )];
-        let body_bytes = body.map(|b| serde_json::to_vec(b).unwrap());
         if let Some(b) = &body_bytes {
             headers.push((
                 "content-type".into(),

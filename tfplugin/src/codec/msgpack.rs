@@ -17,11 +17,19 @@ use crate::value::{Number, Value};
 const REFINED_UNKNOWN_EXT: i8 = 12;
 /// Nesting bound when skipping over refinement payloads we do not interpret.
 const MAX_SKIP_DEPTH: usize = 64;
+/// Nesting bound of decoded values (collections and dynamic values), like serde_json's limit
+/// for JSON: a dynamic value can nest another at 11 bytes a level, so without it a message of a
+/// few megabytes would overflow the stack.
+const MAX_DEPTH: usize = 128;
 
 /// Decodes a msgpack DynamicValue of type `ty`.
 pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let root = Loc::Root;
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader {
+        buf: bytes,
+        pos: 0,
+        depth: 0,
+    };
     let v = decode(&mut r, ty, &root)?;
     if r.pos != bytes.len() {
         return Err(CodecError::at(
@@ -45,6 +53,8 @@ pub fn encode_msgpack(v: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Current nesting of [`decode`].
+    depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -222,6 +232,19 @@ fn marker_name(m: Marker) -> &'static str {
 }
 
 fn decode(r: &mut Reader, ty: &Type, path: &Loc<'_>) -> Result<Value, CodecError> {
+    if r.depth >= MAX_DEPTH {
+        return Err(CodecError::at(
+            path,
+            format!("msgpack value nested more than {MAX_DEPTH} levels deep"),
+        ));
+    }
+    r.depth += 1;
+    let v = decode_nested(r, ty, path);
+    r.depth -= 1;
+    v
+}
+
+fn decode_nested(r: &mut Reader, ty: &Type, path: &Loc<'_>) -> Result<Value, CodecError> {
     let m = r.peek(path)?;
     // Like go-cty, every extension is an unknown value. Refinements (ext 12) are dropped, but the
     // payload must at least be a well-formed msgpack value.
@@ -233,6 +256,7 @@ fn decode(r: &mut Reader, ty: &Type, path: &Loc<'_>) -> Result<Value, CodecError
             let mut sub = Reader {
                 buf: payload,
                 pos: 0,
+                depth: 0,
             };
             let pm = sub.marker(path)?;
             if sub.map_len(pm, path)?.is_none() {
@@ -303,7 +327,9 @@ fn decode(r: &mut Reader, ty: &Type, path: &Loc<'_>) -> Result<Value, CodecError
         Type::List(et) | Type::Set(et) => {
             let m = r.marker(path)?;
             let n = r.array_len(m, path)?.ok_or_else(|| expected(m))?;
-            let mut items = Vec::with_capacity(n.min(1024));
+            // Each element takes at least one byte: a claimed length beyond the data cannot
+            // reserve more than the message could hold.
+            let mut items = Vec::with_capacity(n.min(r.buf.len() - r.pos));
             for i in 0..n {
                 items.push(decode(r, et, &path.index(i))?);
             }
