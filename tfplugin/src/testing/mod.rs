@@ -30,9 +30,11 @@
 mod change;
 mod helpers;
 mod objchange;
+mod query;
 mod schema;
 
 use helpers::*;
+pub use query::{Invoked, Listed};
 
 use std::collections::HashMap;
 
@@ -91,6 +93,8 @@ pub struct Harness<P: Provider> {
     pub(super) provider_schema: TfSchema,
     pub(super) resources: HashMap<String, TfSchema>,
     pub(super) data_sources: HashMap<String, TfSchema>,
+    /// What the client declares in every request (Terraform 1.11+: write-only attributes allowed).
+    pub(super) caps: Option<pb::ClientCapabilities>,
 }
 
 impl<P: Provider> Harness<P> {
@@ -147,6 +151,7 @@ impl<P: Provider> Harness<P> {
             provider_schema,
             resources,
             data_sources,
+            caps: caps(),
         })
     }
 
@@ -273,7 +278,7 @@ impl<P: Provider> Harness<P> {
             Request::new(pb::configure_provider::Request {
                 terraform_version: "1.15.0".into(),
                 config: dv,
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
             }),
         )
         .await
@@ -308,7 +313,7 @@ impl<P: Provider> Harness<P> {
             Request::new(pb::validate_resource_config::Request {
                 type_name: type_name.into(),
                 config: dv,
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
             }),
         )
         .await
@@ -397,7 +402,7 @@ impl<P: Provider> Harness<P> {
                 type_name: type_name.into(),
                 current_state: self.encode(s, state, "state")?,
                 private: private.to_vec(),
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
                 ..Default::default()
             }),
         )
@@ -444,7 +449,7 @@ impl<P: Provider> Harness<P> {
             Request::new(pb::import_resource_state::Request {
                 type_name: type_name.into(),
                 id: id.into(),
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
                 identity: None,
             }),
         )
@@ -536,7 +541,7 @@ impl<P: Provider> Harness<P> {
                 type_name: type_name.into(),
                 config: dv,
                 provider_meta: None,
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
             }),
         )
         .await
