@@ -29,8 +29,8 @@ pub mod retry;
 
 pub use auth::{Auth, BATCH_SCOPE, EntraConfig, EntraCredentialKind, SharedKeyCredential};
 pub use client::{
-    API_VERSION, BatchClient, CONTENT_TYPE, ClientConfig, ListQuery, RequestOptions, Versioned,
-    WriteInfo, validate_endpoint,
+    API_VERSION, BatchClient, CONTENT_TYPE, ClientConfig, ListPages, ListQuery, RequestOptions,
+    Versioned, WriteInfo, validate_endpoint,
 };
 pub use error::{BatchError, Result, ServiceError};
 pub use models::Secret;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::common::validators::{EndpointUrl, check_endpoint};
 use batch_client::{Auth, BatchClient, ClientConfig, EntraConfig, EntraCredentialKind, Secret};
 use serde::{Deserialize, Serialize};
-use tfplugin::framework::{DataSource, Provider, Resource};
+use tfplugin::framework::{DataSource, ListResource, Provider, Resource};
 use tfplugin::model::from_value;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validators::NotEmpty;
@@ -20,7 +20,9 @@ use crate::data_sources::{
     task_file::TaskFileDataSource,
 };
 use crate::resources::{
-    container_pool::ContainerPoolResource, container_task::ContainerTaskResource, job::JobResource,
+    container_pool::ContainerPoolResource, container_pool::list::ContainerPoolList,
+    container_task::ContainerTaskResource, container_task::list::ContainerTaskList,
+    job::JobResource, job::list::JobList,
 };
 
 pub struct BatchProvider;
@@ -197,6 +199,14 @@ impl Provider for BatchProvider {
             Arc::new(SupportedImagesDataSource),
             Arc::new(PoolDataSource),
             Arc::new(TaskFileDataSource),
+        ]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<Batch>>> {
+        vec![
+            Arc::new(ContainerPoolList),
+            Arc::new(JobList),
+            Arc::new(ContainerTaskList),
         ]
     }
 }

@@ -2,7 +2,20 @@
 //! polling with backoff, and the schema/conversion of settings several resources share
 //! (container settings, registries, environment, metadata).
 
+/// The attribute name of a model field, checked at compile time (`field!(TaskModel, job_id)`).
+macro_rules! field {
+    ($model:ty, $field:ident) => {{
+        #[allow(dead_code)]
+        fn field_exists(m: &$model) {
+            let _ = &m.$field;
+        }
+        stringify!($field)
+    }};
+}
+pub(crate) use field;
+
 pub mod container;
+pub mod listing;
 pub mod task_spec;
 pub mod validators;
 pub mod wire_paths;

@@ -443,6 +443,17 @@ impl<P: Provider> Harness<P> {
 
     /// `terraform import`: ImportResourceState, then ReadResource on each imported object.
     pub async fn import(&self, type_name: &str, id: &str) -> Result<Vec<Value>, Diagnostics> {
+        let all = self.import_with_private(type_name, id).await?;
+        Ok(all.into_iter().map(|(v, _)| v).collect())
+    }
+
+    /// [`Harness::import`], also returning the private data Terraform would store with each object
+    /// (what a plan after the import starts from).
+    pub async fn import_with_private(
+        &self,
+        type_name: &str,
+        id: &str,
+    ) -> Result<Vec<(Value, Vec<u8>)>, Diagnostics> {
         self.resource(type_name)?;
         let r = Rpc::import_resource_state(
             &self.server,
@@ -489,7 +500,7 @@ impl<P: Provider> Harness<P> {
                 ));
             }
             match self.read_rpc(&ir.type_name, s, &v, &ir.private).await? {
-                Some((v, _)) => out.push(v),
+                Some(read) => out.push(read),
                 None => {
                     return Err(error(
                         "Cannot import non-existent remote object",

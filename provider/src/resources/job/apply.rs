@@ -85,7 +85,7 @@ pub(super) fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<JobModel>
 }
 
 /// The model as a state value.
-fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
+pub(super) fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
     match to_value(m, schema().value_type()) {
         Ok(v) => v,
         Err(e) => {
