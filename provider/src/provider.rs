@@ -8,12 +8,13 @@ use std::time::Duration;
 use crate::common::validators::{EndpointUrl, check_endpoint};
 use batch_client::{Auth, BatchClient, ClientConfig, EntraConfig, EntraCredentialKind, Secret};
 use serde::{Deserialize, Serialize};
-use tfplugin::framework::{DataSource, ListResource, Provider, Resource};
+use tfplugin::framework::{Action, DataSource, ListResource, Provider, Resource};
 use tfplugin::model::from_value;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validators::NotEmpty;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
+use crate::actions::{container_run::ContainerRunAction, job_terminate::JobTerminateAction};
 use crate::common::Batch;
 use crate::data_sources::{
     pool::PoolDataSource, supported_images::SupportedImagesDataSource,
@@ -208,6 +209,10 @@ impl Provider for BatchProvider {
             Arc::new(JobList),
             Arc::new(ContainerTaskList),
         ]
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn Action<Batch>>> {
+        vec![Arc::new(ContainerRunAction), Arc::new(JobTerminateAction)]
     }
 }
 

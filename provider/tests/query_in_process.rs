@@ -208,3 +208,118 @@ async fn objects_made_outside_terraform_are_listed_and_adopted() {
 
     svc.handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_run_a_container_task_and_terminate_a_job() {
+    let svc = service().await;
+    let o = RequestOptions::new();
+    let mut p = pool("runners", true);
+    p.target_dedicated_nodes = Some(1);
+    svc.api.add_pool(&p, &o).await.unwrap();
+    svc.api.add_job(&job("ops", "runners"), &o).await.unwrap();
+    let h = harness(&svc).await;
+    let run = |cmd: &str| {
+        Value::object([
+            ("job_id", Value::string("ops")),
+            ("command_line", Value::string(cmd)),
+            (
+                "container",
+                Value::object([("image_name", Value::string("busybox"))]),
+            ),
+        ])
+    };
+
+    let ok = h
+        .invoke_action("batch_container_run", &run("/bin/sh -c 'echo fine'"))
+        .await
+        .unwrap_or_else(|d| panic!("invoke: {}", show_diags(&d)));
+    assert!(!ok.diags.has_errors(), "{}", show_diags(&ok.diags));
+    let shown = ok.progress.join("\n");
+    assert!(shown.contains(": queued"), "{shown}");
+    assert!(shown.contains(" on node "), "{shown}");
+    assert!(shown.contains("completed with exit code 0"), "{shown}");
+
+    let bad = h
+        .invoke_action(
+            "batch_container_run",
+            &run("/bin/sh -c 'echo migration failed >&2; exit 3'"),
+        )
+        .await
+        .unwrap();
+    let text = show_diags(&bad.diags);
+    assert!(bad.diags.has_errors());
+    assert!(
+        text.contains("exit code 3") && text.contains("migration failed"),
+        "{text}"
+    );
+
+    // A container block is required, at validation time.
+    let mut no_container = run("true");
+    no_container.set("container", Value::Null);
+    let err = h
+        .invoke_action("batch_container_run", &no_container)
+        .await
+        .unwrap_err();
+    assert!(
+        show_diags(&err).contains("container"),
+        "{}",
+        show_diags(&err)
+    );
+
+    // Terminate a job with a task still running.
+    svc.api
+        .add_task(
+            "ops",
+            &{
+                let mut t = task("long");
+                t.command_line = "/bin/sh -c 'sleep 300'".into();
+                t
+            },
+            &o,
+        )
+        .await
+        .unwrap();
+    // Terminate once it runs (waiting on the service's state, not on time).
+    while svc
+        .api
+        .get_task("ops", "long", &o)
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .state
+        .as_deref()
+        != Some("running")
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stop = h
+        .invoke_action(
+            "batch_job_terminate",
+            &Value::object([
+                ("job_id", Value::string("ops")),
+                ("reason", Value::string("cancelled by test")),
+                ("timeout", Value::string("2m")),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert!(!stop.diags.has_errors(), "{}", show_diags(&stop.diags));
+    let j = svc.api.get_job("ops", &o).await.unwrap().unwrap().value;
+    assert_eq!(j.state.as_deref(), Some("completed"));
+    let t = svc
+        .api
+        .get_task("ops", "long", &o)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(t.state.as_deref(), Some("completed"));
+    assert!(
+        stop.progress.last().unwrap().contains("terminated"),
+        "{:?}",
+        stop.progress
+    );
+
+    svc.handle.shutdown().await;
+}

@@ -16,6 +16,7 @@ pub(crate) use field;
 
 pub mod container;
 pub mod listing;
+pub mod task_run;
 pub mod task_spec;
 pub mod validators;
 pub mod wire_paths;

@@ -2,16 +2,17 @@
 //! and the end of its stderr), and Batch errors pointed at the attribute they name.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
+use batch_client::BatchError;
 use batch_client::models::CloudTask;
-use batch_client::{BatchError, ByteRange, RequestOptions};
 use tfplugin::framework::Ctx;
 use tfplugin::{AttrPath, Diagnostics};
 
 use super::expand::expand_task;
 use super::model::{TaskConfig, TaskModel};
 use super::schema::schema;
+use crate::common::task_run::failure_report;
+pub use crate::common::task_run::is_failed;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{Batch, WaitError, batch_error, poll_opts, poll_until};
 
@@ -36,64 +37,6 @@ pub fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError, fallback: 
     batch_error(diags, doing, err, named.as_ref().or(fallback));
 }
 
-/// How much of stderr.txt a failure message shows.
-const STDERR_TAIL_BYTES: u64 = 4096;
-const STDERR_TAIL_LINES: usize = 20;
-
-/// True when the task's run failed (a failure result, a nonzero exit code or failure info).
-pub fn is_failed(t: &CloudTask) -> bool {
-    let Some(ei) = &t.execution_info else {
-        return false;
-    };
-    ei.result
-        .as_deref()
-        .is_some_and(|r| r.eq_ignore_ascii_case("failure"))
-        || ei.exit_code.is_some_and(|c| c != 0)
-        || ei.failure_info.is_some()
-}
-
-/// The last lines of the task's stderr.txt (at most 4 KiB), or why it is not available.
-pub async fn stderr_tail(ctx: &Ctx<Batch>, job: &str, task: &str) -> String {
-    let o = RequestOptions::new()
-        .timeout(Duration::from_secs(60))
-        .cancel(ctx.cancel.clone());
-    let api = &ctx.client.api;
-    let size = match api
-        .get_task_file_properties(job, task, "stderr.txt", &o)
-        .await
-    {
-        Ok(Some(info)) => info.content_length,
-        Ok(None) => {
-            return "(stderr.txt is not available: the task's files are gone or it never started)"
-                .into();
-        }
-        Err(e) => return format!("(stderr.txt could not be read: {e})"),
-    };
-    if size == 0 {
-        return "(stderr.txt is empty)".into();
-    }
-    let range = ByteRange {
-        start: size.saturating_sub(STDERR_TAIL_BYTES),
-        end: None,
-    };
-    let data = match api
-        .get_task_file(job, task, "stderr.txt", Some(range), &o)
-        .await
-    {
-        Ok(Some(c)) => c.data,
-        Ok(None) => return "(stderr.txt is not available)".into(),
-        Err(e) => return format!("(stderr.txt could not be read: {e})"),
-    };
-    let text = String::from_utf8_lossy(&data);
-    let mut lines: Vec<&str> = text.lines().collect();
-    // A range that starts mid-file begins with a partial line: drop it.
-    if size > STDERR_TAIL_BYTES && lines.len() > 1 {
-        lines.remove(0);
-    }
-    let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
-    lines[start..].join("\n")
-}
-
 /// Adds the error for a failed task: exit code, failure information and the end of stderr.
 pub async fn report_failure(
     ctx: &Ctx<Batch>,
@@ -102,41 +45,7 @@ pub async fn report_failure(
     t: &CloudTask,
     diags: &mut Diagnostics,
 ) {
-    let ei = t.execution_info.clone().unwrap_or_default();
-    let summary = match ei.exit_code {
-        Some(c) => format!("Task {name:?} in job {job:?} failed with exit code {c}"),
-        None => format!("Task {name:?} in job {job:?} failed"),
-    };
-    let mut detail = String::new();
-    if let Some(c) = ei.exit_code {
-        detail.push_str(&format!("Exit code: {c}\n"));
-    }
-    if let Some(f) = &ei.failure_info {
-        detail.push_str(&format!(
-            "Failure: category {}, code {}, message: {}\n",
-            f.category,
-            f.code.as_deref().unwrap_or("-"),
-            f.message.as_deref().unwrap_or("-")
-        ));
-        for d in f.details.iter().flatten() {
-            detail.push_str(&format!(
-                "  {}: {}\n",
-                d.name.as_deref().unwrap_or(""),
-                d.value.as_deref().unwrap_or("")
-            ));
-        }
-    }
-    if let Some(ci) = ei.container_info.as_ref().and_then(|c| c.error.as_deref()) {
-        detail.push_str(&format!("Container error: {ci}\n"));
-    }
-    if ei.retry_count > 0 {
-        detail.push_str(&format!("Retries: {}\n", ei.retry_count));
-    }
-    if let Some(n) = t.node_info.as_ref().and_then(|n| n.node_id.as_deref()) {
-        detail.push_str(&format!("Node: {n}\n"));
-    }
-    let tail = stderr_tail(ctx, job, name).await;
-    detail.push_str(&format!("\nLast lines of stderr.txt:\n{tail}\n"));
+    let (summary, mut detail) = failure_report(ctx, job, name, t).await;
     detail.push_str("\nThe task stays in the state as tainted: the next terraform apply deletes it and runs it again.");
     diags.error(summary, detail);
 }
