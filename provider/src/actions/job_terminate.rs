@@ -156,11 +156,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_completed_tasks_have_stopped() {
-        assert_eq!(
-            unstopped([Some("completed"), Some("running"), Some("active"), None]),
-            3
-        );
+    fn tasks_on_a_node_have_not_stopped() {
+        let states = [
+            Some("completed"),
+            Some("running"),
+            Some("preparing"),
+            Some("active"),
+            None,
+        ];
+        assert_eq!(unstopped(states), 2);
         assert_eq!(unstopped([Some("completed")]), 0);
         let c = JobTerminateConfig::default();
         assert_eq!(c.timeout(), Duration::from_secs(600));
