@@ -323,3 +323,116 @@ async fn actions_run_a_container_task_and_terminate_a_job() {
 
     svc.handle.shutdown().await;
 }
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+/// OpenTofu's calls: up to 1.10 no ClientCapabilities at all, 1.11+ only
+/// write_only_attributes_allowed, and never ListResource, GenerateResourceConfig or actions.
+/// Every resource plans, applies, imports and reads; every data source reads; a write-only value
+/// is refused where the client did not declare it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opentofu_call_pattern_works_for_every_resource_and_data_source() {
+    use tfplugin::testing::ClientCapabilities;
+    let svc = service().await;
+    let tofu_1_11 = ClientCapabilities {
+        deferral_allowed: false,
+        write_only_attributes_allowed: true,
+    };
+    for (n, caps) in [None, Some(tofu_1_11)].into_iter().enumerate() {
+        let h = harness(&svc).await.with_client_capabilities(caps);
+        let pool_name = format!("tofu{n}");
+        let pool_cfg = Value::object([
+            ("name", s(&pool_name)),
+            ("vm_size", s("STANDARD_D2S_V3")),
+            ("node_agent_sku_id", s("batch.node.ubuntu 22.04")),
+            (
+                "image",
+                Value::object([
+                    ("publisher", s("microsoft-dsvm")),
+                    ("offer", s("ubuntu-hpc")),
+                    ("sku", s("2204")),
+                ]),
+            ),
+            (
+                "container",
+                Value::object([("image_names", Value::string_list(["busybox"]))]),
+            ),
+            (
+                "fixed_scale",
+                Value::object([("target_dedicated_nodes", Value::int(1))]),
+            ),
+            ("wait_for", s("nodes_ready")),
+        ]);
+        let job_name = format!("tofu-job{n}");
+        let job_cfg = Value::object([("name", s(&job_name)), ("pool_id", s(&pool_name))]);
+        let task_cfg = Value::object([
+            ("job_id", s(&job_name)),
+            ("name", s("hello")),
+            ("command_line", s("/bin/sh -c 'echo hi'")),
+            ("container", Value::object([("image_name", s("busybox"))])),
+            ("wait_for_completion", Value::Bool(true)),
+        ]);
+        for (type_name, config, id) in [
+            ("batch_container_pool", &pool_cfg, pool_name.clone()),
+            ("batch_job", &job_cfg, job_name.clone()),
+            (
+                "batch_container_task",
+                &task_cfg,
+                format!("{job_name}/hello"),
+            ),
+        ] {
+            let made = h
+                .step(type_name, None, config)
+                .await
+                .unwrap_or_else(|d| panic!("{caps:?} {type_name}: {}", show_diags(&d)));
+            let read = h
+                .read(type_name, &made.new_state, &made.private)
+                .await
+                .unwrap();
+            assert!(read.is_some(), "{type_name} reads back");
+            let imported = h
+                .import(type_name, &id)
+                .await
+                .unwrap_or_else(|d| panic!("{caps:?} import {type_name}: {}", show_diags(&d)));
+            assert_eq!(imported[0].get("id"), made.new_state.get("id"));
+        }
+        for (ds, config) in [
+            ("batch_pool", Value::object([("name", s(&pool_name))])),
+            ("batch_supported_images", Value::object::<_, &str>([])),
+            (
+                "batch_task_file",
+                Value::object([
+                    ("job_id", s(&job_name)),
+                    ("task_id", s("hello")),
+                    ("path", s("stdout.txt")),
+                ]),
+            ),
+        ] {
+            h.read_data_source(ds, &config)
+                .await
+                .unwrap_or_else(|d| panic!("{caps:?} data source {ds}: {}", show_diags(&d)));
+        }
+        // A write-only registry password only where the client declared write-only support.
+        let mut with_wo = task_cfg.clone();
+        with_wo.set(
+            "container",
+            Value::object([
+                ("image_name", s("busybox")),
+                (
+                    "registry",
+                    Value::object([("username", s("u")), ("password_wo", s("secret"))]),
+                ),
+            ]),
+        );
+        let d = h.validate_resource("batch_container_task", &with_wo).await;
+        if caps.is_none() {
+            let text = show_diags(&d);
+            assert!(d.has_errors() && text.contains("password_wo"), "{text}");
+        } else {
+            assert!(!d.has_errors(), "{}", show_diags(&d));
+        }
+    }
+    svc.handle.shutdown().await;
+}

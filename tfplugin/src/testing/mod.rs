@@ -35,6 +35,8 @@ mod schema;
 
 use helpers::*;
 pub use query::{Invoked, Listed};
+/// What a client declares it supports (for [`Harness::with_client_capabilities`]).
+pub use tfplugin_proto::tfplugin6::ClientCapabilities;
 
 use std::collections::HashMap;
 
