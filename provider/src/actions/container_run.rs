@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use batch_client::models::{CloudTask, TaskAddParameter};
 use serde::{Deserialize, Serialize};
 use tfplugin::framework::{Action, Ctx, Progress};
-use tfplugin::model::from_value;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validators::{GoDuration, IntBetween, parse_go_duration};
 use tfplugin::{AttrPath, Diagnostics, Value};
 
+use super::read_config;
 use super::without_write_only;
 use crate::common::task_run::{failure_report, is_failed};
 use crate::common::task_spec::{
@@ -127,15 +127,8 @@ impl Action<Batch> for ContainerRunAction {
 
     async fn invoke(&self, ctx: &Ctx<Batch>, config: Value, progress: Progress) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let c: ContainerRunConfig = match from_value(&config) {
-            Ok(c) => c,
-            Err(e) => {
-                diags.error(
-                    "Provider bug: the action configuration does not fit its model",
-                    format!("{e}. Please report this issue."),
-                );
-                return diags;
-            }
+        let Some(c) = read_config::<ContainerRunConfig>(&config, &mut diags) else {
+            return diags;
         };
         let job = c.job_id.clone();
         let name = c.task_name();

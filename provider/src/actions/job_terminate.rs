@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use batch_client::ListQuery;
 use serde::{Deserialize, Serialize};
 use tfplugin::framework::{Action, Ctx, Progress};
-use tfplugin::model::from_value;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validators::{GoDuration, NotEmpty, parse_go_duration};
 use tfplugin::{Diagnostics, Value};
 
+use super::read_config;
 use crate::common::validators::BatchId;
 use crate::common::{Batch, WaitError, batch_error, error_code, opts, poll_opts, poll_until};
 
@@ -61,15 +61,8 @@ impl Action<Batch> for JobTerminateAction {
 
     async fn invoke(&self, ctx: &Ctx<Batch>, config: Value, progress: Progress) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let c: JobTerminateConfig = match from_value(&config) {
-            Ok(c) => c,
-            Err(e) => {
-                diags.error(
-                    "Provider bug: the action configuration does not fit its model",
-                    format!("{e}. Please report this issue."),
-                );
-                return diags;
-            }
+        let Some(c) = read_config::<JobTerminateConfig>(&config, &mut diags) else {
+            return diags;
         };
         let job = c.job_id.as_str();
         let deadline = tokio::time::Instant::now() + c.timeout();

@@ -4,7 +4,24 @@
 pub mod container_run;
 pub mod job_terminate;
 
+use serde::de::DeserializeOwned;
+use tfplugin::model::from_value;
 use tfplugin::schema::Block;
+use tfplugin::{Diagnostics, Value};
+
+/// An action's configuration as its model (None, with an error, if it does not fit: a bug).
+pub fn read_config<T: DeserializeOwned>(config: &Value, diags: &mut Diagnostics) -> Option<T> {
+    match from_value(config) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            diags.error(
+                "Provider bug: the action configuration does not fit its model",
+                format!("{e}. Please report this issue."),
+            );
+            None
+        }
+    }
+}
 
 /// An action's configuration is never stored, so the resource blocks it reuses need no
 /// write-only attributes (Terraform allows those on managed resources only): they become

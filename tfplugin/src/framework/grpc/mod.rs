@@ -299,6 +299,22 @@ fn decode(dv: &Option<pb::DynamicValue>, schema: &Schema) -> Result<Value, Diagn
     })
 }
 
+/// Decodes a configuration, runs the schema's validators and then `own` (the type's checks).
+fn validate_config(
+    dv: &Option<pb::DynamicValue>,
+    schema: &Schema,
+    own: impl FnOnce(&Value, &mut Diagnostics),
+) -> Diagnostics {
+    let config = match decode(dv, schema) {
+        Ok(v) => v,
+        Err(d) => return d,
+    };
+    let mut diags = Diagnostics::new();
+    validate_values(&schema.block, &config, &AttrPath::root(), &mut diags);
+    own(&config, &mut diags);
+    diags
+}
+
 fn encode(v: &Value, schema: &Schema) -> Result<Option<pb::DynamicValue>, Diagnostics> {
     encode_msgpack(v, schema.value_type())
         .map(|msgpack| {
