@@ -123,10 +123,16 @@ if [ "$STATIC" = 1 ]; then
   while IFS= read -r d; do dirs+=("$d"); done < <(find "$WORK/examples" -name '*.tf' -printf '%h\n' | sort -u)
   [ "${#dirs[@]}" -gt 0 ] || fail "no examples found"
   failures=0
+  tf_minor="$("$TF" version -json | sed -n 's/.*"terraform_version": *"1\.\([0-9]*\)\..*/\1/p')"
   for d in "${dirs[@]}"; do
     rel="${d#"$WORK"/}"
+    # Action blocks exist from Terraform 1.14 on.
+    if [[ "$rel" == examples/actions/* ]] && [ "${tf_minor:-0}" -lt 14 ]; then
+      say "$rel: skipped (actions need Terraform 1.14 or later)"
+      continue
+    fi
     uses_batch=0
-    grep -qE '(resource|data) "batch_|provider "batch"' "$d"/*.tf && uses_batch=1
+    grep -qE '(resource|data|action) "batch_|provider "batch"' "$d"/*.tf && uses_batch=1
     if [ "$uses_batch" = 1 ] && ! grep -q 'required_providers' "$d"/*.tf; then
       printf 'terraform {\n  required_providers {\n    batch = {\n      source = "local/batch"\n    }\n  }\n}\n' >"$d/zz_check_required_providers.tf"
     fi

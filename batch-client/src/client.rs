@@ -628,10 +628,25 @@ impl BatchClient {
     /// GET every page of a list operation, following `odata.nextLink`.
     pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
-        mut url: Url,
+        url: Url,
         query: &ListQuery,
         opts: &RequestOptions,
     ) -> Result<Vec<T>> {
+        let mut pages = self.list_pages(url, query, opts);
+        let mut items = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            items.extend(page);
+        }
+        Ok(items)
+    }
+
+    /// The pages of a list operation one at a time, for callers that may stop early.
+    pub(crate) fn list_pages<T: DeserializeOwned>(
+        &self,
+        mut url: Url,
+        query: &ListQuery,
+        opts: &RequestOptions,
+    ) -> ListPages<'_, T> {
         if let Some(f) = &query.filter {
             append_query(&mut url, "$filter", f);
         }
@@ -644,39 +659,18 @@ impl BatchClient {
         if let Some(m) = query.max_results {
             append_query(&mut url, "maxresults", &m.to_string());
         }
-        #[derive(serde::Deserialize)]
-        struct Page<T> {
-            #[serde(default = "Vec::new")]
-            value: Vec<T>,
-            #[serde(rename = "odata.nextLink", default)]
-            next_link: Option<String>,
-        }
         // One deadline for all pages.
         let opts = RequestOptions {
             deadline: Some(self.deadline(opts)),
             ..opts.clone()
         };
-        let mut items = Vec::new();
-        let mut next = Some(url);
-        let mut pages = 0u32;
-        while let Some(u) = next.take() {
-            pages += 1;
-            if pages > 10_000 {
-                return Err(BatchError::Decode(
-                    "more than 10000 pages; giving up".into(),
-                ));
-            }
-            let out = self.send(&self.req(Method::GET, u), &opts).await?;
-            if !out.resp.is_success() {
-                return Err(out.resp.into_error());
-            }
-            let page: Page<T> = out.resp.json()?;
-            items.extend(page.value);
-            if let Some(link) = page.next_link.filter(|l| !l.is_empty()) {
-                next = Some(self.next_link(&link)?);
-            }
+        ListPages {
+            client: self,
+            next: Some(url),
+            opts,
+            pages: 0,
+            _item: std::marker::PhantomData,
         }
-        Ok(items)
     }
 
     /// Resolves an `odata.nextLink`; refuses links to another origin so credentials are never
@@ -694,5 +688,47 @@ impl BatchClient {
             )));
         }
         Ok(u)
+    }
+}
+
+/// A list operation read page by page (`odata.nextLink` followed); see e.g.
+/// [`BatchClient::pool_pages`].
+pub struct ListPages<'a, T> {
+    client: &'a BatchClient,
+    next: Option<Url>,
+    opts: RequestOptions,
+    pages: u32,
+    _item: std::marker::PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> ListPages<'_, T> {
+    /// The next page, or None after the last one.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
+        #[derive(serde::Deserialize)]
+        struct Page<T> {
+            #[serde(default = "Vec::new")]
+            value: Vec<T>,
+            #[serde(rename = "odata.nextLink", default)]
+            next_link: Option<String>,
+        }
+        let Some(u) = self.next.take() else {
+            return Ok(None);
+        };
+        self.pages += 1;
+        if self.pages > 10_000 {
+            return Err(BatchError::Decode(
+                "more than 10000 pages; giving up".into(),
+            ));
+        }
+        let c = self.client;
+        let out = c.send(&c.req(Method::GET, u), &self.opts).await?;
+        if !out.resp.is_success() {
+            return Err(out.resp.into_error());
+        }
+        let page: Page<T> = out.resp.json()?;
+        if let Some(link) = page.next_link.filter(|l| !l.is_empty()) {
+            self.next = Some(c.next_link(&link)?);
+        }
+        Ok(Some(page.value))
     }
 }

@@ -30,8 +30,8 @@ pub mod tls;
 
 pub use auth::{Auth, BATCH_SCOPE, EntraConfig, EntraCredentialKind, SharedKeyCredential};
 pub use client::{
-    API_VERSION, BatchClient, CONTENT_TYPE, ClientConfig, ListQuery, RequestOptions, Versioned,
-    WriteInfo, validate_endpoint,
+    API_VERSION, BatchClient, CONTENT_TYPE, ClientConfig, ListPages, ListQuery, RequestOptions,
+    Versioned, WriteInfo, validate_endpoint,
 };
 pub use error::{BatchError, Result, ServiceError};
 pub use models::Secret;

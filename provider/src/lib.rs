@@ -1,6 +1,7 @@
 //! The Batch provider: the provider block, and one module per resource and data source mapping
 //! Terraform values onto the Batch client (`batch-client`). Protocol work lives in `tfplugin`.
 
+pub mod actions;
 pub mod common;
 pub mod data_sources;
 pub mod provider;

@@ -8,21 +8,23 @@ use std::time::Duration;
 use crate::common::validators::{EndpointUrl, check_endpoint};
 use batch_client::{Auth, BatchClient, ClientConfig, EntraConfig, EntraCredentialKind, Secret};
 use serde::{Deserialize, Serialize};
-use tfplugin::framework::{DataSource, Provider, Resource};
+use tfplugin::framework::{Action, DataSource, ListResource, Provider, Resource};
 use tfplugin::model::from_value;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::validators::NotEmpty;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
+use crate::actions::{container_run::ContainerRunAction, job_terminate::JobTerminateAction};
 use crate::common::Batch;
 use crate::data_sources::{
     pool::PoolDataSource, supported_images::SupportedImagesDataSource,
     task_file::TaskFileDataSource,
 };
 use crate::resources::{
-    container_pool::ContainerPoolResource, container_task::ContainerTaskResource,
+    container_pool::ContainerPoolResource, container_pool::list::ContainerPoolList,
+    container_task::ContainerTaskResource, container_task::list::ContainerTaskList,
     container_task_collection::ContainerTaskCollectionResource, job::JobResource,
-    job_schedule::JobScheduleResource,
+    job::list::JobList, job_schedule::JobScheduleResource,
 };
 
 pub struct BatchProvider;
@@ -203,6 +205,18 @@ impl Provider for BatchProvider {
             Arc::new(PoolDataSource),
             Arc::new(TaskFileDataSource),
         ]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<Batch>>> {
+        vec![
+            Arc::new(ContainerPoolList),
+            Arc::new(JobList),
+            Arc::new(ContainerTaskList),
+        ]
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn Action<Batch>>> {
+        vec![Arc::new(ContainerRunAction), Arc::new(JobTerminateAction)]
     }
 }
 

@@ -1,5 +1,5 @@
 use super::to_value;
-use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
+use crate::client::{BatchClient, ListPages, ListQuery, RequestOptions, Versioned, WriteInfo};
 use crate::error::{Result, ServiceError};
 use crate::models::*;
 use crate::recovery::Recovery;
@@ -40,6 +40,11 @@ impl BatchClient {
         opts: &RequestOptions,
     ) -> Result<Vec<CloudJob>> {
         self.list_all(self.url(&["jobs"]), query, opts).await
+    }
+
+    /// Job_List one page at a time (stop reading to stop listing).
+    pub fn job_pages(&self, query: &ListQuery, opts: &RequestOptions) -> ListPages<'_, CloudJob> {
+        self.list_pages(self.url(&["jobs"]), query, opts)
     }
 
     /// Job_Patch (merge semantics; honours `If-Match`).

@@ -1,5 +1,5 @@
 use super::to_value;
-use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
+use crate::client::{BatchClient, ListPages, ListQuery, RequestOptions, Versioned, WriteInfo};
 use crate::error::Result;
 use crate::models::*;
 use crate::recovery::Recovery;
@@ -55,6 +55,11 @@ impl BatchClient {
         opts: &RequestOptions,
     ) -> Result<Vec<CloudPool>> {
         self.list_all(self.url(&["pools"]), query, opts).await
+    }
+
+    /// Pool_List one page at a time (stop reading to stop listing).
+    pub fn pool_pages(&self, query: &ListQuery, opts: &RequestOptions) -> ListPages<'_, CloudPool> {
+        self.list_pages(self.url(&["pools"]), query, opts)
     }
 
     /// Pool_Patch (merge semantics; honours `If-Match`).

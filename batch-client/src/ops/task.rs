@@ -1,5 +1,5 @@
 use super::to_value;
-use crate::client::{BatchClient, ListQuery, RequestOptions, Versioned, WriteInfo};
+use crate::client::{BatchClient, ListPages, ListQuery, RequestOptions, Versioned, WriteInfo};
 use crate::error::{BatchError, Result, ServiceError};
 use crate::models::*;
 use crate::recovery::{Failure, Recovery, Settled};
@@ -266,6 +266,16 @@ impl BatchClient {
     ) -> Result<Vec<CloudTask>> {
         self.list_all(self.url(&["jobs", job_id, "tasks"]), query, opts)
             .await
+    }
+
+    /// Task_List one page at a time (stop reading to stop listing).
+    pub fn task_pages(
+        &self,
+        job_id: &str,
+        query: &ListQuery,
+        opts: &RequestOptions,
+    ) -> ListPages<'_, CloudTask> {
+        self.list_pages(self.url(&["jobs", job_id, "tasks"]), query, opts)
     }
 
     /// Task_Update: only `constraints` can change. Honours `If-Match`.

@@ -19,6 +19,8 @@ pub mod container;
 pub mod import;
 pub mod job_spec;
 pub mod manager_task;
+pub mod listing;
+pub mod task_run;
 pub mod task_spec;
 pub mod task_watch;
 pub mod validators;

@@ -8,6 +8,7 @@ pub(crate) mod checks;
 mod grpc;
 mod normalize;
 mod plan;
+mod query;
 mod validate;
 pub(crate) mod walk;
 
@@ -24,6 +25,9 @@ use crate::value::Value;
 pub use grpc::FrameworkServer;
 pub use normalize::{keep_equivalent, normalize_applied, normalize_read, null_server_defaults};
 pub use plan::{null_object, null_write_only, plan_resource};
+pub use query::{
+    Action, ListItem, ListRequest, ListResource, ListSink, Progress, default_generated_config,
+};
 pub use validate::validate_values;
 
 /// Provider-private data kept by Terraform beside the state (never shown in plans), e.g. ETags.
@@ -34,6 +38,15 @@ pub type Private = BTreeMap<String, serde_json::Value>;
 pub struct Ctx<C> {
     pub client: Arc<C>,
     pub cancel: CancellationToken,
+}
+
+impl<C> Clone for Ctx<C> {
+    fn clone(&self) -> Self {
+        Ctx {
+            client: self.client.clone(),
+            cancel: self.cancel.clone(),
+        }
+    }
 }
 
 #[async_trait]
@@ -49,6 +62,15 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Client>;
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Client>>>;
+    /// List resources for `terraform query` (Terraform 1.14+), each named like a managed
+    /// resource that has an identity.
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<Self::Client>>> {
+        Vec::new()
+    }
+    /// Actions (Terraform 1.14+).
+    fn actions(&self) -> Vec<Arc<dyn Action<Self::Client>>> {
+        Vec::new()
+    }
 }
 
 /// Inputs to `Resource::modify_plan`.
@@ -161,6 +183,11 @@ pub trait Resource<C>: Send + Sync {
     async fn read(&self, ctx: &Ctx<C>, req: ReadRequest) -> ReadResponse;
     async fn update(&self, ctx: &Ctx<C>, req: ApplyRequest) -> ApplyResponse;
     async fn delete(&self, ctx: &Ctx<C>, req: DeleteRequest) -> Diagnostics;
+    /// The configuration `-generate-config-out` writes for an imported or listed object
+    /// (Terraform 1.14+). The default keeps the arguments that differ from their defaults.
+    fn generate_config(&self, state: &Value, _diags: &mut Diagnostics) -> Value {
+        default_generated_config(&self.schema().block, state)
+    }
     async fn import(&self, _ctx: &Ctx<C>, _id: &str) -> ImportResponse {
         let mut diags = Diagnostics::new();
         diags.error(

@@ -30,9 +30,13 @@
 mod change;
 mod helpers;
 mod objchange;
+mod query;
 mod schema;
 
 use helpers::*;
+pub use query::{Invoked, Listed};
+/// What a client declares it supports (for [`Harness::with_client_capabilities`]).
+pub use tfplugin_proto::tfplugin6::ClientCapabilities;
 
 use std::collections::HashMap;
 
@@ -91,6 +95,8 @@ pub struct Harness<P: Provider> {
     pub(super) provider_schema: TfSchema,
     pub(super) resources: HashMap<String, TfSchema>,
     pub(super) data_sources: HashMap<String, TfSchema>,
+    /// What the client declares in every request (Terraform 1.11+: write-only attributes allowed).
+    pub(super) caps: Option<pb::ClientCapabilities>,
 }
 
 impl<P: Provider> Harness<P> {
@@ -147,6 +153,7 @@ impl<P: Provider> Harness<P> {
             provider_schema,
             resources,
             data_sources,
+            caps: caps(),
         })
     }
 
@@ -273,7 +280,7 @@ impl<P: Provider> Harness<P> {
             Request::new(pb::configure_provider::Request {
                 terraform_version: "1.15.0".into(),
                 config: dv,
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
             }),
         )
         .await
@@ -308,7 +315,7 @@ impl<P: Provider> Harness<P> {
             Request::new(pb::validate_resource_config::Request {
                 type_name: type_name.into(),
                 config: dv,
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
             }),
         )
         .await
@@ -397,7 +404,7 @@ impl<P: Provider> Harness<P> {
                 type_name: type_name.into(),
                 current_state: self.encode(s, state, "state")?,
                 private: private.to_vec(),
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
                 ..Default::default()
             }),
         )
@@ -438,13 +445,24 @@ impl<P: Provider> Harness<P> {
 
     /// `terraform import`: ImportResourceState, then ReadResource on each imported object.
     pub async fn import(&self, type_name: &str, id: &str) -> Result<Vec<Value>, Diagnostics> {
+        let all = self.import_with_private(type_name, id).await?;
+        Ok(all.into_iter().map(|(v, _)| v).collect())
+    }
+
+    /// [`Harness::import`], also returning the private data Terraform would store with each object
+    /// (what a plan after the import starts from).
+    pub async fn import_with_private(
+        &self,
+        type_name: &str,
+        id: &str,
+    ) -> Result<Vec<(Value, Vec<u8>)>, Diagnostics> {
         self.resource(type_name)?;
         let r = Rpc::import_resource_state(
             &self.server,
             Request::new(pb::import_resource_state::Request {
                 type_name: type_name.into(),
                 id: id.into(),
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
                 identity: None,
             }),
         )
@@ -484,7 +502,7 @@ impl<P: Provider> Harness<P> {
                 ));
             }
             match self.read_rpc(&ir.type_name, s, &v, &ir.private).await? {
-                Some((v, _)) => out.push(v),
+                Some(read) => out.push(read),
                 None => {
                     return Err(error(
                         "Cannot import non-existent remote object",
@@ -536,7 +554,7 @@ impl<P: Provider> Harness<P> {
                 type_name: type_name.into(),
                 config: dv,
                 provider_meta: None,
-                client_capabilities: caps(),
+                client_capabilities: self.caps,
             }),
         )
         .await

@@ -23,7 +23,9 @@ use super::plan::{
 use super::wait::{get_pool_uncancelled, pool_opts, report, wait_call_error, wait_pool};
 use crate::common::import::already_exists_detail;
 use crate::common::validators::is_batch_id;
-use crate::common::{Batch, WaitError, cancellable_sleep, opts, poll_opts, poll_until, wait_error};
+use crate::common::{
+    Batch, WaitError, batch_error, cancellable_sleep, opts, poll_opts, poll_until, wait_error,
+};
 
 fn etag_of(p: &Private) -> Option<String> {
     p.get("etag").and_then(|v| v.as_str()).map(str::to_string)
@@ -503,6 +505,21 @@ pub fn import(id: &str) -> ImportResponse {
         state: state.write(),
         private: Private::new(),
         diags,
+    }
+}
+
+/// A pool without a container configuration (e.g. a Windows pool with user accounts) is not a
+/// batch_container_pool: importing it would write a configuration that cannot validate.
+pub async fn refuse_non_container_pool(ctx: &Ctx<Batch>, id: &str, diags: &mut Diagnostics) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    match ctx.client.api.get_pool(id, &opts(ctx, deadline)).await {
+        Ok(Some(p)) if !super::list::is_container_pool(&p.value) => diags.error(
+            format!("Pool {id:?} is not a container pool"),
+            format!("Batch pool {id:?} has no container configuration (virtualMachineConfiguration.containerConfiguration), so batch_container_pool cannot manage it. Read it with the batch_pool data source instead: data \"batch_pool\" \"existing\" {{ name = \"{id}\" }}."),
+        ),
+        // A missing pool is reported by the read that follows the import.
+        Ok(_) => {}
+        Err(e) => batch_error(diags, &format!("read pool {id} to import it"), &e, None),
     }
 }
 

@@ -17,6 +17,7 @@
 mod apply;
 pub mod expand;
 pub mod flatten;
+pub mod list;
 pub mod model;
 pub mod plan;
 pub mod wait;
@@ -339,8 +340,12 @@ impl Resource<Batch> for ContainerPoolResource {
         apply::delete(ctx, req).await
     }
 
-    async fn import(&self, _ctx: &Ctx<Batch>, id: &str) -> ImportResponse {
-        apply::import(id)
+    async fn import(&self, ctx: &Ctx<Batch>, id: &str) -> ImportResponse {
+        let mut resp = apply::import(id);
+        if !resp.diags.has_errors() {
+            apply::refuse_non_container_pool(ctx, id, &mut resp.diags).await;
+        }
+        resp
     }
 }
 

@@ -20,6 +20,7 @@
 mod apply;
 mod expand;
 mod flatten;
+pub mod list;
 mod model;
 mod plan;
 mod schema;

@@ -64,7 +64,7 @@ pub(super) fn read_model(v: &Value, diags: &mut Diagnostics) -> Option<JobModel>
 }
 
 /// The model as a state value.
-fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
+pub(super) fn state_of(m: &JobModel, diags: &mut Diagnostics) -> Value {
     crate::common::model_state(m, schema(), "the job", diags)
 }
 

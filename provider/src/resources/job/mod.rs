@@ -21,6 +21,7 @@ mod expand;
 mod flatten;
 #[cfg(test)]
 mod in_process;
+pub mod list;
 pub(crate) mod model;
 mod plan;
 mod schema;

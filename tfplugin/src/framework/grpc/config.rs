@@ -82,18 +82,10 @@ impl<P: Provider> FrameworkServer<P> {
         let diags = guarded(
             "ValidateDataResourceConfig",
             async {
-                let entry = match self.data_source(&req.type_name) {
-                    Ok(e) => e,
-                    Err(d) => return d,
-                };
-                let config = match decode(&req.config, &entry.schema) {
-                    Ok(v) => v,
-                    Err(d) => return d,
-                };
-                let mut diags = Diagnostics::new();
-                validate_values(&entry.schema.block, &config, &AttrPath::root(), &mut diags);
-                entry.imp.validate(&config, &mut diags);
-                diags
+                match self.data_source(&req.type_name) {
+                    Ok(e) => validate_config(&req.config, &e.schema, |c, d| e.imp.validate(c, d)),
+                    Err(d) => d,
+                }
             },
             |d| d,
         )

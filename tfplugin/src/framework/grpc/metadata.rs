@@ -23,6 +23,20 @@ impl<P: Provider> FrameworkServer<P> {
                     type_name: k.to_string(),
                 })
                 .collect(),
+            list_resources: self
+                .list_resources
+                .keys()
+                .map(|k| pb::get_metadata::ListResourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
+            actions: self
+                .actions
+                .keys()
+                .map(|k| pb::get_metadata::ActionMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
             ..Default::default()
         }))
     }

@@ -15,6 +15,7 @@ mod apply;
 mod config;
 mod metadata;
 mod plan;
+mod query;
 mod read;
 
 use super::normalize::{normalize_applied, normalize_read};
@@ -65,12 +66,24 @@ struct DataSourceEntry<C> {
     schema: Schema,
 }
 
+struct ListEntry<C> {
+    imp: Arc<dyn super::ListResource<C>>,
+    schema: Schema,
+}
+
+struct ActionEntry<C> {
+    imp: Arc<dyn super::Action<C>>,
+    schema: Schema,
+}
+
 /// Serves a framework `Provider` as the tfplugin6 gRPC service.
 pub struct FrameworkServer<P: Provider> {
     provider: Arc<P>,
     provider_schema: Schema,
     resources: HashMap<&'static str, ResourceEntry<P::Client>>,
     data_sources: HashMap<&'static str, DataSourceEntry<P::Client>>,
+    list_resources: HashMap<&'static str, ListEntry<P::Client>>,
+    actions: HashMap<&'static str, ActionEntry<P::Client>>,
     client: RwLock<Option<Arc<P::Client>>>,
     cancel: CancellationToken,
 }
@@ -104,8 +117,42 @@ impl<P: Provider> FrameworkServer<P> {
                 )
             })
             .collect();
+        let list_resources: HashMap<&'static str, ListEntry<P::Client>> = provider
+            .list_resources()
+            .into_iter()
+            .map(|l| {
+                (
+                    l.type_name(),
+                    ListEntry {
+                        schema: l.schema(),
+                        imp: l,
+                    },
+                )
+            })
+            .collect();
+        let actions: HashMap<&'static str, ActionEntry<P::Client>> = provider
+            .actions()
+            .into_iter()
+            .map(|a| {
+                (
+                    a.type_name(),
+                    ActionEntry {
+                        schema: a.schema(),
+                        imp: a,
+                    },
+                )
+            })
+            .collect();
         if cfg!(debug_assertions) {
             let mut problems = provider.schema().problems();
+            // Terraform requires a list resource to name a managed resource with an identity.
+            for name in list_resources.keys() {
+                if resources.get(name).is_none_or(|r| r.identity.is_none()) {
+                    problems.push(format!(
+                        "list resource {name}: no managed resource of that name with an identity"
+                    ));
+                }
+            }
             for (kind, name, schema) in resources
                 .iter()
                 .map(|(n, e)| ("resource", *n, &e.schema))
@@ -114,6 +161,12 @@ impl<P: Provider> FrameworkServer<P> {
                         .iter()
                         .map(|(n, e)| ("data source", *n, &e.schema)),
                 )
+                .chain(
+                    list_resources
+                        .iter()
+                        .map(|(n, e)| ("list resource", *n, &e.schema)),
+                )
+                .chain(actions.iter().map(|(n, e)| ("action", *n, &e.schema)))
             {
                 problems.extend(
                     schema
@@ -133,6 +186,8 @@ impl<P: Provider> FrameworkServer<P> {
             provider: Arc::new(provider),
             resources,
             data_sources,
+            list_resources,
+            actions,
             client: RwLock::new(None),
             cancel: CancellationToken::new(),
         }
@@ -151,6 +206,23 @@ impl<P: Provider> FrameworkServer<P> {
                 .data_sources
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.schema.to_proto()))
+                .collect(),
+            list_resource_schemas: self
+                .list_resources
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.schema.to_proto()))
+                .collect(),
+            action_schemas: self
+                .actions
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        pb::ActionSchema {
+                            schema: Some(v.schema.to_proto()),
+                        },
+                    )
+                })
                 .collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
@@ -199,7 +271,7 @@ fn capabilities() -> pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
         move_resource_state: false,
-        generate_resource_config: false,
+        generate_resource_config: true,
     }
 }
 
@@ -225,6 +297,22 @@ fn decode(dv: &Option<pb::DynamicValue>, schema: &Schema) -> Result<Value, Diagn
             format!("The provider could not decode a value: {e}"),
         )
     })
+}
+
+/// Decodes a configuration, runs the schema's validators and then `own` (the type's checks).
+fn validate_config(
+    dv: &Option<pb::DynamicValue>,
+    schema: &Schema,
+    own: impl FnOnce(&Value, &mut Diagnostics),
+) -> Diagnostics {
+    let config = match decode(dv, schema) {
+        Ok(v) => v,
+        Err(d) => return d,
+    };
+    let mut diags = Diagnostics::new();
+    validate_values(&schema.block, &config, &AttrPath::root(), &mut diags);
+    own(&config, &mut diags);
+    diags
 }
 
 fn encode(v: &Value, schema: &Schema) -> Result<Option<pb::DynamicValue>, Diagnostics> {
@@ -389,6 +477,48 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         req: Request<pb::read_data_source::Request>,
     ) -> Res<pb::read_data_source::Response> {
         self.serve_read_data_source(req).await
+    }
+
+    async fn generate_resource_config(
+        &self,
+        req: Request<pb::generate_resource_config::Request>,
+    ) -> Res<pb::generate_resource_config::Response> {
+        self.serve_generate_resource_config(req).await
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> Res<pb::validate_list_resource_config::Response> {
+        self.serve_validate_list_resource_config(req).await
+    }
+
+    async fn list_resource(
+        &self,
+        req: Request<pb::list_resource::Request>,
+    ) -> Res<tonic::codegen::BoxStream<pb::list_resource::Event>> {
+        self.serve_list_resource(req).await
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<pb::validate_action_config::Request>,
+    ) -> Res<pb::validate_action_config::Response> {
+        self.serve_validate_action_config(req).await
+    }
+
+    async fn plan_action(
+        &self,
+        req: Request<pb::plan_action::Request>,
+    ) -> Res<pb::plan_action::Response> {
+        self.serve_plan_action(req).await
+    }
+
+    async fn invoke_action(
+        &self,
+        req: Request<pb::invoke_action::Request>,
+    ) -> Res<tonic::codegen::BoxStream<pb::invoke_action::Event>> {
+        self.serve_invoke_action(req).await
     }
 
     async fn stop_provider(
