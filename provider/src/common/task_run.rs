@@ -126,4 +126,3 @@ pub fn failure_detail(t: &CloudTask, stderr_tail: &str) -> String {
     }
     detail
 }
-

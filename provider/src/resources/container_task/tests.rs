@@ -15,11 +15,11 @@ use super::expand::*;
 use super::flatten::*;
 use super::model::*;
 use super::wait::is_failed;
-use crate::common::task_watch::failure_detail;
 use crate::common::task_spec::{
     ResourceFileModel, TaskConstraintsModel, TaskContainerModel, UNLIMITED_DURATION,
     UserIdentityModel, normalized_read,
 };
+use crate::common::task_watch::failure_detail;
 
 /// What the framework stores after a read: [`flatten_task`], then the schema's declared
 /// semantics and server defaults against the prior state (None: import).
