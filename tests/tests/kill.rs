@@ -1,5 +1,6 @@
 //! Terraform killed with SIGKILL (OOM killer, `kill -9`, a closed terminal) at seeded random moments
-//! while it applies a pool, a job and separate tasks, with 503s injected into the creates. After
+//! while it applies a pool, a job with separate tasks and a job with a task collection, with 503s
+//! injected into the creates. After
 //! every kill no provider process of that Terraform is left; then the test does what the errors
 //! say (runs the `terraform import` command they name, at the address Terraform shows with them)
 //! and applies again until it converges: the plan is empty and Batch holds exactly what the state
@@ -21,6 +22,10 @@ use serde_json::Value;
 const JOB: &str = "render";
 /// Separate tasks: (name, wait_for_completion).
 const TASKS: [(&str, bool); 3] = [("t1", true), ("t2", false), ("t3", true)];
+/// The task collection's own job (importing a collection adopts every task of its job) and its
+/// number of tasks.
+const SWEEP_JOB: &str = "sweep";
+const SWEEP_TASKS: usize = 150;
 /// Fresh services per version; each round kills Terraform `KILLS` times before recovering.
 const ROUNDS: usize = 3;
 const KILLS: usize = 2;
@@ -28,7 +33,7 @@ const KILLS: usize = 2;
 const MARK_VAR: &str = "E2E_KILL_MARK";
 const PROVIDER_EXE: &str = "terraform-provider-batch";
 
-/// The job and tasks on `pool_ref`.
+/// The jobs, the separate tasks and the task collection on `pool_ref`.
 fn scenario_hcl(pool_ref: &str) -> String {
     let mut hcl = format!(
         r#"
@@ -53,9 +58,26 @@ resource "batch_container_task" "{name}" {{
 "#
         ));
     }
-    // Hook for the task collection (written in parallel): add its resource here, e.g.
-    // `resource "batch_task_collection" "many" { job_id = batch_job.job.id ... }`, and its tasks
-    // to `in_batch`/`in_state` below; its "already exists" error names one import for the job.
+    // A task collection in its own job: more than one Task_AddCollection chunk, waited for.
+    hcl.push_str(&format!(
+        r#"
+resource "batch_job" "sweep" {{
+  name    = "{SWEEP_JOB}"
+  pool_id = {pool_ref}
+}}
+
+resource "batch_container_task_collection" "sweep" {{
+  job_id              = batch_job.sweep.id
+  wait_for_completion = true
+  tasks = {{
+    for i in range({SWEEP_TASKS}) : "p${{i}}" => {{
+      command_line = "/bin/sh -c 'echo ${{i}}'"
+      container    = {{ image_name = "busybox" }}
+    }}
+  }}
+}}
+"#
+    ));
     hcl
 }
 
@@ -64,7 +86,8 @@ const FAULTS: &str = r#"{"rules":[
   {"operation":"Pool_Add","status":503,"rate":0.5,"count":4,"retryAfter":0},
   {"operation":"Job_Add","status":503,"rate":0.5,"count":4,"retryAfter":0},
   {"operation":"Task_Add","status":503,"rate":0.3,"count":8,"retryAfter":0},
-  {"operation":"Task_Get","status":503,"rate":0.1,"count":8,"retryAfter":0}
+  {"operation":"Task_Get","status":503,"rate":0.1,"count":8,"retryAfter":0},
+  {"operation":"Task_AddCollection","status":503,"rate":0.3,"count":4,"retryAfter":0}
 ]}"#;
 
 fn seed() -> u64 {
@@ -245,6 +268,13 @@ fn in_state(wd: &Workdir) -> [BTreeSet<String>; 3] {
             Some("batch_container_pool") => 0,
             Some("batch_job") => 1,
             Some("batch_container_task") => 2,
+            Some("batch_container_task_collection") => {
+                let job = r["values"]["job_id"].as_str().unwrap_or_default();
+                for name in r["values"]["tasks"].as_object().into_iter().flatten() {
+                    out[2].insert(format!("{job}/{}", name.0));
+                }
+                continue;
+            }
             _ => continue,
         };
         if let Some(id) = r["values"]["id"].as_str() {
@@ -285,8 +315,15 @@ fn round(tf: &Terraform, rng: &mut StdRng, label: &str) {
     let state = in_state(&wd);
     assert_eq!(in_batch(&emu), state, "Batch and the state disagree");
     // Everything configured is there, each once.
-    assert_eq!(state[1], BTreeSet::from([JOB.to_string()]));
-    let tasks: BTreeSet<String> = TASKS.iter().map(|(n, _)| format!("{JOB}/{n}")).collect();
+    assert_eq!(
+        state[1],
+        BTreeSet::from([JOB.to_string(), SWEEP_JOB.to_string()])
+    );
+    let tasks: BTreeSet<String> = TASKS
+        .iter()
+        .map(|(n, _)| format!("{JOB}/{n}"))
+        .chain((0..SWEEP_TASKS).map(|i| format!("{SWEEP_JOB}/p{i}")))
+        .collect();
     assert_eq!(state[2], tasks);
     if !pool_hcl.is_empty() {
         assert_eq!(state[0], BTreeSet::from([batch_api::POOL.to_string()]));

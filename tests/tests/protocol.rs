@@ -140,6 +140,47 @@ const SURFACE: &[(&str, &str, &[&str])] = &[
         ],
     ),
     (
+        "resource",
+        "batch_container_task_collection",
+        &[
+            "job_id",
+            "tasks",
+            "wait_for_completion",
+            "timeouts.create",
+            "timeouts.update",
+            "timeouts.delete",
+            "id",
+            "results",
+        ],
+    ),
+    (
+        "resource",
+        "batch_job_schedule",
+        &[
+            "name",
+            "display_name",
+            "schedule.recurrence_interval",
+            "schedule.do_not_run_until",
+            "schedule.do_not_run_after",
+            "schedule.start_window",
+            "job.pool_id",
+            "job.priority",
+            "job.manager_task.name",
+            "job.manager_task.command_line",
+            "job.manager_task.container.image_name",
+            "job.manager_task.kill_job_on_completion",
+            "job.manager_task.environment",
+            "job.environment",
+            "job.on_all_tasks_complete",
+            "job.constraints.max_wall_clock_time",
+            "metadata",
+            "id",
+            "state",
+            "next_run_time",
+            "recent_job_id",
+        ],
+    ),
+    (
         "data",
         "batch_supported_images",
         &["docker_compatible_only", "images"],
@@ -201,8 +242,8 @@ fn schema_has_the_whole_surface_described() {
         assert!(ours.is_object(), "provider missing from schema: {schema}");
         assert_eq!(
             ours["resource_schemas"].as_object().map(|m| m.len()),
-            Some(3),
-            "three resources"
+            Some(5),
+            "five resources"
         );
         assert_eq!(
             ours["data_source_schemas"].as_object().map(|m| m.len()),

@@ -19,6 +19,7 @@ use super::model::{
 };
 use super::plan::{Changes, PriorTask, plan_changes};
 use super::schema::schema;
+use crate::common::import::already_exists_detail;
 use crate::common::task_spec::task_args::{TaskArgs, expand_task_args, flatten_task_args};
 use crate::common::task_spec::{
     expand_task_constraints_replacing, flatten_imported_task_constraints,
@@ -337,9 +338,16 @@ async fn check_no_existing(
     diags.error(
         format!("{} task(s) of this collection already exist in job {job:?}", clash.len()),
         format!(
-            "Job {job:?} already has tasks named {}{} (task ids are case-insensitive) that Terraform does not manage; nothing was added. To adopt every task of the job into this resource, import it: `terraform import <address of this batch_container_task_collection> {job}` (or an `import {{ to = ..., id = \"{job}\" }}` block); the next plan then shows what differs. Otherwise delete those tasks or choose other names.",
-            shown.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() },
+            "Nothing was added. {}\n\nImporting by the job id adopts every task of the job into this resource (also through an `import {{ to = ..., id = \"{job}\" }}` block); the next plan then shows what differs.",
+            already_exists_detail(
+                &format!(
+                    "tasks named {}{} in job {job:?}",
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() },
+                ),
+                "batch_container_task_collection",
+                job,
+            ),
         ),
     );
     false
