@@ -184,6 +184,13 @@ pub(super) fn has_write_only_value(
     }
 }
 
+/// Core's checks of a configuration before any RPC (see [`config_errors`]), as a result.
+pub(super) fn core_config_check(b: &schema::Block, config: &Value) -> Result<(), Diagnostics> {
+    let mut d = Diagnostics::new();
+    config_errors(b, &b.complete(config), &AttrPath::root(), &mut d);
+    if d.has_errors() { Err(d) } else { Ok(()) }
+}
+
 /// What core's config decoder reports before any RPC: missing required arguments, values for
 /// computed-only attributes, and block counts outside min/max items.
 pub(super) fn config_errors(b: &schema::Block, v: &Value, path: &AttrPath, d: &mut Diagnostics) {

@@ -257,16 +257,8 @@ impl<P: Provider> Harness<P> {
     pub async fn configure(&self, config: Value) -> Result<(), Diagnostics> {
         let s = &self.provider_schema;
         let dv = self.encode(s, &config, "provider configuration")?;
+        core_config_check(&s.block, &config)?;
         let mut acc = Diagnostics::new();
-        config_errors(
-            &s.block,
-            &s.block.complete(&config),
-            &AttrPath::root(),
-            &mut acc,
-        );
-        if acc.has_errors() {
-            return Err(acc);
-        }
         let v = Rpc::validate_provider_config(
             &self.server,
             Request::new(pb::validate_provider_config::Request { config: dv.clone() }),
@@ -300,15 +292,8 @@ impl<P: Provider> Harness<P> {
             Ok(dv) => dv,
             Err(d) => return d,
         };
-        let mut pre = Diagnostics::new();
-        config_errors(
-            &s.block,
-            &s.block.complete(config),
-            &AttrPath::root(),
-            &mut pre,
-        );
-        if pre.has_errors() {
-            return pre;
+        if let Err(d) = core_config_check(&s.block, config) {
+            return d;
         }
         match Rpc::validate_resource_config(
             &self.server,
@@ -526,16 +511,7 @@ impl<P: Provider> Harness<P> {
     ) -> Result<Value, Diagnostics> {
         let s = self.data_source(type_name)?;
         let dv = self.encode(s, config, "configuration")?;
-        let mut pre = Diagnostics::new();
-        config_errors(
-            &s.block,
-            &s.block.complete(config),
-            &AttrPath::root(),
-            &mut pre,
-        );
-        if pre.has_errors() {
-            return Err(pre);
-        }
+        core_config_check(&s.block, config)?;
         let v = Rpc::validate_data_resource_config(
             &self.server,
             Request::new(pb::validate_data_resource_config::Request {

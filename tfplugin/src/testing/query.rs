@@ -226,16 +226,7 @@ impl<P: Provider> Harness<P> {
         )?;
         let dv = self.encode(&s, config, "action configuration")?;
         let mut acc = Diagnostics::new();
-        let mut pre = Diagnostics::new();
-        config_errors(
-            &s.block,
-            &s.block.complete(config),
-            &AttrPath::root(),
-            &mut pre,
-        );
-        if pre.has_errors() {
-            return Err(pre);
-        }
+        core_config_check(&s.block, config)?;
         let v = Rpc::validate_action_config(
             &self.server,
             Request::new(pb::validate_action_config::Request {
