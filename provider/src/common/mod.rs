@@ -341,6 +341,58 @@ pub fn etag_private(etag: Option<String>) -> tfplugin::framework::Private {
     p
 }
 
+/// The ReadResponse of a Get of the object behind `req`: gone or `deleting` leaves the state,
+/// found is turned into state by `state` (its ETag kept), an error keeps the prior state.
+pub fn read_response<T>(
+    req: tfplugin::framework::ReadRequest,
+    got: Result<Option<batch_client::Versioned<T>>, BatchError>,
+    what: &str,
+    state: impl FnOnce(&T, &mut Diagnostics) -> Value,
+    mut diags: Diagnostics,
+) -> tfplugin::framework::ReadResponse
+where
+    T: HasState,
+{
+    use tfplugin::framework::{Private, ReadResponse};
+    match got {
+        Ok(Some(o)) if o.value.state() != Some("deleting") => ReadResponse {
+            state: state(&o.value, &mut diags),
+            private: etag_private(o.etag),
+            diags,
+        },
+        Ok(_) => ReadResponse {
+            state: Value::Null,
+            private: Private::new(),
+            diags,
+        },
+        Err(e) => {
+            batch_error(&mut diags, &format!("read {what}"), &e, None);
+            ReadResponse {
+                state: req.state,
+                private: req.private,
+                diags,
+            }
+        }
+    }
+}
+
+/// Batch objects with a `state` (for [`read_response`]).
+pub trait HasState {
+    fn state(&self) -> Option<&str>;
+}
+
+impl HasState for batch_client::models::CloudJob {
+    fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+}
+
+impl HasState for batch_client::models::CloudJobSchedule {
+    fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+}
+
 /// The ETag kept by [`etag_private`].
 pub fn private_etag(p: &tfplugin::framework::Private) -> Option<String> {
     p.get(ETAG).and_then(|v| v.as_str()).map(str::to_string)

@@ -21,7 +21,7 @@ use super::schema::schema;
 use crate::common::import::already_exists_detail;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{
-    Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
+    Batch, batch_error, error_code, is_not_found, opts, poll_opts, read_response, wait_until_gone,
 };
 
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
@@ -153,31 +153,14 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
     let o = RequestOptions::new()
         .timeout(Duration::from_secs(120))
         .cancel(ctx.cancel.clone());
-    match ctx.client.api.get_job(&name, &o).await {
-        Ok(Some(j)) if j.value.state.as_deref() == Some("deleting") => ReadResponse {
-            state: Value::Null,
-            private: Private::new(),
-            diags,
-        },
-        Ok(Some(j)) => ReadResponse {
-            state: state_of(&flatten_job(&j.value, &prior), &mut diags),
-            private: etag_private(j.etag),
-            diags,
-        },
-        Ok(None) => ReadResponse {
-            state: Value::Null,
-            private: Private::new(),
-            diags,
-        },
-        Err(e) => {
-            batch_error(&mut diags, &format!("read job {name:?}"), &e, None);
-            ReadResponse {
-                state: req.state,
-                private: req.private,
-                diags,
-            }
-        }
-    }
+    let got = ctx.client.api.get_job(&name, &o).await;
+    read_response(
+        req,
+        got,
+        &format!("job {name:?}"),
+        |x, d| state_of(&flatten_job(x, &prior), d),
+        diags,
+    )
 }
 
 pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {

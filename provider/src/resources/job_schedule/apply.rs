@@ -21,7 +21,7 @@ use super::schema::schema;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{
     Batch, batch_error, error_code, etag_private, is_not_found, opts, poll_opts, private_etag,
-    wait_until_gone,
+    read_response, wait_until_gone,
 };
 
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
@@ -165,31 +165,14 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
     let o = RequestOptions::new()
         .timeout(Duration::from_secs(120))
         .cancel(ctx.cancel.clone());
-    match ctx.client.api.get_job_schedule(&name, &o).await {
-        Ok(Some(s)) if s.value.state.as_deref() == Some("deleting") => ReadResponse {
-            state: Value::Null,
-            private: Private::new(),
-            diags,
-        },
-        Ok(Some(s)) => ReadResponse {
-            state: state_of(&flatten_job_schedule(&s.value, &prior), &mut diags),
-            private: etag_private(s.etag),
-            diags,
-        },
-        Ok(None) => ReadResponse {
-            state: Value::Null,
-            private: Private::new(),
-            diags,
-        },
-        Err(e) => {
-            batch_error(&mut diags, &format!("read job schedule {name:?}"), &e, None);
-            ReadResponse {
-                state: req.state,
-                private: req.private,
-                diags,
-            }
-        }
-    }
+    let got = ctx.client.api.get_job_schedule(&name, &o).await;
+    read_response(
+        req,
+        got,
+        &format!("job schedule {name:?}"),
+        |x, d| state_of(&flatten_job_schedule(x, &prior), d),
+        diags,
+    )
 }
 
 pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
