@@ -18,6 +18,7 @@ use super::flatten::flatten_job_schedule;
 use super::model::{JobScheduleModel, Op, attr};
 use super::plan::plan_schedule_update;
 use super::schema::schema;
+use crate::common::import::already_exists_detail;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{
     Batch, batch_error, error_code, etag_private, is_not_found, opts, poll_opts, private_etag,
@@ -100,7 +101,11 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
             diags.attr_error(
                 &AttrPath::attr(attr!(JobScheduleModel, name)),
                 format!("A job schedule named {name:?} already exists"),
-                format!("The Batch account already has a job schedule {name:?} (ids are case-insensitive). Import it with `terraform import <address> {name}`, delete it, or choose another name."),
+                already_exists_detail(
+                    &format!("a job schedule {name:?}"),
+                    "batch_job_schedule",
+                    &name,
+                ),
             );
         } else {
             report(&mut diags, &format!("create job schedule {name:?}"), &e);
