@@ -9,7 +9,11 @@
 //! - Updates carry If-Match with the ETag kept in private state.
 //! - Destroy terminates and deletes the schedule and waits until it and its jobs are gone.
 //! - `state`, `next_run_time` and `recent_job_id` are read from the service; they move on
-//!   their own between runs, which a refresh shows without planning a change.
+//!   their own between runs, which a refresh shows without planning a change. A schedule
+//!   disabled outside Terraform stays disabled (`state` shows it; no attribute manages it).
+//! - A schedule that ended (terminated, or past `do_not_run_after`) takes no update: a change
+//!   to it plans a replacement; without a change the plan stays empty.
+//! - A new `do_not_run_after` already past is refused at plan time (no job would ever run).
 
 mod apply;
 mod expand;
@@ -32,7 +36,7 @@ use tfplugin::{AttrPath, Diagnostics, Value};
 use crate::common::Batch;
 use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::validate_task_container;
-use model::{JobScheduleModel, JobSpecModel, attr};
+use model::{JobScheduleModel, JobSpecModel, ScheduleModel, attr};
 
 pub struct JobScheduleResource;
 
@@ -74,6 +78,21 @@ impl Resource<Batch> for JobScheduleResource {
 
     fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         let id = attr!(JobScheduleModel, id);
+        let schedule = attr!(JobScheduleModel, schedule);
+        let prior = (!req.prior.is_null())
+            .then(|| from_value::<JobScheduleModel>(req.prior).ok())
+            .flatten();
+        let planned = from_value::<JobScheduleModel>(&resp.planned).ok();
+        if let Some(q) = &planned
+            && let Some(at) =
+                plan::past_do_not_run_after(prior.as_ref(), q, time::OffsetDateTime::now_utc())
+        {
+            resp.diags.attr_error(
+                &AttrPath::attr(schedule).child(attr!(ScheduleModel, do_not_run_after)),
+                "do_not_run_after is in the past",
+                format!("{at:?} has already passed: Batch would accept the schedule and never make a job from it. Set a future time, or remove do_not_run_after to run until the schedule is destroyed."),
+            );
+        }
         if req.prior.is_null() {
             for a in [
                 attr!(JobScheduleModel, state),
@@ -90,12 +109,20 @@ impl Resource<Batch> for JobScheduleResource {
         if !resp.requires_replace.is_empty() {
             return;
         }
+        // Batch refuses any update of an ended schedule: replace it rather than fail at apply.
+        if let (Some(p), Some(q)) = (&prior, &planned) {
+            let ended = plan::replace_ended(p, q);
+            if !ended.is_empty() {
+                resp.requires_replace
+                    .extend(ended.into_iter().map(AttrPath::attr));
+                return;
+            }
+        }
         // An in-place update leaves the state and the latest job as they are; the next run
         // moves only when the schedule changes.
-        let schedule = attr!(JobScheduleModel, schedule);
-        let schedule_same = from_value::<JobScheduleModel>(req.prior)
-            .ok()
-            .zip(from_value::<JobScheduleModel>(&resp.planned).ok())
+        let schedule_same = prior
+            .as_ref()
+            .zip(planned.as_ref())
             .is_some_and(|(p, q)| p.schedule == q.schedule);
         let mut keep = vec![
             attr!(JobScheduleModel, state),

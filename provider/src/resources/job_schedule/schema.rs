@@ -133,7 +133,7 @@ fn build_schema() -> Schema {
             .attr(
                 Attribute::string("state")
                     .computed()
-                    .description("The schedule's state in Batch: `active`, `disabled`, `terminating`, `completed` or `deleting`."),
+                    .description("The schedule's state in Batch: `active`, `disabled`, `terminating`, `completed` or `deleting`. Terraform does not manage it: a schedule disabled outside Terraform stays disabled (enable it through Batch). A `completed` schedule (terminated, or past `do_not_run_after`) takes no update, so a change to its configuration replaces it; `terraform apply -replace` starts it again without one."),
             )
             .attr(
                 Attribute::string("next_run_time")

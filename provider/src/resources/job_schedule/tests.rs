@@ -11,7 +11,7 @@ use tfplugin::model::{Tf, check_round_trip};
 use super::expand::{expand_job_spec, expand_schedule, expand_schedule_add, expand_schedule_patch};
 use super::flatten::{flatten_job_schedule, flatten_job_spec, flatten_schedule};
 use super::model::{JobConstraintsModel, JobScheduleModel, JobSpecModel, ScheduleModel};
-use super::plan::{ScheduleChanges, plan_schedule_update};
+use super::plan::{ScheduleChanges, past_do_not_run_after, plan_schedule_update, replace_ended};
 use super::schema::schema;
 use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::{TaskContainerModel, UNLIMITED_DURATION};
@@ -274,4 +274,57 @@ fn import_needs_a_schedule_name() {
     let mut d = tfplugin::Diagnostics::new();
     assert!(!super::apply::import_state("nightly", &mut d).is_null());
     assert!(!d.has_errors());
+}
+
+#[test]
+fn a_change_to_an_ended_schedule_replaces_it() {
+    let with_state = |s: &str| JobScheduleModel {
+        state: Tf::Known(s.into()),
+        ..model()
+    };
+    let mut changed = model();
+    changed.metadata = Some(BTreeMap::from([("team".into(), "ops".into())]));
+    changed.schedule.as_mut().unwrap().recurrence_interval = Some("PT12H".into());
+    for (state, want) in [
+        ("active", vec![]),
+        ("disabled", vec![]),
+        ("completed", vec!["schedule", "metadata"]),
+        ("terminating", vec!["schedule", "metadata"]),
+    ] {
+        let prior = with_state(state);
+        let planned = JobScheduleModel {
+            state: prior.state.clone(),
+            ..changed.clone()
+        };
+        assert_eq!(replace_ended(&prior, &planned), want, "{state}");
+        // Without a change nothing is replaced, whatever the state.
+        assert_eq!(replace_ended(&prior, &prior), Vec::<&str>::new(), "{state}");
+    }
+}
+
+#[test]
+fn a_new_do_not_run_after_in_the_past_is_refused() {
+    let now = crate::common::validators::parse_rfc3339("2026-12-05T12:00:00Z").unwrap();
+    let after = |t: Option<&str>| {
+        let mut m = model();
+        m.schedule.as_mut().unwrap().do_not_run_after = t.map(str::to_string);
+        m
+    };
+    let past = "2026-12-05T11:59:59Z";
+    let future = "2026-12-05T12:00:01Z";
+    // New: refused in the past, accepted in the future or unset.
+    assert_eq!(
+        past_do_not_run_after(None, &after(Some(past)), now),
+        Some(past.to_string())
+    );
+    assert_eq!(past_do_not_run_after(None, &after(Some(future)), now), None);
+    assert_eq!(past_do_not_run_after(None, &after(None), now), None);
+    // Changed to a past time: refused; unchanged (the same instant, in Batch's spelling): kept.
+    let prior = after(Some(future));
+    assert!(past_do_not_run_after(Some(&prior), &after(Some(past)), now).is_some());
+    let prior = after(Some("2026-12-05T11:59:59.0000000Z"));
+    assert_eq!(
+        past_do_not_run_after(Some(&prior), &after(Some(past)), now),
+        None
+    );
 }
