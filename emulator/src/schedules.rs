@@ -1,5 +1,10 @@
 //! Job schedule operations (JobSchedule_*, Job_ListFromJobSchedule). The runs themselves (a job
 //! per due slot) are made by the engine's tick from [`crate::state::JobSchedule`].
+//!
+//! Error codes and statuses are those of Batch's "Status and Error Codes" page:
+//! JobScheduleNotFound 404; JobScheduleExists, JobWithSameIdExists, JobScheduleBeingDeleted,
+//! JobScheduleBeingTerminated, JobScheduleCompleted 409. Which operations each state refuses is
+//! inferred from the state descriptions (the page does not list them per operation).
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -37,7 +42,7 @@ fn writable<'a>(st: &'a mut State, req: &Req, id: &str) -> Result<&'a mut JobSch
         )),
         "completed" => Err(ApiError::conflict(
             "JobScheduleCompleted",
-            "The specified job schedule is already in a completed state.",
+            "The specified job schedule is already in completed state.",
         )),
         _ => Ok(sc),
     }
@@ -137,6 +142,12 @@ pub fn add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
         return Err(ApiError::conflict(
             "JobScheduleExists",
             "The specified job schedule already exists.",
+        ));
+    }
+    if st.jobs.contains_key(&key) {
+        return Err(ApiError::conflict(
+            "JobWithSameIdExists",
+            "A job with the specified job schedule id exists. Job and job schedule cannot have the same id.",
         ));
     }
     check_schedule(&j["schedule"])?;

@@ -174,3 +174,43 @@ async fn do_not_run_until_patch_disable_and_restart() {
     assert!(sc.get("metadata").is_none(), "{sc}");
     emu.stop().await;
 }
+
+#[tokio::test]
+async fn schedule_conflicts_use_batchs_documented_codes() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    let sched = schedule("daily", json!({"recurrenceInterval": "P1D"}), "true");
+    assert_eq!(c.post("/jobschedules", &sched).await.status, 201);
+    let r = c.post("/jobschedules", &sched).await;
+    assert_eq!((r.status, r.code()), (409, "JobScheduleExists"));
+    // Jobs and schedules share one id space.
+    let r = c
+        .post(
+            "/jobs",
+            &json!({"id": "DAILY", "poolInfo": {"poolId": "p"}}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (409, "JobScheduleWithSameIdExists"));
+    let job = json!({"id": "adhoc", "poolInfo": {"poolId": "p"}});
+    assert_eq!(c.post("/jobs", &job).await.status, 201);
+    let r = c
+        .post("/jobschedules", &schedule("adhoc", json!({}), "true"))
+        .await;
+    assert_eq!((r.status, r.code()), (409, "JobWithSameIdExists"));
+    // A completed (terminated) schedule takes no update.
+    let r = c.post("/jobschedules/daily/terminate", &json!({})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    c.wait_for("/jobschedules/daily", "completed", |b| {
+        b["state"] == "completed"
+    })
+    .await;
+    let r = c
+        .call(
+            "PATCH",
+            "/jobschedules/daily",
+            Some(&json!({"metadata": []})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (409, "JobScheduleCompleted"));
+    emu.stop().await;
+}

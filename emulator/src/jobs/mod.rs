@@ -65,6 +65,13 @@ pub fn job_add(app: &App, st: &mut State, req: &Req) -> HandlerResult {
             "The specified job already exists.",
         ));
     }
+    // Jobs and job schedules share one id space (documented in Batch's error codes).
+    if st.schedules.contains_key(&id.to_ascii_lowercase()) {
+        return Err(ApiError::conflict(
+            "JobScheduleWithSameIdExists",
+            "A job schedule with the specified job id exists. Job and job schedule cannot have the same id.",
+        ));
+    }
     let body = create_job(app, st, &j)?;
     Ok(Reply::status(StatusCode::CREATED).write_headers(&body, true))
 }
