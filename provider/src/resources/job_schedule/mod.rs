@@ -90,7 +90,7 @@ impl Resource<Batch> for JobScheduleResource {
             resp.diags.attr_error(
                 &AttrPath::attr(schedule).child(attr!(ScheduleModel, do_not_run_after)),
                 "do_not_run_after is in the past",
-                format!("{at:?} has already passed: Batch would accept the schedule and never make a job from it. Set a future time, or remove do_not_run_after to run until the schedule is destroyed."),
+                format!("{at:?} has already passed: Batch would accept a schedule with it and never make a job (a change to a completed schedule replaces it, so its replacement would not run either). Set a future time, or remove do_not_run_after to run until the schedule is destroyed."),
             );
         }
         if req.prior.is_null() {
