@@ -9,7 +9,7 @@ mod batch_api;
 
 use std::time::Duration;
 
-use batch_api::{actions, get, pool, start, start_with_args, wait_until};
+use batch_api::{actions, assert_schedule_gone, get, pool, start, start_with_args, wait_until};
 use e2e::{Emulator, Runtime, Workdir, for_each_terraform};
 use serde_json::{Value, json};
 
@@ -73,24 +73,6 @@ fn completed_job(emu: &Emulator, id: &str) -> Value {
     )
 }
 
-/// No schedule, and no job of it, is left in the service.
-fn assert_all_gone(emu: &Emulator, id: &str) {
-    let (st, v) = batch_api::api(emu, "GET", &format!("/jobschedules/{id}"), None);
-    assert_eq!(st, 404, "the schedule is still there: {v}");
-    let jobs = get(emu, "/jobs");
-    let left: Vec<&Value> = jobs["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|j| {
-            j["id"]
-                .as_str()
-                .is_some_and(|i| i.starts_with(&format!("{id}:")))
-        })
-        .collect();
-    assert!(left.is_empty(), "jobs of the schedule left: {left:?}");
-}
-
 #[test]
 fn schedule_runs_at_once_updates_in_place_imports_and_destroys() {
     for_each_terraform(|tf| {
@@ -152,7 +134,7 @@ fn schedule_runs_at_once_updates_in_place_imports_and_destroys() {
 
         // 4. Destroy leaves no schedule and no job.
         wd.destroy();
-        assert_all_gone(&emu, "nightly");
+        assert_schedule_gone(&emu, "nightly");
     });
 }
 
@@ -187,7 +169,7 @@ fn recurrences_make_jobs_in_order_each_after_the_previous_completed() {
             );
         }
         wd.destroy();
-        assert_all_gone(&emu, "nightly");
+        assert_schedule_gone(&emu, "nightly");
     });
 }
 

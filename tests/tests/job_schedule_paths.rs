@@ -9,10 +9,10 @@ mod batch_api;
 
 use std::time::Duration;
 
-use batch_api::{actions, api, get, pool, start, wait_until};
+use batch_api::{actions, api, assert_schedule_gone, pool, start_with_args, wait_until};
 use batch_client::RequestOptions;
 use batch_client::models::{JobSchedulePatchParameter, MetadataItem};
-use e2e::{Emulator, EmulatorOptions, Runtime, Workdir, block_on, for_each_terraform};
+use e2e::{Emulator, Runtime, Terraform, Workdir, block_on, for_each_terraform};
 use serde_json::{Value, json};
 
 const ADDR: &str = "batch_job_schedule.nightly";
@@ -51,6 +51,37 @@ fn daily(pool_ref: &str, command_line: &str) -> String {
     schedule_hcl(pool_ref, r#"recurrence_interval = "P1D""#, command_line, "")
 }
 
+/// A local Batch service (with more `args`), a working directory, the HCL of the provider and
+/// the pool, and the pool's reference.
+fn setup(tf: &Terraform, args: &[&str]) -> (Emulator, Workdir, String, String) {
+    let emu = start_with_args(Runtime::Process, args);
+    let wd = Workdir::new(tf);
+    let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+    let base = format!("{}{pool_hcl}", emu.provider_hcl());
+    (emu, wd, base, pool_ref)
+}
+
+/// A state change made to the schedule `nightly` outside Terraform, through the Batch client.
+enum Outside {
+    Disable,
+    Enable,
+    Terminate,
+    Delete,
+}
+
+fn outside(emu: &Emulator, op: Outside) {
+    block_on(async {
+        let (c, o, id) = (emu.client(), RequestOptions::new(), "nightly");
+        match op {
+            Outside::Disable => c.disable_job_schedule(id, &o).await,
+            Outside::Enable => c.enable_job_schedule(id, &o).await,
+            Outside::Terminate => c.terminate_job_schedule(id, &o).await,
+            Outside::Delete => c.delete_job_schedule(id, &o).await,
+        }
+        .expect("the Batch call outside Terraform succeeds");
+    });
+}
+
 /// The schedule as Batch reports it, or None once it is gone.
 fn remote(emu: &Emulator, id: &str) -> Option<Value> {
     let (st, v) = api(emu, "GET", &format!("/jobschedules/{id}"), None);
@@ -87,24 +118,6 @@ fn changed_attributes(plan: &Value, address: &str) -> Vec<String> {
     out
 }
 
-/// No schedule `id`, and no job of it, is left in the service (ids are case-insensitive).
-fn assert_all_gone(emu: &Emulator, id: &str) {
-    assert_eq!(remote(emu, id), None, "the schedule is still there");
-    let prefix = format!("{}:", id.to_ascii_lowercase());
-    let left: Vec<Value> = get(emu, "/jobs")["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|j| {
-            j["id"]
-                .as_str()
-                .is_some_and(|i| i.to_ascii_lowercase().starts_with(&prefix))
-        })
-        .cloned()
-        .collect();
-    assert!(left.is_empty(), "jobs of the schedule left: {left:?}");
-}
-
 /// Waits until the schedule is in `state` in Batch.
 fn wait_for_state(emu: &Emulator, id: &str, state: &str) -> Value {
     wait_until(
@@ -137,10 +150,7 @@ fn error_with(out: &e2e::TfOutput, needle: &str) -> e2e::Diagnostic {
 #[test]
 fn drift_outside_terraform_is_planned_back_and_applied() {
     for_each_terraform(|tf| {
-        let emu = start(Runtime::Process);
-        let wd = Workdir::new(tf);
-        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
-        let base = format!("{}{pool_hcl}", emu.provider_hcl());
+        let (emu, wd, base, pool_ref) = setup(tf, &[]);
         wd.write_main(&format!("{base}{}", daily(&pool_ref, QUICK)));
         wd.apply();
         wd.assert_plan_empty();
@@ -199,32 +209,17 @@ fn drift_outside_terraform_is_planned_back_and_applied() {
 
         // 2. Disabled outside: Terraform does not manage the state (documented on `state`),
         // so the plan stays empty, the state shows it and Batch keeps it disabled.
-        block_on(async {
-            let c = emu.client();
-            c.disable_job_schedule("nightly", &RequestOptions::new())
-                .await
-                .unwrap();
-        });
+        outside(&emu, Outside::Disable);
         wd.assert_plan_empty();
         wd.run_ok(&["apply", "-refresh-only", "-auto-approve", "-input=false"]);
         assert_eq!(wd.resource(ADDR).unwrap()["state"], "disabled");
         wd.assert_plan_empty();
         assert_eq!(remote(&emu, "nightly").unwrap()["state"], "disabled");
-        block_on(async {
-            let c = emu.client();
-            c.enable_job_schedule("nightly", &RequestOptions::new())
-                .await
-                .unwrap();
-        });
+        outside(&emu, Outside::Enable);
 
         // 3. Terminated outside (completed): Batch refuses updates to it, so without a change
         // the plan stays empty and a change replaces the schedule instead of failing at apply.
-        block_on(async {
-            let c = emu.client();
-            c.terminate_job_schedule("nightly", &RequestOptions::new())
-                .await
-                .unwrap();
-        });
+        outside(&emu, Outside::Terminate);
         wait_for_state(&emu, "nightly", "completed");
         wd.assert_plan_empty();
         let every_12h = schedule_hcl(&pool_ref, r#"recurrence_interval = "PT12H""#, QUICK, "");
@@ -246,12 +241,7 @@ fn drift_outside_terraform_is_planned_back_and_applied() {
         wd.assert_plan_empty();
 
         // 4. Deleted outside: refresh drops it, the plan creates it again, apply converges.
-        block_on(async {
-            let c = emu.client();
-            c.delete_job_schedule("nightly", &RequestOptions::new())
-                .await
-                .unwrap();
-        });
+        outside(&emu, Outside::Delete);
         wait_until("the schedule to be gone", Duration::from_secs(60), || {
             remote(&emu, "nightly").is_none().then_some(())
         });
@@ -304,17 +294,14 @@ fn drift_outside_terraform_is_planned_back_and_applied() {
         wd.assert_plan_empty();
 
         wd.destroy();
-        assert_all_gone(&emu, "nightly");
+        assert_schedule_gone(&emu, "nightly");
     });
 }
 
 #[test]
 fn bad_schedules_fail_at_plan_and_a_taken_name_names_the_import() {
     for_each_terraform(|tf| {
-        let emu = start(Runtime::Process);
-        let wd = Workdir::new(tf);
-        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
-        let base = format!("{}{pool_hcl}", emu.provider_hcl());
+        let (emu, wd, base, pool_ref) = setup(tf, &[]);
 
         // 1. A recurrence under one minute: refused at plan time, at the attribute.
         let hcl = schedule_hcl(&pool_ref, r#"recurrence_interval = "PT30S""#, QUICK, "");
@@ -382,7 +369,7 @@ fn bad_schedules_fail_at_plan_and_a_taken_name_names_the_import() {
         assert_eq!(s["metadata"], json!([{"name": "team", "value": "bi"}]));
         wd.assert_plan_empty();
         wd.destroy();
-        assert_all_gone(&emu, "nightly");
+        assert_schedule_gone(&emu, "nightly");
     });
 }
 
@@ -391,44 +378,22 @@ fn destroy_waits_for_the_running_manager_and_a_slow_delete_times_out() {
     for_each_terraform(|tf| {
         // 1. Destroy while the job's manager task runs: terminate, delete, and wait until the
         // schedule and its job are gone.
-        let emu = start(Runtime::Process);
-        let wd = Workdir::new(tf);
-        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
-        wd.write_main(&format!(
-            "{}{pool_hcl}{}",
-            emu.provider_hcl(),
-            daily(&pool_ref, SLEEP)
-        ));
+        let (emu, wd, base, pool_ref) = setup(tf, &[]);
+        wd.write_main(&format!("{base}{}", daily(&pool_ref, SLEEP)));
         wd.apply();
         wait_for_running_manager(&emu);
         wd.destroy();
-        assert_all_gone(&emu, "nightly");
+        assert_schedule_gone(&emu, "nightly");
         drop(emu);
 
         // 2. A service whose deletes take longer than timeouts.delete: destroy fails naming the
         // timeout and keeps the schedule in state; once Batch finished, destroy converges.
-        let emu = Emulator::start_with(EmulatorOptions {
-            runtime: Runtime::Process,
-            extra_args: [
-                "--accept-bearer",
-                "--allocation-delay",
-                "200ms",
-                "--node-start-delay",
-                "100ms",
-                "--delete-delay",
-                "6s",
-            ]
-            .map(String::from)
-            .to_vec(),
-            ..Default::default()
-        });
-        let wd = Workdir::new(tf);
-        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        let (emu, wd, base, pool_ref) = setup(tf, &["--delete-delay", "6s"]);
         let timeouts = "timeouts {\n    delete = \"1s\"\n  }";
+        let every_day = r#"recurrence_interval = "P1D""#;
         wd.write_main(&format!(
-            "{}{pool_hcl}{}",
-            emu.provider_hcl(),
-            schedule_hcl(&pool_ref, r#"recurrence_interval = "P1D""#, SLEEP, timeouts)
+            "{base}{}",
+            schedule_hcl(&pool_ref, every_day, SLEEP, timeouts)
         ));
         wd.apply();
         wait_for_running_manager(&emu);
@@ -451,6 +416,6 @@ fn destroy_waits_for_the_running_manager_and_a_slow_delete_times_out() {
         );
         wd.destroy();
         assert!(wd.resource(ADDR).is_none());
-        assert_all_gone(&emu, "nightly");
+        assert_schedule_gone(&emu, "nightly");
     });
 }

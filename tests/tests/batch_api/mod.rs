@@ -32,22 +32,21 @@ pub fn start_with_args(runtime: Runtime, extra: &[&str]) -> Emulator {
 }
 
 fn start_with(runtime: Runtime, key: &str, extra: &[&str]) -> Emulator {
+    let mut args = vec!["--accept-bearer"];
+    // A delay given in `extra` replaces the short default (the service takes each option once).
+    for (opt, short) in [
+        ("--allocation-delay", "200ms"),
+        ("--node-start-delay", "100ms"),
+        ("--delete-delay", "200ms"),
+    ] {
+        if !extra.contains(&opt) {
+            args.extend([opt, short]);
+        }
+    }
     Emulator::start_with(EmulatorOptions {
         runtime,
         key: key.to_string(),
-        extra_args: [
-            "--accept-bearer",
-            "--allocation-delay",
-            "200ms",
-            "--node-start-delay",
-            "100ms",
-            "--delete-delay",
-            "200ms",
-        ]
-        .iter()
-        .chain(extra)
-        .map(|s| s.to_string())
-        .collect(),
+        extra_args: args.iter().chain(extra).map(|s| s.to_string()).collect(),
         ..Default::default()
     })
 }
@@ -284,4 +283,24 @@ pub fn after_unknown(plan: &Value, address: &str) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+/// No job schedule `id`, and no job it made (`<id>:job-<n>`), is left in the service (ids are
+/// case-insensitive).
+pub fn assert_schedule_gone(emu: &Emulator, id: &str) {
+    let (st, v) = api(emu, "GET", &format!("/jobschedules/{id}"), None);
+    assert_eq!(st, 404, "the schedule is still there: {v}");
+    let prefix = format!("{}:", id.to_ascii_lowercase());
+    let left: Vec<Value> = get(emu, "/jobs")["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|j| {
+            j["id"]
+                .as_str()
+                .is_some_and(|i| i.to_ascii_lowercase().starts_with(&prefix))
+        })
+        .cloned()
+        .collect();
+    assert!(left.is_empty(), "jobs of the schedule left: {left:?}");
 }
