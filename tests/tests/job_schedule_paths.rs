@@ -255,8 +255,9 @@ fn drift_outside_terraform_is_planned_back_and_applied() {
 
         // 5. do_not_run_after passes: the schedule completes on its own. The unchanged (now
         // past) value plans empty; a change would replace the completed schedule by one that
-        // never runs, which the plan refuses; without the end, the replacement runs.
-        let end = time::OffsetDateTime::now_utc() + time::Duration::seconds(8);
+        // never runs, which the plan refuses; without the end, the replacement runs. The end
+        // leaves room for the plan and apply below to happen before it (their check would fail).
+        let end = time::OffsetDateTime::now_utc() + time::Duration::seconds(15);
         let end = end
             .replace_nanosecond(0)
             .unwrap()
@@ -387,8 +388,9 @@ fn destroy_waits_for_the_running_manager_and_a_slow_delete_times_out() {
         drop(emu);
 
         // 2. A service whose deletes take longer than timeouts.delete: destroy fails naming the
-        // timeout and keeps the schedule in state; once Batch finished, destroy converges.
-        let (emu, wd, base, pool_ref) = setup(tf, &["--delete-delay", "6s"]);
+        // timeout and keeps the schedule in state; once Batch finished, destroy converges. The
+        // delay leaves room to see the schedule still deleting after the failed destroy.
+        let (emu, wd, base, pool_ref) = setup(tf, &["--delete-delay", "12s"]);
         let timeouts = "timeouts {\n    delete = \"1s\"\n  }";
         let every_day = r#"recurrence_interval = "P1D""#;
         wd.write_main(&format!(
