@@ -18,6 +18,7 @@ pub(crate) use attr;
 pub mod container;
 pub mod import;
 pub mod job_spec;
+pub mod job_tasks;
 pub mod listing;
 pub mod manager_task;
 pub mod task_run;
