@@ -15,6 +15,7 @@ macro_rules! attr {
 }
 pub(crate) use attr;
 
+pub mod apply_flow;
 pub mod container;
 pub mod import;
 pub mod job_spec;

@@ -42,10 +42,15 @@ pub fn flatten_job(job: &CloudJob, prior: &JobModel) -> JobModel {
             .job_preparation_task
             .as_ref()
             .map(|t| flatten_preparation_task(t, prior.preparation_task.as_ref())),
-        manager_task: job
-            .job_manager_task
-            .as_ref()
-            .map(|t| flatten_manager_task(t, prior.manager_task.as_ref())),
+        manager_task: job.job_manager_task.as_ref().map(|t| {
+            flatten_manager_task(
+                t,
+                prior.manager_task.as_ref(),
+                job.constraints
+                    .as_ref()
+                    .and_then(|c| c.max_task_retry_count),
+            )
+        }),
         release_task: job
             .job_release_task
             .as_ref()
