@@ -39,7 +39,7 @@ pub fn conflict_error(diags: &mut Diagnostics, what: &str) {
 
 /// Read: the prior state as the model `M`, the Get of the object it names (`get(name,
 /// options)`) and the state `state` makes of what Batch reports. Gone or deleting leaves the
-/// state; an error keeps the prior state ([`read_response`]). `kind` names the object ("job").
+/// state; an error keeps the prior state ([`read_response`]). `kind` names the object, e.g. `job`.
 pub async fn read_object<M, T, Fut>(
     ctx: &Ctx<Batch>,
     req: ReadRequest,

@@ -25,6 +25,8 @@ use crate::common::{
     Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
 };
 
+/// What the messages call the object.
+const KIND: &str = "job";
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
@@ -129,7 +131,7 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
     read_object(
         ctx,
         req,
-        "job",
+        KIND,
         JobModel::job_name,
         |name, o| async move { api.get_job(&name, &o).await },
         |x, prior: &JobModel, d| state_of(&flatten_job(x, prior), d),
@@ -148,7 +150,7 @@ enum JobWrite {
 
 pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     let mut diags = Diagnostics::new();
-    let (planned, prior) = match update_models::<JobModel>(&req, "job") {
+    let (planned, prior) = match update_models::<JobModel>(&req, KIND) {
         Ok(m) => m,
         Err(r) => return r,
     };

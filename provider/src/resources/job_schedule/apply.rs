@@ -25,6 +25,8 @@ use crate::common::{
     wait_until_gone,
 };
 
+/// What the messages call the object.
+const KIND: &str = "job schedule";
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
@@ -150,7 +152,7 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
     read_object(
         ctx,
         req,
-        "job schedule",
+        KIND,
         JobScheduleModel::schedule_name,
         |name, o| async move { api.get_job_schedule(&name, &o).await },
         |x, prior: &JobScheduleModel, d| state_of(&flatten_job_schedule(x, prior), d),
@@ -160,7 +162,7 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
 
 pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     let mut diags = Diagnostics::new();
-    let (planned, prior) = match update_models::<JobScheduleModel>(&req, "job schedule") {
+    let (planned, prior) = match update_models::<JobScheduleModel>(&req, KIND) {
         Ok(m) => m,
         Err(r) => return r,
     };
