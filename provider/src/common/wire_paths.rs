@@ -373,6 +373,19 @@ impl WirePaths {
         self.lookup_sent(property, se.value("PropertyValue"), &sent)
     }
 
+    /// Asserts what each Batch property name (`cases`: name, attribute path) names. For tests.
+    #[cfg(test)]
+    #[track_caller]
+    pub fn assert_lookups(&self, cases: &[(&str, Option<&str>)]) {
+        for (prop, want) in cases {
+            assert_eq!(
+                self.lookup(prop).map(|p| p.to_string()).as_deref(),
+                *want,
+                "{prop}"
+            );
+        }
+    }
+
     /// Every wire path (dotted) with its attribute, for tests and debugging.
     pub fn entries(&self) -> impl Iterator<Item = (String, &AttrPath)> {
         self.entries.iter().map(|(w, a)| (w.join("."), a))

@@ -695,13 +695,7 @@ fn batch_property_names_point_at_attributes() {
         ),
         ("noSuchProperty", None),
     ];
-    for (prop, want) in cases {
-        assert_eq!(
-            w.lookup(prop).map(|p| p.to_string()).as_deref(),
-            want,
-            "{prop}"
-        );
-    }
+    w.assert_lookups(&cases);
     // A bare name with the value Batch quotes: the property sent with that value.
     let m = JobModel {
         constraints: Some(constraints(None, Some(1))),

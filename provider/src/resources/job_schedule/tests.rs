@@ -478,13 +478,7 @@ fn batch_property_names_point_at_attributes() {
         ("maxTaskRetryCount", None),
         ("constraints.maxTaskRetryCount", None),
     ];
-    for (prop, want) in cases {
-        assert_eq!(
-            w.lookup(prop).map(|p| p.to_string()).as_deref(),
-            want,
-            "{prop}"
-        );
-    }
+    w.assert_lookups(&cases);
 }
 
 #[test]
