@@ -295,4 +295,41 @@ mod tests {
             release
         );
     }
+
+    #[test]
+    fn every_task_blocks_container_is_checked_at_its_path() {
+        use tfplugin::framework::null_object;
+        let b = with_job_tasks(Block::new("job"), TaskChanges::InPlace).block(NestedBlock::single(
+            "manager_task",
+            super::super::manager_task::manager_task_block(""),
+        ));
+        let nested = |b: &Block, name: &str| b.nested(name).expect(name).block.clone();
+        let mut v = null_object(&b);
+        let tasks = ["preparation_task", "release_task", "manager_task"];
+        for t in tasks {
+            let tb = nested(&b, t);
+            let cb = nested(&tb, "container");
+            let mut registry = null_object(&nested(&cb, "registry"));
+            registry.set("password_wo_version", Value::int(1));
+            let mut container = null_object(&cb);
+            container.set("registry", registry);
+            let mut task = null_object(&tb);
+            task.set("container", container);
+            v.set(t, task);
+        }
+        let mut d = Diagnostics::new();
+        validate_job_tasks(&v, &AttrPath::root().child("job"), &mut d);
+        let paths: Vec<String> =
+            d.0.iter()
+                .filter_map(|d| d.path.as_ref().map(|p| p.to_string()))
+                .collect();
+        for t in tasks {
+            let want = format!("job.{t}.container.registry.password_wo_version");
+            assert!(paths.contains(&want), "{want} not in {paths:?}");
+        }
+        // No task blocks: nothing to check.
+        let mut d = Diagnostics::new();
+        validate_job_tasks(&null_object(&b), &AttrPath::root(), &mut d);
+        assert!(d.is_empty());
+    }
 }
