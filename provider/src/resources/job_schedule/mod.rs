@@ -14,6 +14,8 @@
 mod apply;
 mod expand;
 mod flatten;
+#[cfg(test)]
+mod in_process;
 pub(crate) mod model;
 mod plan;
 mod schema;
