@@ -18,6 +18,8 @@ pub(crate) use attr;
 pub mod apply_flow;
 pub mod container;
 pub mod import;
+#[cfg(test)]
+pub mod in_process;
 pub mod job_spec;
 pub mod job_tasks;
 pub mod listing;

@@ -4,9 +4,9 @@
 //! import reads back what the configuration says.
 
 use tfplugin::Value;
-use tfplugin::testing::{Action, Applied, Harness, show_diags};
+use tfplugin::testing::{Action, show_diags};
 
-use crate::provider::BatchProvider;
+use crate::common::in_process::InProcess;
 
 fn s(v: &str) -> Value {
     Value::string(v)
@@ -64,40 +64,10 @@ fn schedule(parallel: i64, prep: &str, wall: &str, retries: i64) -> Value {
     ])
 }
 
-async fn step(h: &Harness<BatchProvider>, prior: Option<&Applied>, cfg: &Value) -> Applied {
-    h.step("batch_job_schedule", prior, cfg)
-        .await
-        .unwrap_or_else(|d| panic!("step: {}", show_diags(&d)))
-}
-
-async fn action(h: &Harness<BatchProvider>, prior: &Applied, cfg: &Value) -> Action {
-    h.plan("batch_job_schedule", &prior.new_state, &prior.private, cfg)
-        .await
-        .unwrap_or_else(|d| panic!("plan: {}", show_diags(&d)))
-        .action
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jobs_tasks_and_limits_change_in_place_and_import_clean() {
-    let dir = tempfile::tempdir().unwrap();
-    let svc = batch_emulator::start(batch_emulator::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        delete_delay: std::time::Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let h = Harness::new(BatchProvider).await;
-    h.configure(Value::object([
-        ("account_name", s(batch_emulator::DEV_ACCOUNT)),
-        ("account_endpoint", s(&svc.url())),
-        ("account_key", s(batch_emulator::DEV_KEY)),
-    ]))
-    .await
-    .unwrap_or_else(|d| panic!("configure: {}", show_diags(&d)));
-
-    let sc = step(&h, None, &schedule(2, "/bin/true", "PT10M", 1)).await;
+    let t = InProcess::start("batch_job_schedule").await;
+    let sc = t.step(None, &schedule(2, "/bin/true", "PT10M", 1)).await;
     let job = sc.new_state.get("job").clone();
     assert_eq!(job.get("max_parallel_tasks").as_i64(), Some(2));
     assert_eq!(
@@ -112,7 +82,7 @@ async fn the_jobs_tasks_and_limits_change_in_place_and_import_clean() {
 
     // Same meaning, other spelling: nothing to do.
     assert_eq!(
-        action(&h, &sc, &schedule(2, "/bin/true", "PT600S", 1)).await,
+        t.action(&sc, &schedule(2, "/bin/true", "PT600S", 1)).await,
         Action::NoOp
     );
     // Limits, the manager's constraints and the preparation task change in place.
@@ -121,9 +91,11 @@ async fn the_jobs_tasks_and_limits_change_in_place_and_import_clean() {
         schedule(2, "/bin/true", "PT10M", 4),
         schedule(2, "/bin/sh -c 'echo again'", "PT10M", 1),
     ] {
-        assert_eq!(action(&h, &sc, &cfg).await, Action::Update);
+        assert_eq!(t.action(&sc, &cfg).await, Action::Update);
     }
-    let sc = step(&h, Some(&sc), &schedule(3, "/bin/true", "PT20M", 4)).await;
+    let sc = t
+        .step(Some(&sc), &schedule(3, "/bin/true", "PT20M", 4))
+        .await;
     let job = sc.new_state.get("job").clone();
     assert_eq!(job.get("max_parallel_tasks").as_i64(), Some(3));
     assert_eq!(
@@ -136,14 +108,12 @@ async fn the_jobs_tasks_and_limits_change_in_place_and_import_clean() {
     assert_eq!(sc.new_state.get("state"), &state);
 
     // Import reads back what the configuration says.
-    let imported = h
-        .import("batch_job_schedule", "hs")
-        .await
-        .unwrap_or_else(|d| panic!("import: {}", show_diags(&d)));
+    let imported =
+        t.h.import("batch_job_schedule", "hs")
+            .await
+            .unwrap_or_else(|d| panic!("import: {}", show_diags(&d)));
     assert_eq!(imported[0].get("job"), sc.new_state.get("job"));
 
-    h.destroy("batch_job_schedule", &sc.new_state, &sc.private)
-        .await
-        .unwrap_or_else(|d| panic!("destroy: {}", show_diags(&d)));
-    svc.shutdown().await;
+    t.destroy("batch_job_schedule", &sc).await;
+    t.shutdown().await;
 }
