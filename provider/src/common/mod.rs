@@ -19,7 +19,7 @@ pub mod apply_flow;
 pub mod container;
 pub mod import;
 #[cfg(test)]
-pub mod in_process;
+pub mod in_process_tests;
 pub mod job_spec;
 pub mod job_tasks;
 pub mod listing;

@@ -5,7 +5,7 @@
 use tfplugin::Value;
 use tfplugin::testing::{Action, show_diags};
 
-use crate::common::in_process::InProcess;
+use crate::common::in_process_tests::InProcess;
 
 fn s(v: &str) -> Value {
     Value::string(v)

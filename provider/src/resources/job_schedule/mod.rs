@@ -15,7 +15,7 @@ mod apply;
 mod expand;
 mod flatten;
 #[cfg(test)]
-mod in_process;
+mod in_process_tests;
 pub(crate) mod model;
 mod plan;
 mod schema;

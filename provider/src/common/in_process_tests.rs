@@ -1,5 +1,6 @@
-//! For in-process tests of a resource: the local Batch service on a free port and tfplugin's
-//! harness (Terraform core's side of the protocol) configured against it.
+//! Test support (test-only, hence the name) for in-process tests of a resource: the local
+//! Batch service on a free port and tfplugin's harness (Terraform core's side of the protocol)
+//! configured against it.
 
 use tfplugin::Value;
 use tfplugin::testing::{Action, Applied, Harness, show_diags};
