@@ -2,8 +2,9 @@
 //! container job manager task completes (its output read through `batch_task_file`); the plan
 //! after apply is empty; the recurrence and the manager's command line change in place; import
 //! by name plans empty; destroy leaves no schedule and no job; and, with the local service's
-//! sped-up clock, recurrences make jobs in order, each after the previous one completed. Each
-//! scenario runs on every Terraform version under test.
+//! sped-up clock, recurrences make jobs in order, each after the previous one completed; the
+//! jobs' preparation, release and manager tasks (output file, limits) run, and their settings
+//! change in place. Each scenario runs on every Terraform version under test.
 
 mod batch_api;
 
@@ -204,5 +205,157 @@ resource "batch_job" "job" {{
         wd.destroy();
         let (st, _) = batch_api::api(&emu, "GET", "/jobs/once", None);
         assert_eq!(st, 404);
+    });
+}
+
+/// A schedule whose jobs have a preparation task (it leaves a file on the node), a release task
+/// (it removes the file) and a manager task that reads the file into its output file, with its
+/// own limits.
+fn tasks_hcl(pool_ref: &str, max_parallel_tasks: i32, manager_retries: i32) -> String {
+    format!(
+        r#"
+resource "batch_job_schedule" "nightly" {{
+  name = "nightly"
+  schedule {{
+    recurrence_interval = "P1D"
+  }}
+  job {{
+    pool_id            = {pool_ref}
+    max_parallel_tasks = {max_parallel_tasks}
+    metadata           = {{ run = "nightly" }}
+    preparation_task {{
+      command_line = "/bin/sh -c 'echo prepared > $AZ_BATCH_NODE_SHARED_DIR/nightly.txt'"
+      container {{
+        image_name = "busybox"
+      }}
+    }}
+    release_task {{
+      command_line = "/bin/sh -c 'rm $AZ_BATCH_NODE_SHARED_DIR/nightly.txt'"
+      container {{
+        image_name = "busybox"
+      }}
+    }}
+    manager_task {{
+      name         = "report"
+      command_line = "/bin/sh -c 'cat $AZ_BATCH_NODE_SHARED_DIR/nightly.txt > $AZ_BATCH_TASK_WORKING_DIR/report.txt'"
+      container {{
+        image_name  = "busybox"
+        run_options = "--rm --workdir /"
+      }}
+      output_file {{
+        file_pattern  = "report.txt"
+        container_url = "https://acct.blob.core.windows.net/reports?sv=1&sig=c2VjcmV0"
+        path          = "nightly/report.txt"
+      }}
+      constraints {{
+        max_wall_clock_time  = "PT10M"
+        max_task_retry_count = {manager_retries}
+      }}
+    }}
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn a_schedules_jobs_run_preparation_release_and_manager_tasks_and_change_in_place() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 2);
+        let base = format!("{}{pool_hcl}", emu.provider_hcl());
+
+        // 1. The first job runs the preparation task, then the manager (which reads what the
+        //    preparation task left), and the release task when the manager completes the job.
+        wd.write_main(&format!("{base}{}", tasks_hcl(&pool_ref, 2, 1)));
+        wd.apply();
+        let job = completed_job(&emu, "nightly:job-1");
+        assert_eq!(job["maxParallelTasks"], 2, "{job}");
+        assert_eq!(job["metadata"][0]["value"], "nightly", "{job}");
+        let manager = get(&emu, "/jobs/nightly:job-1/tasks/report");
+        assert_eq!(manager["executionInfo"]["exitCode"], 0, "{manager}");
+        assert_eq!(manager["constraints"]["maxTaskRetryCount"], 1, "{manager}");
+        assert_eq!(manager["outputFiles"][0]["filePattern"], "report.txt");
+        assert_eq!(
+            manager["outputFiles"][0]["destination"]["container"]["path"],
+            "nightly/report.txt"
+        );
+        // The manager's file, read once the job exists (its id is known after the first run).
+        wd.write_main(&format!(
+            "{base}{}{REPORT_FILE}",
+            tasks_hcl(&pool_ref, 2, 1)
+        ));
+        wd.apply();
+        assert_eq!(wd.output("report"), json!("prepared\n"));
+        let status = wait_until(
+            "the release task of nightly:job-1 to complete",
+            Duration::from_secs(60),
+            || {
+                let s = get(
+                    &emu,
+                    "/jobs/nightly:job-1/jobpreparationandreleasetaskstatus",
+                );
+                let node = s["value"][0].clone();
+                (node["jobReleaseTaskExecutionInfo"]["state"] == "completed").then_some(node)
+            },
+        );
+        assert_eq!(
+            status["jobPreparationTaskExecutionInfo"]["exitCode"], 0,
+            "{status}"
+        );
+        assert_eq!(
+            status["jobReleaseTaskExecutionInfo"]["exitCode"], 0,
+            "{status}"
+        );
+        wd.assert_plan_empty();
+        let created = get(&emu, "/jobschedules/nightly")["creationTime"].clone();
+
+        // 2. The jobs' parallelism and the manager's limits change in place.
+        wd.write_main(&format!(
+            "{base}{}{REPORT_FILE}",
+            tasks_hcl(&pool_ref, 3, 2)
+        ));
+        let plan = wd.plan_json();
+        assert_eq!(actions(&plan, "batch_job_schedule.nightly"), ["update"]);
+        wd.apply();
+        let remote = get(&emu, "/jobschedules/nightly");
+        assert_eq!(remote["creationTime"], created, "the schedule was replaced");
+        let spec = &remote["jobSpecification"];
+        assert_eq!(spec["maxParallelTasks"], 3, "{spec}");
+        assert_eq!(
+            spec["jobManagerTask"]["constraints"]["maxTaskRetryCount"], 2,
+            "{spec}"
+        );
+        assert_eq!(
+            spec["jobPreparationTask"]["containerSettings"]["imageName"],
+            "busybox"
+        );
+        wd.assert_plan_empty();
+
+        // 3. Import by name reads the tasks back: the plan is empty.
+        wd.run_ok(&["state", "rm", "batch_job_schedule.nightly"]);
+        wd.import("batch_job_schedule.nightly", "nightly");
+        wd.assert_plan_empty();
+
+        // 4. max_parallel_tasks = 0 is refused at plan time, naming the attribute.
+        wd.write_main(&format!(
+            "{base}{}{REPORT_FILE}",
+            tasks_hcl(&pool_ref, 0, 2)
+        ));
+        let out = wd
+            .run(&["plan", "-input=false", "-no-color"])
+            .assert_failure()
+            .combined();
+        assert!(out.contains("max_parallel_tasks must be -1"), "{out}");
+        // Terraform quotes the attribute's line: the diagnostic carries its path.
+        assert!(out.contains("max_parallel_tasks = 0"), "{out}");
+
+        wd.write_main(&format!(
+            "{base}{}{REPORT_FILE}",
+            tasks_hcl(&pool_ref, 3, 2)
+        ));
+        wd.destroy();
+        assert_all_gone(&emu, "nightly");
     });
 }

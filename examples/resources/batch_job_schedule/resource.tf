@@ -20,6 +20,12 @@ resource "batch_container_pool" "example" {
   }
 }
 
+variable "reports_container_sas_url" {
+  description = "SAS URL (with write access) of the blob container the reports go to."
+  type        = string
+  sensitive   = true
+}
+
 # A nightly report: Batch makes the job nightly-report:job-<n> every day at 02:00 UTC; its
 # manager task does the work in a container and completes the job when it ends.
 resource "batch_job_schedule" "nightly" {
@@ -34,13 +40,38 @@ resource "batch_job_schedule" "nightly" {
   }
 
   job {
-    pool_id  = batch_container_pool.example.id
-    priority = 100
+    pool_id            = batch_container_pool.example.id
+    priority           = 100
+    max_parallel_tasks = 4
+    metadata           = { run = "nightly" } # on each job
 
     manager_task {
       name                   = "report"
-      command_line           = "python report.py"
+      command_line           = "/bin/sh -c 'python report.py > report.txt'"
       kill_job_on_completion = true
+      container {
+        image_name = "myregistry.azurecr.io/report:3"
+      }
+      output_file {
+        file_pattern  = "report.txt"
+        container_url = var.reports_container_sas_url
+        path          = "nightly/report.txt"
+      }
+      constraints {
+        max_wall_clock_time  = "PT1H"
+        max_task_retry_count = 1
+      }
+    }
+
+    # Runs on each node before the job's first task there; the release task cleans up.
+    preparation_task {
+      command_line = "/bin/sh -c 'mkdir -p $AZ_BATCH_NODE_SHARED_DIR/report-cache'"
+      container {
+        image_name = "myregistry.azurecr.io/report:3"
+      }
+    }
+    release_task {
+      command_line = "/bin/sh -c 'rm -rf $AZ_BATCH_NODE_SHARED_DIR/report-cache'"
       container {
         image_name = "myregistry.azurecr.io/report:3"
       }

@@ -1,18 +1,21 @@
 //! The job manager task (`manager_task`): the task Batch starts with a job — each run of a
-//! `batch_job_schedule`, or a `batch_job` — built on the shared task spec, plus its own
-//! `name` and `kill_job_on_completion`. (Task constraints are left out for now: a job's
-//! Batch errors name `maxTaskRetryCount` bare, and a second such property under the manager
-//! would make that name ambiguous for the attribute mapping.)
+//! `batch_job_schedule`, or a `batch_job` — built on the shared task spec (with output files
+//! and constraints as `batch_container_task` has them), plus its own `name` and
+//! `kill_job_on_completion`. Its `constraints.maxTaskRetryCount` sits beside the job's: Batch
+//! errors naming it bare are told apart by the value sent
+//! ([`super::wire_paths::WirePaths::error_path`]).
 
-use batch_client::models::JobManagerTask;
+use batch_client::models::{JobManagerTask, TaskConstraints};
 use serde::{Deserialize, Serialize};
 use tfplugin::Value;
-use tfplugin::schema::{Attribute, Block};
+use tfplugin::schema::{Attribute, Block, NestedBlock};
 
+use super::task_spec::task_parts::{OutputFileModel, output_file_block};
+use super::task_spec::task_parts_map::{expand_output_files, flatten_output_files};
 use super::task_spec::{
-    Environment, ResourceFileModel, TaskContainerModel, TaskSpecSchema, expand_environment,
-    expand_resource_files, expand_task_container, flatten_environment, flatten_resource_files,
-    flatten_task_container,
+    Environment, ResourceFileModel, TaskConstraintsModel, TaskContainerModel, TaskSpecSchema,
+    expand_environment, expand_resource_files, expand_task_constraints, expand_task_container,
+    flatten_environment, flatten_resource_files, flatten_task_constraints, flatten_task_container,
 };
 use super::validators::BatchId;
 
@@ -24,6 +27,8 @@ pub struct ManagerTaskModel {
     pub environment: Environment,
     pub container: Option<TaskContainerModel>,
     pub resource_file: Vec<ResourceFileModel>,
+    pub output_file: Vec<OutputFileModel>,
+    pub constraints: Option<TaskConstraintsModel>,
     pub kill_job_on_completion: Option<bool>,
 }
 
@@ -31,7 +36,9 @@ pub struct ManagerTaskModel {
 pub fn manager_task_block(description: &str) -> Block {
     TaskSpecSchema::new("job manager task")
         .resource_files()
+        .constraints("")
         .add_to(Block::new(description))
+        .block(NestedBlock::list("output_file", output_file_block()))
         .attr(
             Attribute::string("name")
                 .required()
@@ -59,16 +66,39 @@ pub fn expand_manager_task(
             .as_ref()
             .map(|c| expand_task_container(c, config.and_then(|c| c.container.as_ref()))),
         resource_files: expand_resource_files(&m.resource_file),
+        output_files: expand_output_files(&m.output_file),
         environment_settings: expand_environment(&m.environment),
+        constraints: m.constraints.as_ref().map(expand_task_constraints),
         kill_job_on_completion: m.kill_job_on_completion,
         ..Default::default()
     }
 }
 
-/// Batch -> Terraform, normalised against the prior block.
+/// The manager's constraints: as a task's ([`flatten_task_constraints`]), and a retry count
+/// other than `job_retries` (the job's, which Batch fills in) is the manager's own even without
+/// a prior block (on import).
+fn flatten_manager_constraints(
+    c: Option<&TaskConstraints>,
+    prior: Option<&TaskConstraintsModel>,
+    job_retries: i32,
+) -> Option<TaskConstraintsModel> {
+    let mut out = flatten_task_constraints(c, prior);
+    if let Some(n) = c
+        .and_then(|c| c.max_task_retry_count)
+        .filter(|n| *n != job_retries)
+    {
+        out.get_or_insert_with(Default::default)
+            .max_task_retry_count = Some(i64::from(n));
+    }
+    out
+}
+
+/// Batch -> Terraform, normalised against the prior block. `job_retries` is the job's
+/// `constraints.maxTaskRetryCount` (Batch's default for the manager's).
 pub fn flatten_manager_task(
     t: &JobManagerTask,
     prior: Option<&ManagerTaskModel>,
+    job_retries: Option<i32>,
 ) -> ManagerTaskModel {
     ManagerTaskModel {
         name: t.id.clone(),
@@ -82,6 +112,15 @@ pub fn flatten_manager_task(
             .as_ref()
             .map(|c| flatten_task_container(c, prior.and_then(|p| p.container.as_ref()))),
         resource_file: flatten_resource_files(t.resource_files.as_ref()),
+        output_file: flatten_output_files(
+            t.output_files.as_ref(),
+            prior.map(|p| p.output_file.as_slice()).unwrap_or_default(),
+        ),
+        constraints: flatten_manager_constraints(
+            t.constraints.as_ref(),
+            prior.and_then(|p| p.constraints.as_ref()),
+            job_retries.unwrap_or(0),
+        ),
         kill_job_on_completion: Some(t.kill_job_on_completion.unwrap_or(true)),
     }
 }
@@ -133,7 +172,7 @@ mod tests {
         let read = crate::common::task_spec::normalized_read(
             &block,
             Some(&m),
-            flatten_manager_task(&wire, Some(&m)),
+            flatten_manager_task(&wire, Some(&m), None),
         );
         assert_eq!(read, m);
     }
@@ -149,9 +188,69 @@ mod tests {
             }),
             ..Default::default()
         };
-        let m = flatten_manager_task(&t, None);
+        let m = flatten_manager_task(&t, None, None);
         assert_eq!(m.kill_job_on_completion, Some(true));
         assert_eq!(m.environment, None);
         assert!(m.resource_file.is_empty());
+    }
+
+    #[test]
+    fn output_files_and_constraints_go_to_batch_and_read_back() {
+        use super::super::task_spec::task_parts::OutputFileModel;
+        let m = ManagerTaskModel {
+            output_file: vec![OutputFileModel {
+                file_pattern: "out.txt".into(),
+                container_url: "https://a.blob.core.windows.net/c?sas".into(),
+                upload_condition: Some("tasksuccess".into()),
+                ..Default::default()
+            }],
+            constraints: Some(TaskConstraintsModel {
+                max_wall_clock_time: Some("PT1H".into()),
+                retention_time: None,
+                max_task_retry_count: Some(1),
+            }),
+            ..model()
+        };
+        let wire = expand_manager_task(&m, None);
+        let out = &wire.output_files.as_ref().unwrap()[0];
+        assert_eq!(out.upload_options.upload_condition, "tasksuccess");
+        let c = wire.constraints.as_ref().unwrap();
+        assert_eq!(c.max_task_retry_count, Some(1));
+        assert_eq!(c.retention_time, None, "unset limits stay Batch's");
+        let block = manager_task_block("");
+        let read = crate::common::task_spec::normalized_read(
+            &block,
+            Some(&m),
+            flatten_manager_task(&wire, Some(&m), Some(0)),
+        );
+        assert_eq!(read, m);
+    }
+
+    #[test]
+    fn a_retry_count_other_than_the_jobs_is_the_managers_own() {
+        let c = |n| TaskConstraints {
+            max_wall_clock_time: None,
+            retention_time: Some("P7D".into()),
+            max_task_retry_count: Some(n),
+        };
+        // On import (no prior block): the job's count is Batch's filling in, another is set.
+        assert_eq!(flatten_manager_constraints(Some(&c(3)), None, 3), None);
+        assert_eq!(
+            flatten_manager_constraints(Some(&c(2)), None, 3),
+            Some(TaskConstraintsModel {
+                max_task_retry_count: Some(2),
+                ..Default::default()
+            })
+        );
+        // A count the user wrote stays, even when it equals the job's.
+        let prior = TaskConstraintsModel {
+            max_task_retry_count: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(
+            flatten_manager_constraints(Some(&c(3)), Some(&prior), 3),
+            Some(prior)
+        );
+        assert_eq!(flatten_manager_constraints(None, None, 0), None);
     }
 }

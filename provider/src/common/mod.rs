@@ -15,9 +15,13 @@ macro_rules! attr {
 }
 pub(crate) use attr;
 
+pub mod apply_flow;
 pub mod container;
 pub mod import;
+#[cfg(test)]
+pub mod in_process_tests;
 pub mod job_spec;
+pub mod job_tasks;
 pub mod listing;
 pub mod manager_task;
 pub mod task_run;

@@ -64,6 +64,24 @@ impl Validator for JobId {
     }
 }
 
+/// A job's `maxParallelTasks`: `-1` (no limit) or greater than 0 (Batch refuses 0).
+pub struct MaxParallelTasks;
+
+impl Validator for MaxParallelTasks {
+    fn validate(&self, path: &AttrPath, value: &Value, diags: &mut Diagnostics) {
+        if value.as_i64() == Some(0) {
+            diags.attr_error(
+                path,
+                "Invalid max_parallel_tasks",
+                "max_parallel_tasks must be -1 (no limit) or greater than 0.",
+            );
+        }
+    }
+    fn describe(&self) -> String {
+        "`-1` (no limit) or greater than 0.".into()
+    }
+}
+
 /// An endpoint URL as the Batch client accepts it: https, or http only on a loopback host (the
 /// local Batch service). The client's own check decides, so plan and configure agree.
 pub struct EndpointUrl;
@@ -180,6 +198,22 @@ mod tests {
         assert!(!is_batch_id(""));
         assert!(!is_batch_id("a b"));
         assert!(!is_batch_id(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn max_parallel_tasks_refuses_only_zero() {
+        let path = AttrPath::root().child("job").child("max_parallel_tasks");
+        for (n, ok) in [(-1, true), (0, false), (1, true), (64, true)] {
+            let mut d = Diagnostics::new();
+            MaxParallelTasks.validate(&path, &Value::int(n), &mut d);
+            assert_eq!(!d.has_errors(), ok, "{n}");
+            if !ok {
+                assert_eq!(d.0[0].path.as_ref(), Some(&path));
+            }
+        }
+        let mut d = Diagnostics::new();
+        MaxParallelTasks.validate(&path, &Value::Unknown, &mut d);
+        assert!(!d.has_errors());
     }
 
     #[test]

@@ -16,12 +16,16 @@
 
 use std::collections::BTreeMap;
 
+use batch_client::BatchError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use tfplugin::diag::Step;
 use tfplugin::model::from_value;
 use tfplugin::{AttrPath, Type, Value};
+
+/// A wire path and the attribute it comes from.
+type Entry = (Vec<String>, AttrPath);
 
 /// Wire paths (object keys from the request body's root, array levels skipped) and the
 /// attribute each comes from.
@@ -280,6 +284,12 @@ impl WirePaths {
     /// (`virtualMachineConfiguration.imageReference.virtualMachineImageId`) or its trailing
     /// segments when they name one attribute (`subnetId`), ignoring case and list indices.
     pub fn lookup(&self, property: &str) -> Option<AttrPath> {
+        let (want, candidates) = self.candidates(property)?;
+        Self::resolve(want, &candidates)
+    }
+
+    /// The wire path segments `property` names and the entries ending with them.
+    fn candidates(&self, property: &str) -> Option<(usize, Vec<&Entry>)> {
         let want: Vec<String> = property
             .split('.')
             .map(|s| s.split('[').next().unwrap_or(s).to_ascii_lowercase())
@@ -295,13 +305,17 @@ impl WirePaths {
                     .zip(&want)
                     .all(|(a, b)| a.eq_ignore_ascii_case(b))
         };
-        let candidates: Vec<&(Vec<String>, AttrPath)> =
-            self.entries.iter().filter(|(w, _)| ends_with(w)).collect();
-        if let Some((_, exact)) = candidates.iter().find(|(w, _)| w.len() == want.len()) {
+        let candidates = self.entries.iter().filter(|(w, _)| ends_with(w)).collect();
+        Some((want.len(), candidates))
+    }
+
+    /// The one attribute the candidates for a name of `want` segments agree on.
+    fn resolve(want: usize, candidates: &[&Entry]) -> Option<AttrPath> {
+        if let Some((_, exact)) = candidates.iter().find(|(w, _)| w.len() == want) {
             // A full path from the root wins over deeper paths ending the same way.
             if candidates
                 .iter()
-                .filter(|(w, _)| w.len() == want.len())
+                .filter(|(w, _)| w.len() == want)
                 .all(|(_, a)| a == exact)
             {
                 return Some(exact.clone());
@@ -312,6 +326,64 @@ impl WirePaths {
             .iter()
             .all(|(_, a)| a == first)
             .then(|| first.clone())
+    }
+
+    /// [`Self::lookup`] for an error about a request body `sent`: when the name alone ends
+    /// several properties (a bare `maxTaskRetryCount`, of the job's and of its manager task's
+    /// constraints), the one whose sent value is Batch's `value` (`PropertyValue`).
+    pub fn lookup_sent(
+        &self,
+        property: &str,
+        value: Option<&str>,
+        sent: &Json,
+    ) -> Option<AttrPath> {
+        let (want, candidates) = self.candidates(property)?;
+        if let Some(p) = Self::resolve(want, &candidates) {
+            return Some(p);
+        }
+        let value = value?;
+        let mut sent_leaves = Vec::new();
+        leaves(sent, &mut Vec::new(), &mut sent_leaves);
+        let holds_value = |wire: &[String]| {
+            sent_leaves.iter().any(|(w, v)| {
+                w.as_slice() == wire
+                    && match v {
+                        Json::String(s) => s.eq_ignore_ascii_case(value),
+                        other => serde_json::from_str::<Json>(value).ok().as_ref() == Some(other),
+                    }
+            })
+        };
+        let matching: Vec<_> = candidates
+            .into_iter()
+            .filter(|(w, _)| holds_value(w))
+            .collect();
+        let first = &matching.first()?.1;
+        matching
+            .iter()
+            .all(|(_, a)| a == first)
+            .then(|| first.clone())
+    }
+
+    /// The attribute a failed call's error names (`PropertyName`, told apart by
+    /// `PropertyValue` against the request body `sent` where the name is ambiguous).
+    pub fn error_path(&self, err: &BatchError, sent: &impl Serialize) -> Option<AttrPath> {
+        let se = err.service()?;
+        let property = se.value("PropertyName")?;
+        let sent = serde_json::to_value(sent).unwrap_or(Json::Null);
+        self.lookup_sent(property, se.value("PropertyValue"), &sent)
+    }
+
+    /// Asserts what each Batch property name (`cases`: name, attribute path) names. For tests.
+    #[cfg(test)]
+    #[track_caller]
+    pub fn assert_lookups(&self, cases: &[(&str, Option<&str>)]) {
+        for (prop, want) in cases {
+            assert_eq!(
+                self.lookup(prop).map(|p| p.to_string()).as_deref(),
+                *want,
+                "{prop}"
+            );
+        }
     }
 
     /// Every wire path (dotted) with its attribute, for tests and debugging.

@@ -34,6 +34,26 @@ struct PathCheck {
     path: Option<String>,
 }
 
+/// The configuration view of `read` for a job id another resource left null.
+#[derive(Deserialize)]
+struct JobCheck {
+    job_id: Option<String>,
+}
+
+/// Reports a null `job_id` (e.g. a schedule's `recent_job_id` before its first run), which
+/// `read` cannot use; true if it did.
+fn null_job_id(config: &Value, diags: &mut Diagnostics) -> bool {
+    let null = matches!(from_value(config), Ok(JobCheck { job_id: None }));
+    if null {
+        diags.attr_error(
+            &AttrPath::attr(crate::common::attr!(TaskFileModel, job_id)),
+            "Missing job id",
+            "job_id is null, so there is no task to read a file from. A batch_job_schedule's recent_job_id stays null until the schedule has made its first job: apply again once the first run has started, or give the id of a job that exists.",
+        );
+    }
+    null
+}
+
 /// Where the data source's diagnostics point.
 struct At {
     path: AttrPath,
@@ -97,6 +117,9 @@ impl DataSource<Batch> for TaskFileDataSource {
 
     async fn read(&self, ctx: &Ctx<Batch>, config: Value) -> (Value, Diagnostics) {
         let mut diags = Diagnostics::new();
+        if null_job_id(&config, &mut diags) {
+            return (config, diags);
+        }
         let mut m: TaskFileModel = match from_value(&config) {
             Ok(m) => m,
             Err(e) => {
@@ -229,6 +252,21 @@ mod tests {
     #[test]
     fn model_covers_schema() {
         tfplugin::model::check_round_trip::<TaskFileModel>(schema().value_type()).unwrap();
+    }
+
+    #[test]
+    fn a_null_job_id_is_a_clear_error_at_job_id() {
+        let mut config = tfplugin::framework::null_object(&schema().block);
+        config.set("task_id", Value::string("report"));
+        config.set("path", Value::string("stdout.txt"));
+        let mut diags = Diagnostics::new();
+        assert!(null_job_id(&config, &mut diags));
+        assert_eq!(diags.0[0].path, Some(AttrPath::root().child("job_id")));
+        assert!(diags.0[0].detail.contains("recent_job_id"), "{diags:?}");
+        config.set("job_id", Value::string("nightly:job-1"));
+        let mut diags = Diagnostics::new();
+        assert!(!null_job_id(&config, &mut diags));
+        assert!(diags.is_empty());
     }
 
     #[test]

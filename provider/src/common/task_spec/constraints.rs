@@ -26,7 +26,7 @@ pub struct TaskConstraintsModel {
 pub fn task_constraints_block(what: &str, update_note: &str) -> Block {
     Block::new(format!("Execution limits of the {what}.{update_note}"))
         .attr(Attribute::string("max_wall_clock_time").optional().validate(Iso8601Duration).semantics(SameIsoDuration).server_default(Value::string(UNLIMITED_DURATION)).description(format!("Longest time the {what} may run, from when it starts, as an ISO 8601 duration such as `PT1H`. Batch terminates a {what} that runs longer. Default: no limit.")))
-        .attr(Attribute::string("retention_time").optional().validate(Iso8601Duration).semantics(SameIsoDuration).description(format!("How long Batch keeps the {what}'s directory (and its stdout/stderr) on the node after it completes, e.g. `P7D`. Default `P7D`. Batch removes the {what} itself later; Terraform then plans to create it again.")))
+        .attr(Attribute::string("retention_time").optional().validate(Iso8601Duration).semantics(SameIsoDuration).description(format!("How long Batch keeps the {what}'s directory (and its stdout/stderr) on the node after it completes, e.g. `P7D`. Default `P7D`. Batch removes the {what} itself later.")))
         .attr(Attribute::number("max_task_retry_count").optional().validate(IntBetween(-1, 100_000)).description(format!("How often Batch retries the {what} when its exit code is nonzero; `-1` retries without limit. Default: the job's `constraints.max_task_retry_count` (0 unless set).")))
 }
 

@@ -33,7 +33,7 @@ pub fn task_arguments(b: Block, replace: bool) -> Block {
         .command_line(command_line_attr())
         .environment(environment_attr())
         .resource_files()
-        .constraints(" Changes apply in place (Task_Update).")
+        .constraints(" Changes apply in place (Task_Update). A task Batch removed after its `retention_time` is planned for creation again.")
         .user_identity();
     if replace {
         spec = spec.requires_replace();

@@ -4,26 +4,29 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use batch_client::models::CloudJob;
-use batch_client::{BatchError, RequestOptions};
+use batch_client::models::{CloudJob, JobPatchParameter, JobUpdateParameter};
+use serde::Serialize;
 use tfplugin::framework::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, Private, ReadRequest,
     ReadResponse,
 };
 use tfplugin::model::{Tf, from_value};
-use tfplugin::{AttrPath, Diagnostics, Value};
+use tfplugin::{Diagnostics, Value};
 
 use super::expand::{expand_job_add, expand_job_patch, expand_job_update};
 use super::flatten::flatten_job;
 use super::model::{JobModel, Op, job_path};
 use super::plan::{JobCall, plan_job_update};
 use super::schema::schema;
+use crate::common::apply_flow::{conditional_write, read_object, report, unchanged, update_models};
 use crate::common::import::already_exists_detail;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{
-    Batch, batch_error, error_code, is_not_found, opts, poll_opts, read_response, wait_until_gone,
+    Batch, batch_error, error_code, is_not_found, opts, poll_opts, wait_until_gone,
 };
 
+/// What the messages call the object.
+const KIND: &str = "job";
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
@@ -38,24 +41,6 @@ pub(super) fn wire_paths() -> &'static WirePaths {
         let ty = schema().block.value_type();
         WirePaths::derive(&ty, |m: &JobModel| expand_job_add(m, None))
     })
-}
-
-/// Adds a failed call's diagnostic at `path`, else at the attribute Batch's `PropertyName`
-/// names.
-fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError, path: Option<AttrPath>) {
-    let path = path.or_else(|| {
-        err.service()
-            .and_then(|se| se.value("PropertyName"))
-            .and_then(|p| wire_paths().lookup(p))
-    });
-    batch_error(diags, doing, err, path.as_ref());
-}
-
-fn conflict_error(diags: &mut Diagnostics, what: &str) {
-    diags.error(
-        format!("{what} changed outside Terraform"),
-        format!("{what} changed outside Terraform since the last refresh (Batch answered 412 ConditionNotMet to the conditional update). Nothing was overwritten; run terraform apply again to see the difference."),
-    );
 }
 
 /// Reads a plan or state into the model.
@@ -98,7 +83,8 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
             Some(c) if c.eq_ignore_ascii_case("PoolNotFound") => Some(job_path!(pool_id)),
             _ => None,
         };
-        report(&mut diags, &format!("create job {name:?}"), &e, path);
+        let doing = format!("create job {name:?}");
+        report(&mut diags, &doing, &e, wire_paths(), &body, path);
         return failed(diags);
     }
     tracing::info!(job = %name, "job created");
@@ -141,50 +127,38 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
 }
 
 pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
-    let mut diags = Diagnostics::new();
-    let Some(prior) = read_model(&req.state, &mut diags) else {
-        return ReadResponse {
-            state: req.state,
-            private: req.private,
-            diags,
-        };
-    };
-    let name = prior.job_name();
-    let o = RequestOptions::new()
-        .timeout(Duration::from_secs(120))
-        .cancel(ctx.cancel.clone());
-    let got = ctx.client.api.get_job(&name, &o).await;
-    read_response(
+    let api = &ctx.client.api;
+    read_object(
+        ctx,
         req,
-        got,
-        &format!("job {name:?}"),
-        |x, d| state_of(&flatten_job(x, &prior), d),
-        diags,
+        KIND,
+        JobModel::job_name,
+        |name, o| async move { api.get_job(&name, &o).await },
+        |x, prior: &JobModel, d| state_of(&flatten_job(x, prior), d),
     )
+    .await
+}
+
+/// The body of an in-place update: Job_Update or Job_Patch (serialized as sent, for the
+/// attribute an error names).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum JobWrite {
+    Update(JobUpdateParameter),
+    Patch(JobPatchParameter),
 }
 
 pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     let mut diags = Diagnostics::new();
-    let unchanged = |diags| ApplyResponse {
-        new_state: req.prior.clone(),
-        private: req.private.clone(),
-        diags,
-    };
-    let (Some(planned), Some(prior)) = (
-        read_model(&req.planned, &mut diags),
-        read_model(&req.prior, &mut diags),
-    ) else {
-        return unchanged(diags);
+    let (planned, prior) = match update_models::<JobModel>(&req, KIND) {
+        Ok(m) => m,
+        Err(r) => return r,
     };
     let name = planned.job_name();
     let dl = planned.deadline(Op::Update, UPDATE_DEFAULT);
     let mut etag = private_etag(&req.private);
     if let Some(call) = plan_job_update(&prior, &planned).call {
-        let mut o = opts(ctx, dl);
-        if let Some(e) = &etag {
-            o = o.if_match(e.clone());
-        }
-        let result = match call {
+        let body = match call {
             JobCall::Update => {
                 // Job_Update resets what it omits: carry the properties Terraform does not manage.
                 let current = match ctx.client.api.get_job(&name, &opts(ctx, dl)).await {
@@ -192,35 +166,35 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                     Ok(None) => CloudJob::default(),
                     Err(e) => {
                         batch_error(&mut diags, &format!("read job {name:?}"), &e, None);
-                        return unchanged(diags);
+                        return unchanged(&req, diags);
                     }
                 };
-                let body = expand_job_update(&planned, &current);
-                ctx.client.api.update_job(&name, &body, &o).await
+                JobWrite::Update(expand_job_update(&planned, &current))
             }
-            JobCall::Patch(changes) => {
-                let body = expand_job_patch(&planned, &changes);
-                ctx.client.api.patch_job(&name, &body, &o).await
-            }
+            JobCall::Patch(changes) => JobWrite::Patch(expand_job_patch(&planned, &changes)),
         };
-        match result {
-            Ok(w) => {
-                tracing::info!(job = %name, "job updated");
-                etag = w.etag.or(etag);
-            }
-            Err(e) => {
-                if matches!(&e, BatchError::Service(se) if se.status == 412) {
-                    conflict_error(&mut diags, &format!("Job {name:?}"));
-                } else {
-                    report(&mut diags, &format!("update job {name:?}"), &e, None);
+        let api = &ctx.client.api;
+        let (n, b) = (&name, &body);
+        let written = conditional_write(
+            ctx,
+            dl,
+            &mut etag,
+            &format!("Job {name:?}"),
+            &mut diags,
+            |o| async move {
+                match b {
+                    JobWrite::Update(u) => api.update_job(n, u, &o).await,
+                    JobWrite::Patch(p) => api.patch_job(n, p, &o).await,
                 }
-                return unchanged(diags);
-            }
+            },
+            |d, e| report(d, &format!("update job {n:?}"), e, wire_paths(), b, None),
+        )
+        .await;
+        if !written {
+            return unchanged(&req, diags);
         }
     }
     let mut st = planned;
-    // The write's ETag is the one to keep: a GET now could pick up (and so hide) a change
-    // someone else made right after ours.
     if st.state.is_unknown()
         && let Ok(Some(j)) = ctx.client.api.get_job(&name, &poll_opts(ctx)).await
     {

@@ -1,15 +1,14 @@
 //! Terraform -> Batch: the job model as Job_Add, Job_Patch and Job_Update bodies.
 
 use batch_client::models::{
-    CloudJob, JobAddParameter, JobPatchParameter, JobPreparationTask, JobReleaseTask,
-    JobUpdateParameter, PoolInformation,
+    CloudJob, JobAddParameter, JobPatchParameter, JobUpdateParameter, PoolInformation,
 };
 
-use super::model::{JobModel, PreparationTaskModel, ReleaseTaskModel};
+use super::model::JobModel;
 use super::plan::JobChanges;
 pub use crate::common::job_spec::{expand_constraints, expand_metadata};
+use crate::common::job_tasks::{expand_preparation_task, expand_release_task};
 use crate::common::manager_task::expand_manager_task;
-use crate::common::task_spec::{expand_environment, expand_task_container, expand_user_identity};
 
 fn int(v: Option<i64>) -> Option<i32> {
     v.map(|n| n as i32)
@@ -19,42 +18,6 @@ fn pool_info(m: &JobModel) -> PoolInformation {
     PoolInformation {
         pool_id: m.pool_id.clone(),
         auto_pool_specification: None,
-    }
-}
-
-/// The preparation task as Batch takes it; `config` is the same block in the configuration
-/// (write-only registry passwords live only there).
-pub fn expand_preparation_task(
-    m: &PreparationTaskModel,
-    config: Option<&PreparationTaskModel>,
-) -> JobPreparationTask {
-    let config_common = config.map(PreparationTaskModel::common);
-    let common = expand_release_task(&m.common(), config_common.as_ref());
-    JobPreparationTask {
-        command_line: common.command_line,
-        container_settings: common.container_settings,
-        environment_settings: common.environment_settings,
-        user_identity: common.user_identity,
-        wait_for_success: m.wait_for_success,
-        rerun_on_node_reboot_after_success: m.rerun_on_node_reboot_after_success,
-        ..Default::default()
-    }
-}
-
-/// The release task as Batch takes it: exactly the parts every job task has.
-pub fn expand_release_task(
-    m: &ReleaseTaskModel,
-    config: Option<&ReleaseTaskModel>,
-) -> JobReleaseTask {
-    JobReleaseTask {
-        command_line: m.command_line.clone(),
-        container_settings: m
-            .container
-            .as_ref()
-            .map(|c| expand_task_container(c, config.and_then(|c| c.container.as_ref()))),
-        environment_settings: expand_environment(&m.environment),
-        user_identity: m.user_identity.as_ref().map(expand_user_identity),
-        ..Default::default()
     }
 }
 

@@ -1,62 +1,17 @@
 //! Batch -> Terraform: the job as Batch reports it, written into the model. Server defaults the
 //! user left unset stay null.
 
-use batch_client::models::{CloudJob, JobPreparationTask, JobReleaseTask};
+use batch_client::models::CloudJob;
 use tfplugin::model::Tf;
 
-use super::model::{JobModel, PreparationTaskModel, ReleaseTaskModel};
+use super::model::JobModel;
 pub use crate::common::job_spec::{flatten_constraints, flatten_metadata};
+use crate::common::job_tasks::{flatten_preparation_task, flatten_release_task};
 use crate::common::manager_task::flatten_manager_task;
-use crate::common::task_spec::{
-    flatten_environment, flatten_task_container, flatten_user_identity,
-};
 
 /// A Batch enum value in our lower-case spelling, `default` when Batch omits it.
 fn flatten_enum(v: Option<&String>, default: &str) -> String {
     v.map_or(default, |s| s.as_str()).to_ascii_lowercase()
-}
-
-/// The preparation task as state: the parts every job task has (see [`flatten_release_task`])
-/// plus its own flags, which Batch omits when they hold its default (`true`).
-pub fn flatten_preparation_task(
-    m: &JobPreparationTask,
-    prior: Option<&PreparationTaskModel>,
-) -> PreparationTaskModel {
-    let common = JobReleaseTask {
-        command_line: m.command_line.clone(),
-        container_settings: m.container_settings.clone(),
-        environment_settings: m.environment_settings.clone(),
-        user_identity: m.user_identity.clone(),
-        ..Default::default()
-    };
-    let prior_common = prior.map(PreparationTaskModel::common);
-    PreparationTaskModel::with_common(
-        flatten_release_task(&common, prior_common.as_ref()),
-        Some(m.wait_for_success.unwrap_or(true)),
-        Some(m.rerun_on_node_reboot_after_success.unwrap_or(true)),
-    )
-}
-
-/// The release task as state (the task spec's parts, normalised against the prior block).
-pub fn flatten_release_task(
-    m: &JobReleaseTask,
-    prior: Option<&ReleaseTaskModel>,
-) -> ReleaseTaskModel {
-    ReleaseTaskModel {
-        command_line: m.command_line.clone(),
-        environment: flatten_environment(
-            m.environment_settings.as_ref(),
-            prior.and_then(|p| p.environment.as_ref()),
-        ),
-        container: m
-            .container_settings
-            .as_ref()
-            .map(|c| flatten_task_container(c, prior.and_then(|p| p.container.as_ref()))),
-        user_identity: flatten_user_identity(
-            m.user_identity.as_ref(),
-            prior.and_then(|p| p.user_identity.as_ref()),
-        ),
-    }
 }
 
 /// The job as state, normalised against `prior` (the default model on import): server
@@ -87,10 +42,15 @@ pub fn flatten_job(job: &CloudJob, prior: &JobModel) -> JobModel {
             .job_preparation_task
             .as_ref()
             .map(|t| flatten_preparation_task(t, prior.preparation_task.as_ref())),
-        manager_task: job
-            .job_manager_task
-            .as_ref()
-            .map(|t| flatten_manager_task(t, prior.manager_task.as_ref())),
+        manager_task: job.job_manager_task.as_ref().map(|t| {
+            flatten_manager_task(
+                t,
+                prior.manager_task.as_ref(),
+                job.constraints
+                    .as_ref()
+                    .and_then(|c| c.max_task_retry_count),
+            )
+        }),
         release_task: job
             .job_release_task
             .as_ref()

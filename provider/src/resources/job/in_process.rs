@@ -3,9 +3,9 @@
 //! nothing (declared semantics), what replaces (the update planner), import and destroy.
 
 use tfplugin::Value;
-use tfplugin::testing::{Action, Applied, Harness, show_diags};
+use tfplugin::testing::{Action, show_diags};
 
-use crate::provider::BatchProvider;
+use crate::common::in_process_tests::InProcess;
 
 fn s(v: &str) -> Value {
     Value::string(v)
@@ -26,38 +26,9 @@ fn constraints(wall: Option<&str>, retries: Option<i64>) -> Value {
     ])
 }
 
-async fn step(h: &Harness<BatchProvider>, prior: Option<&Applied>, cfg: &Value) -> Applied {
-    h.step("batch_job", prior, cfg)
-        .await
-        .unwrap_or_else(|d| panic!("step: {}", show_diags(&d)))
-}
-
-async fn action(h: &Harness<BatchProvider>, prior: &Applied, cfg: &Value) -> Action {
-    h.plan("batch_job", &prior.new_state, &prior.private, cfg)
-        .await
-        .unwrap_or_else(|d| panic!("plan: {}", show_diags(&d)))
-        .action
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_updates_in_place_replaces_when_it_must_and_imports() {
-    let dir = tempfile::tempdir().unwrap();
-    let svc = batch_emulator::start(batch_emulator::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        delete_delay: std::time::Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let h = Harness::new(BatchProvider).await;
-    h.configure(Value::object([
-        ("account_name", s(batch_emulator::DEV_ACCOUNT)),
-        ("account_endpoint", s(&svc.url())),
-        ("account_key", s(batch_emulator::DEV_KEY)),
-    ]))
-    .await
-    .unwrap_or_else(|d| panic!("configure: {}", show_diags(&d)));
+    let t = InProcess::start("batch_job").await;
     let pool_cfg = Value::object([
         ("name", s("hp")),
         ("vm_size", s("STANDARD_D2S_V3")),
@@ -73,10 +44,10 @@ async fn job_updates_in_place_replaces_when_it_must_and_imports() {
         ),
         ("wait_for", s("none")),
     ]);
-    let pool = h
-        .step("batch_container_pool", None, &pool_cfg)
-        .await
-        .unwrap_or_else(|d| panic!("pool: {}", show_diags(&d)));
+    let pool =
+        t.h.step("batch_container_pool", None, &pool_cfg)
+            .await
+            .unwrap_or_else(|d| panic!("pool: {}", show_diags(&d)));
 
     let full = |priority: i64, retries: Option<i64>, on_all: &str| {
         job_config(&[
@@ -86,7 +57,7 @@ async fn job_updates_in_place_replaces_when_it_must_and_imports() {
             ("metadata", Value::string_map([("team", "render")])),
         ])
     };
-    let job = step(&h, None, &full(0, Some(1), "terminatejob")).await;
+    let job = t.step(None, &full(0, Some(1), "terminatejob")).await;
     assert_eq!(job.new_state.get("id"), &s("hj"));
     assert_eq!(job.new_state.get("state"), &s("active"));
 
@@ -95,12 +66,12 @@ async fn job_updates_in_place_replaces_when_it_must_and_imports() {
     respelled.set("name", s("HJ"));
     respelled.set("pool_id", s("HP"));
     respelled.set("constraints", constraints(Some("PT120M"), Some(1)));
-    assert_eq!(action(&h, &job, &respelled).await, Action::NoOp);
+    assert_eq!(t.action(&job, &respelled).await, Action::NoOp);
 
     // In place: Job_Patch, then Job_Update (PUT) to drop a constraint; a refresh plans nothing.
-    let job = step(&h, Some(&job), &full(10, Some(1), "terminatejob")).await;
+    let job = t.step(Some(&job), &full(10, Some(1), "terminatejob")).await;
     assert_eq!(job.new_state.get("priority").as_i64(), Some(10));
-    let job = step(&h, Some(&job), &full(10, None, "terminatejob")).await;
+    let job = t.step(Some(&job), &full(10, None, "terminatejob")).await;
     assert!(
         job.new_state
             .get("constraints")
@@ -110,15 +81,15 @@ async fn job_updates_in_place_replaces_when_it_must_and_imports() {
 
     // Batch refuses terminatejob -> noaction: the plan says replace.
     assert_eq!(
-        action(&h, &job, &full(10, None, "noaction")).await,
+        t.action(&job, &full(10, None, "noaction")).await,
         Action::Replace
     );
 
     // Import finds what the configuration says.
-    let imported = h
-        .import("batch_job", "hj")
-        .await
-        .unwrap_or_else(|d| panic!("import: {}", show_diags(&d)));
+    let imported =
+        t.h.import("batch_job", "hj")
+            .await
+            .unwrap_or_else(|d| panic!("import: {}", show_diags(&d)));
     for attr in [
         "priority",
         "on_all_tasks_complete",
@@ -128,11 +99,7 @@ async fn job_updates_in_place_replaces_when_it_must_and_imports() {
         assert_eq!(imported[0].get(attr), job.new_state.get(attr), "{attr}");
     }
 
-    h.destroy("batch_job", &job.new_state, &job.private)
-        .await
-        .unwrap_or_else(|d| panic!("destroy: {}", show_diags(&d)));
-    h.destroy("batch_container_pool", &pool.new_state, &pool.private)
-        .await
-        .unwrap();
-    svc.shutdown().await;
+    t.destroy("batch_job", &job).await;
+    t.destroy("batch_container_pool", &pool).await;
+    t.shutdown().await;
 }

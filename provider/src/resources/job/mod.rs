@@ -38,9 +38,8 @@ use tfplugin::schema::Schema;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::Batch;
-use crate::common::manager_task::ManagerTaskModel;
-use crate::common::task_spec::validate_task_container;
-use model::{JobModel, PreparationTaskModel, attr, job_path};
+use crate::common::job_tasks::validate_job_tasks;
+use model::{JobModel, attr, job_path};
 use plan::{ReplaceReason, plan_job_update};
 
 pub struct JobResource;
@@ -91,25 +90,7 @@ impl Resource<Batch> for JobResource {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         // Registry rules of the tasks' containers (`release_task` needing a
         // `preparation_task` is a rule declared on the schema).
-        let container = attr!(PreparationTaskModel, container);
-        for task in [
-            attr!(JobModel, preparation_task),
-            attr!(JobModel, release_task),
-        ] {
-            if let Some(c) = config.get(task).get_block(container) {
-                validate_task_container(c, &AttrPath::attr(task).child(container), diags);
-            }
-        }
-        let (manager, container) = (
-            attr!(JobModel, manager_task),
-            attr!(ManagerTaskModel, container),
-        );
-        if let Some(c) = config
-            .get_block(manager)
-            .and_then(|m| m.get_block(container))
-        {
-            validate_task_container(c, &AttrPath::attr(manager).child(container), diags);
-        }
+        validate_job_tasks(config, &AttrPath::root(), diags);
         if plan_model(config).and_then(|m| m.max_parallel_tasks) == Some(0) {
             diags.attr_error(
                 &job_path!(max_parallel_tasks),

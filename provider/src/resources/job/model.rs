@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use tfplugin::model::Tf;
 
 pub use crate::common::job_spec::JobConstraintsModel;
+pub use crate::common::job_tasks::{PreparationTaskModel, ReleaseTaskModel};
 use crate::common::manager_task::ManagerTaskModel;
-use crate::common::task_spec::{Environment, TaskContainerModel, UserIdentityModel};
 pub use crate::common::{Op, Timeouts};
 
 pub(crate) use crate::common::attr;
@@ -44,54 +44,6 @@ pub struct JobModel {
     pub release_task: Option<ReleaseTaskModel>,
     pub manager_task: Option<ManagerTaskModel>,
     pub timeouts: Option<Timeouts>,
-}
-
-/// The `preparation_task` block: the task spec's parts plus the preparation task's own.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PreparationTaskModel {
-    pub command_line: String,
-    pub environment: Environment,
-    pub container: Option<TaskContainerModel>,
-    pub user_identity: Option<UserIdentityModel>,
-    pub wait_for_success: Option<bool>,
-    pub rerun_on_node_reboot_after_success: Option<bool>,
-}
-
-/// The `release_task` block: exactly the task spec's parts every job task has.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ReleaseTaskModel {
-    pub command_line: String,
-    pub environment: Environment,
-    pub container: Option<TaskContainerModel>,
-    pub user_identity: Option<UserIdentityModel>,
-}
-
-impl PreparationTaskModel {
-    /// The parts it shares with every job task (a release task has just these).
-    pub fn common(&self) -> ReleaseTaskModel {
-        ReleaseTaskModel {
-            command_line: self.command_line.clone(),
-            environment: self.environment.clone(),
-            container: self.container.clone(),
-            user_identity: self.user_identity.clone(),
-        }
-    }
-
-    /// The common parts plus the preparation task's own flags.
-    pub fn with_common(
-        c: ReleaseTaskModel,
-        wait_for_success: Option<bool>,
-        rerun_on_node_reboot_after_success: Option<bool>,
-    ) -> Self {
-        PreparationTaskModel {
-            command_line: c.command_line,
-            environment: c.environment,
-            container: c.container,
-            user_identity: c.user_identity,
-            wait_for_success,
-            rerun_on_node_reboot_after_success,
-        }
-    }
 }
 
 impl JobModel {

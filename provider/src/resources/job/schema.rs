@@ -6,31 +6,9 @@ use tfplugin::semantics::IgnoreCase;
 use tfplugin::validators::{IntBetween, NotEmpty, OneOf};
 
 use crate::common::job_spec::job_constraints_block;
+use crate::common::job_tasks::{TaskChanges, with_job_tasks};
 use crate::common::manager_task::manager_task_block;
-use crate::common::task_spec::TaskSpecSchema;
 use crate::common::validators::BatchId;
-
-fn prep_task_block() -> Block {
-    TaskSpecSchema::new("preparation task")
-        .user_identity()
-        .add_to(Block::new("A task Batch runs on each node before the first task of this job runs there (for example to download shared input). Changing it replaces the job."))
-        .attr(
-            Attribute::bool("wait_for_success")
-                .default(Value::Bool(true))
-                .description("Whether the job's tasks wait on a node until the preparation task succeeded there. Default `true`."),
-        )
-        .attr(
-            Attribute::bool("rerun_on_node_reboot_after_success")
-                .default(Value::Bool(true))
-                .description("Whether Batch runs the preparation task again after a node reboots. Default `true`."),
-        )
-}
-
-fn release_task_block() -> Block {
-    TaskSpecSchema::new("release task")
-        .user_identity()
-        .add_to(Block::new("A task Batch runs on each node that ran tasks of this job when the job ends (for example to clean up). Needs a `preparation_task` (it may be as small as `command_line = \"/bin/true\"`): Batch runs a release task only on nodes where the preparation task ran. Changing it replaces the job."))
-}
 
 /// The schema, built once: plan, read and apply code asks for it (and its value type) on every
 /// call.
@@ -40,8 +18,7 @@ pub fn schema() -> &'static Schema {
 }
 
 fn build_schema() -> Schema {
-    Schema::new(
-        Block::new("A Batch job: a queue of tasks that run on one pool. Tasks are added with `batch_container_task`. Destroying the job deletes its tasks and their files.")
+    let job = Block::new("A Batch job: a queue of tasks that run on one pool. Tasks are added with `batch_container_task`. Destroying the job deletes its tasks and their files.")
             .attr(
                 Attribute::string("id")
                     .computed()
@@ -115,9 +92,9 @@ fn build_schema() -> Schema {
             .block(NestedBlock::single(
                 "constraints",
                 job_constraints_block("Execution limits of the job as a whole. Changes apply in place (Job_Patch)."),
-            ))
-            .block(NestedBlock::single("preparation_task", prep_task_block()).requires_replace())
-            .block(NestedBlock::single("release_task", release_task_block()).requires_replace())
+            ));
+    Schema::new(
+        with_job_tasks(job, TaskChanges::Replace)
             .block(
                 NestedBlock::single(
                     "manager_task",
@@ -125,7 +102,6 @@ fn build_schema() -> Schema {
                 )
                 .requires_replace(),
             )
-            .block(timeouts_block(&[("create", "5m"), ("update", "5m"), ("delete", "30m")]))
-            .also_requires("release_task", &["preparation_task"]),
+            .block(timeouts_block(&[("create", "5m"), ("update", "5m"), ("delete", "30m")])),
     )
 }

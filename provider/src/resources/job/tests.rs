@@ -674,9 +674,16 @@ fn batch_property_names_point_at_attributes() {
             Some("constraints.max_wall_clock_time"),
         ),
         (
-            "maxTaskRetryCount",
+            "constraints.maxTaskRetryCount",
             Some("constraints.max_task_retry_count"),
         ),
+        (
+            "jobManagerTask.constraints.maxTaskRetryCount",
+            Some("manager_task.constraints.max_task_retry_count"),
+        ),
+        // The job's or its manager task's: the bare name says neither (the value sent does,
+        // see below).
+        ("maxTaskRetryCount", None),
         ("onAllTasksComplete", Some("on_all_tasks_complete")),
         (
             "jobPreparationTask.containerSettings.imageName",
@@ -688,13 +695,31 @@ fn batch_property_names_point_at_attributes() {
         ),
         ("noSuchProperty", None),
     ];
-    for (prop, want) in cases {
-        assert_eq!(
-            w.lookup(prop).map(|p| p.to_string()).as_deref(),
-            want,
-            "{prop}"
-        );
-    }
+    w.assert_lookups(&cases);
+    // A bare name with the value Batch quotes: the property sent with that value.
+    let m = JobModel {
+        constraints: Some(constraints(None, Some(1))),
+        manager_task: Some(crate::common::manager_task::ManagerTaskModel {
+            name: "m".into(),
+            constraints: Some(crate::common::task_spec::TaskConstraintsModel {
+                max_task_retry_count: Some(-1),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..planned_job()
+    };
+    let sent = serde_json::to_value(expand_job_add(&m, None)).unwrap();
+    let at = |v: &str| {
+        w.lookup_sent("maxTaskRetryCount", Some(v), &sent)
+            .map(|p| p.to_string())
+    };
+    assert_eq!(at("1").as_deref(), Some("constraints.max_task_retry_count"));
+    assert_eq!(
+        at("-1").as_deref(),
+        Some("manager_task.constraints.max_task_retry_count")
+    );
+    assert_eq!(at("3"), None);
 }
 
 #[test]

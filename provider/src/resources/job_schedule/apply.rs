@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use batch_client::models::CloudJobSchedule;
-use batch_client::{BatchError, ListQuery, RequestOptions};
+use batch_client::{BatchError, ListQuery};
 use tfplugin::framework::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, ImportResponse, Private, ReadRequest,
     ReadResponse,
@@ -18,33 +18,27 @@ use super::flatten::flatten_job_schedule;
 use super::model::{JobScheduleModel, Op, attr};
 use super::plan::plan_schedule_update;
 use super::schema::schema;
+use crate::common::apply_flow::{conditional_write, read_object, report, unchanged, update_models};
 use crate::common::import::already_exists_detail;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{
     Batch, batch_error, error_code, etag_private, is_not_found, opts, poll_opts, private_etag,
-    read_response, wait_until_gone,
+    wait_until_gone,
 };
 
+/// What the messages call the object.
+const KIND: &str = "job schedule";
 const CREATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const UPDATE_DEFAULT: Duration = Duration::from_secs(5 * 60);
 const DELETE_DEFAULT: Duration = Duration::from_secs(30 * 60);
 
 /// Batch property names (`PropertyName` in error details) -> attributes, derived from expand.
-fn wire_paths() -> &'static WirePaths {
+pub(super) fn wire_paths() -> &'static WirePaths {
     static PATHS: OnceLock<WirePaths> = OnceLock::new();
     PATHS.get_or_init(|| {
         let ty = schema().block.value_type();
         WirePaths::derive(&ty, |m: &JobScheduleModel| expand_schedule_add(m, None))
     })
-}
-
-/// Adds a failed call's diagnostic at the attribute Batch's `PropertyName` names.
-fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError) {
-    let path = err
-        .service()
-        .and_then(|se| se.value("PropertyName"))
-        .and_then(|p| wire_paths().lookup(p));
-    batch_error(diags, doing, err, path.as_ref());
 }
 
 /// Reads a plan or state into the model.
@@ -108,7 +102,8 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                 ),
             );
         } else {
-            report(&mut diags, &format!("create job schedule {name:?}"), &e);
+            let doing = format!("create job schedule {name:?}");
+            report(&mut diags, &doing, &e, wire_paths(), &body, None);
         }
         return failed(diags);
     }
@@ -158,40 +153,23 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
 }
 
 pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
-    let mut diags = Diagnostics::new();
-    let Some(prior) = read_model(&req.state, &mut diags) else {
-        return ReadResponse {
-            state: req.state,
-            private: req.private,
-            diags,
-        };
-    };
-    let name = prior.schedule_name();
-    let o = RequestOptions::new()
-        .timeout(Duration::from_secs(120))
-        .cancel(ctx.cancel.clone());
-    let got = ctx.client.api.get_job_schedule(&name, &o).await;
-    read_response(
+    let api = &ctx.client.api;
+    read_object(
+        ctx,
         req,
-        got,
-        &format!("job schedule {name:?}"),
-        |x, d| state_of(&flatten_job_schedule(x, &prior), d),
-        diags,
+        KIND,
+        JobScheduleModel::schedule_name,
+        |name, o| async move { api.get_job_schedule(&name, &o).await },
+        |x, prior: &JobScheduleModel, d| state_of(&flatten_job_schedule(x, prior), d),
     )
+    .await
 }
 
 pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     let mut diags = Diagnostics::new();
-    let unchanged = |diags| ApplyResponse {
-        new_state: req.prior.clone(),
-        private: req.private.clone(),
-        diags,
-    };
-    let (Some(planned), Some(prior)) = (
-        read_model(&req.planned, &mut diags),
-        read_model(&req.prior, &mut diags),
-    ) else {
-        return unchanged(diags);
+    let (planned, prior) = match update_models::<JobScheduleModel>(&req, KIND) {
+        Ok(m) => m,
+        Err(r) => return r,
     };
     let name = planned.schedule_name();
     let dl = planned.deadline(Op::Update, UPDATE_DEFAULT);
@@ -199,26 +177,22 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     if let Some(changes) = plan_schedule_update(&prior, &planned) {
         let config = from_value::<JobScheduleModel>(&req.config).ok();
         let body = expand_schedule_patch(&planned, config.as_ref(), &changes);
-        let mut o = opts(ctx, dl);
-        if let Some(e) = &etag {
-            o = o.if_match(e.clone());
-        }
-        match ctx.client.api.patch_job_schedule(&name, &body, &o).await {
-            Ok(w) => {
-                tracing::info!(job_schedule = %name, "job schedule updated");
-                etag = w.etag.or(etag);
-            }
-            Err(e) => {
-                if matches!(&e, BatchError::Service(se) if se.status == 412) {
-                    diags.error(
-                        format!("Job schedule {name:?} changed outside Terraform"),
-                        "The job schedule changed outside Terraform since the last refresh (Batch answered 412 ConditionNotMet to the conditional update). Nothing was overwritten; run terraform apply again to see the difference.",
-                    );
-                } else {
-                    report(&mut diags, &format!("update job schedule {name:?}"), &e);
-                }
-                return unchanged(diags);
-            }
+        let (api, n, b) = (&ctx.client.api, &name, &body);
+        let written = conditional_write(
+            ctx,
+            dl,
+            &mut etag,
+            &format!("Job schedule {name:?}"),
+            &mut diags,
+            |o| async move { api.patch_job_schedule(n, b, &o).await },
+            |d, e| {
+                let doing = format!("update job schedule {n:?}");
+                report(d, &doing, e, wire_paths(), b, None)
+            },
+        )
+        .await;
+        if !written {
+            return unchanged(&req, diags);
         }
     }
     let mut st = planned;

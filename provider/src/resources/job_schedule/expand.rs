@@ -7,6 +7,7 @@ use batch_client::models::{
 use super::model::{JobScheduleModel, JobSpecModel, ScheduleModel};
 use super::plan::ScheduleChanges;
 use crate::common::job_spec::{expand_constraints, expand_metadata};
+use crate::common::job_tasks::{expand_preparation_task, expand_release_task};
 use crate::common::manager_task::expand_manager_task;
 use crate::common::task_spec::expand_environment;
 
@@ -22,11 +23,12 @@ pub fn expand_schedule(m: Option<&ScheduleModel>) -> Schedule {
 }
 
 /// The `jobSpecification` element; `config` is the same block in the configuration
-/// (write-only registry passwords of the manager's container).
+/// (write-only registry passwords of the tasks' containers).
 pub fn expand_job_spec(m: &JobSpecModel, config: Option<&JobSpecModel>) -> JobSpecification {
     JobSpecification {
         display_name: m.display_name.clone(),
         priority: m.priority.map(|n| n as i32),
+        max_parallel_tasks: m.max_parallel_tasks.map(|n| n as i32),
         uses_task_dependencies: m.uses_task_dependencies,
         on_all_tasks_complete: m.on_all_tasks_complete.clone(),
         on_task_failure: m.on_task_failure.clone(),
@@ -35,6 +37,15 @@ pub fn expand_job_spec(m: &JobSpecModel, config: Option<&JobSpecModel>) -> JobSp
             .manager_task
             .as_ref()
             .map(|t| expand_manager_task(t, config.and_then(|c| c.manager_task.as_ref()))),
+        job_preparation_task: m
+            .preparation_task
+            .as_ref()
+            .map(|t| expand_preparation_task(t, config.and_then(|c| c.preparation_task.as_ref()))),
+        job_release_task: m
+            .release_task
+            .as_ref()
+            .map(|t| expand_release_task(t, config.and_then(|c| c.release_task.as_ref()))),
+        metadata: expand_metadata(m.metadata.as_ref()),
         common_environment_settings: expand_environment(&m.environment),
         pool_info: PoolInformation {
             pool_id: Some(m.pool_id.clone()),

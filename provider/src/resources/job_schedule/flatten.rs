@@ -6,6 +6,7 @@ use tfplugin::model::Tf;
 
 use super::model::{JobScheduleModel, JobSpecModel, ScheduleModel};
 use crate::common::job_spec::{flatten_constraints, flatten_metadata};
+use crate::common::job_tasks::{flatten_preparation_task, flatten_release_task};
 use crate::common::manager_task::flatten_manager_task;
 use crate::common::task_spec::flatten_environment;
 
@@ -30,6 +31,7 @@ pub fn flatten_job_spec(j: &JobSpecification, prior: Option<&JobSpecModel>) -> J
         pool_id: j.pool_info.pool_id.clone().unwrap_or_default(),
         display_name: j.display_name.clone(),
         priority: Some(i64::from(j.priority.unwrap_or(0))),
+        max_parallel_tasks: Some(i64::from(j.max_parallel_tasks.unwrap_or(-1))),
         uses_task_dependencies: Some(j.uses_task_dependencies.unwrap_or(false)),
         on_all_tasks_complete: Some(
             j.on_all_tasks_complete
@@ -51,10 +53,22 @@ pub fn flatten_job_spec(j: &JobSpecification, prior: Option<&JobSpecModel>) -> J
             j.constraints.as_ref(),
             prior.and_then(|p| p.constraints.as_ref()),
         ),
-        manager_task: j
-            .job_manager_task
+        manager_task: j.job_manager_task.as_ref().map(|t| {
+            flatten_manager_task(
+                t,
+                prior.and_then(|p| p.manager_task.as_ref()),
+                j.constraints.as_ref().and_then(|c| c.max_task_retry_count),
+            )
+        }),
+        preparation_task: j
+            .job_preparation_task
             .as_ref()
-            .map(|t| flatten_manager_task(t, prior.and_then(|p| p.manager_task.as_ref()))),
+            .map(|t| flatten_preparation_task(t, prior.and_then(|p| p.preparation_task.as_ref()))),
+        release_task: j
+            .job_release_task
+            .as_ref()
+            .map(|t| flatten_release_task(t, prior.and_then(|p| p.release_task.as_ref()))),
+        metadata: flatten_metadata(j.metadata.as_ref(), prior.and_then(|p| p.metadata.as_ref())),
     }
 }
 

@@ -18,6 +18,8 @@
 mod apply;
 mod expand;
 mod flatten;
+#[cfg(test)]
+mod in_process_tests;
 pub(crate) mod model;
 mod plan;
 mod schema;
@@ -34,9 +36,8 @@ use tfplugin::schema::Schema;
 use tfplugin::{AttrPath, Diagnostics, Value};
 
 use crate::common::Batch;
-use crate::common::manager_task::ManagerTaskModel;
-use crate::common::task_spec::validate_task_container;
-use model::{JobScheduleModel, JobSpecModel, ScheduleModel, attr};
+use crate::common::job_tasks::validate_job_tasks;
+use model::{JobScheduleModel, ScheduleModel, attr};
 
 pub struct JobScheduleResource;
 
@@ -60,19 +61,11 @@ impl Resource<Batch> for JobScheduleResource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        // Registry rules of the manager's container.
-        let (job, manager, container) = (
-            attr!(JobScheduleModel, job),
-            attr!(JobSpecModel, manager_task),
-            attr!(ManagerTaskModel, container),
-        );
-        if let Some(c) = config
-            .get(job)
-            .get_block(manager)
-            .and_then(|m| m.get_block(container))
-        {
-            let path = AttrPath::attr(job).child(manager).child(container);
-            validate_task_container(c, &path, diags);
+        // Registry rules of the tasks' containers (`release_task` needing a
+        // `preparation_task` and `max_parallel_tasks` are rules declared on the schema).
+        let job = attr!(JobScheduleModel, job);
+        if let Some(spec) = config.get_block(job) {
+            validate_job_tasks(spec, &AttrPath::attr(job), diags);
         }
     }
 

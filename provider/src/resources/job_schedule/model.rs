@@ -9,6 +9,7 @@ use tfplugin::model::Tf;
 
 pub(crate) use crate::common::attr;
 pub use crate::common::job_spec::JobConstraintsModel;
+pub use crate::common::job_tasks::{PreparationTaskModel, ReleaseTaskModel};
 use crate::common::manager_task::ManagerTaskModel;
 use crate::common::task_spec::Environment;
 pub use crate::common::{Op, Timeouts};
@@ -43,12 +44,16 @@ pub struct JobSpecModel {
     pub pool_id: String,
     pub display_name: Option<String>,
     pub priority: Option<i64>,
+    pub max_parallel_tasks: Option<i64>,
     pub uses_task_dependencies: Option<bool>,
     pub on_all_tasks_complete: Option<String>,
     pub on_task_failure: Option<String>,
     pub environment: Environment,
+    pub metadata: Option<BTreeMap<String, String>>,
     pub constraints: Option<JobConstraintsModel>,
     pub manager_task: Option<ManagerTaskModel>,
+    pub preparation_task: Option<PreparationTaskModel>,
+    pub release_task: Option<ReleaseTaskModel>,
 }
 
 impl JobScheduleModel {

@@ -6,8 +6,11 @@ use tfplugin::semantics::{IgnoreCase, SameIsoDuration};
 use tfplugin::validators::{IntBetween, Iso8601Duration, NotEmpty, OneOf};
 
 use crate::common::job_spec::job_constraints_block;
+use crate::common::job_tasks::{TaskChanges, with_job_tasks};
 use crate::common::manager_task::manager_task_block;
-use crate::common::validators::{AtLeastOneMinute, BatchId, Rfc3339, SameInstant};
+use crate::common::validators::{
+    AtLeastOneMinute, BatchId, MaxParallelTasks, Rfc3339, SameInstant,
+};
 
 fn schedule_block() -> Block {
     Block::new("When Batch makes the jobs. Without it (or with none of its attributes) Batch makes one job at once. Changes apply in place (JobSchedule_Patch) and affect future runs only.")
@@ -44,7 +47,7 @@ fn schedule_block() -> Block {
 }
 
 fn job_block() -> Block {
-    Block::new("The job Batch makes at each run (`<name>:job-<n>`). Changes apply in place (JobSchedule_Patch) to future jobs; a job already running keeps the specification it was made with.")
+    let job = Block::new("The job Batch makes at each run (`<name>:job-<n>`). Changes apply in place (JobSchedule_Patch) to future jobs; a job already running keeps the specification it was made with.")
         .attr(
             Attribute::string("pool_id")
                 .required()
@@ -62,6 +65,13 @@ fn job_block() -> Block {
                 .default(Value::int(0))
                 .validate(IntBetween(-1000, 1000))
                 .description("Scheduling priority of each job, from -1000 (lowest) to 1000 (highest). Default `0`."),
+        )
+        .attr(
+            Attribute::number("max_parallel_tasks")
+                .default(Value::int(-1))
+                .validate(IntBetween(-1, i32::MAX as i64))
+                .validate(MaxParallelTasks)
+                .description("The most tasks of each job that run at the same time; `-1` means no limit. Must be `-1` or greater than 0. Default `-1`."),
         )
         .attr(
             Attribute::bool("uses_task_dependencies")
@@ -85,6 +95,11 @@ fn job_block() -> Block {
                 .optional()
                 .description("Environment variables for every task of each job (tasks may override them)."),
         )
+        .attr(
+            Attribute::string_map("metadata")
+                .optional()
+                .description("Name-value pairs Batch stores with each job without interpreting them (the schedule's own are the top-level `metadata`)."),
+        )
         .block(NestedBlock::single(
             "constraints",
             job_constraints_block("Execution limits of each job. Changes apply to future jobs."),
@@ -92,7 +107,8 @@ fn job_block() -> Block {
         .block(NestedBlock::single(
             "manager_task",
             manager_task_block("The job manager task: Batch starts it with each job, in a container on the pool, and (with `kill_job_on_completion`) completes the job when it ends."),
-        ))
+        ));
+    with_job_tasks(job, TaskChanges::InPlace)
 }
 
 /// The schema, built once.

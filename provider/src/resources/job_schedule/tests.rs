@@ -10,11 +10,15 @@ use tfplugin::model::{Tf, check_round_trip};
 
 use super::expand::{expand_job_spec, expand_schedule, expand_schedule_add, expand_schedule_patch};
 use super::flatten::{flatten_job_schedule, flatten_job_spec, flatten_schedule};
-use super::model::{JobConstraintsModel, JobScheduleModel, JobSpecModel, ScheduleModel};
+use super::model::{
+    JobConstraintsModel, JobScheduleModel, JobSpecModel, PreparationTaskModel, ReleaseTaskModel,
+    ScheduleModel,
+};
 use super::plan::{ScheduleChanges, past_do_not_run_after, plan_schedule_update, replace_ended};
 use super::schema::schema;
 use crate::common::manager_task::ManagerTaskModel;
-use crate::common::task_spec::{TaskContainerModel, UNLIMITED_DURATION};
+use crate::common::task_spec::task_parts::OutputFileModel;
+use crate::common::task_spec::{TaskConstraintsModel, TaskContainerModel, UNLIMITED_DURATION};
 
 fn nested_type(name: &str) -> tfplugin::Type {
     schema()
@@ -53,6 +57,7 @@ fn model() -> JobScheduleModel {
             pool_id: "pool".into(),
             display_name: None,
             priority: Some(100),
+            max_parallel_tasks: Some(4),
             uses_task_dependencies: Some(false),
             on_all_tasks_complete: Some("terminatejob".into()),
             on_task_failure: Some("noaction".into()),
@@ -71,8 +76,37 @@ fn model() -> JobScheduleModel {
                     ..Default::default()
                 }),
                 kill_job_on_completion: Some(true),
+                output_file: vec![OutputFileModel {
+                    file_pattern: "report.txt".into(),
+                    container_url: "https://acct.blob.core.windows.net/out?sas".into(),
+                    path: Some("nightly/report.txt".into()),
+                    upload_condition: Some("taskcompletion".into()),
+                    ..Default::default()
+                }],
+                constraints: Some(TaskConstraintsModel {
+                    max_wall_clock_time: Some("PT1H".into()),
+                    retention_time: None,
+                    max_task_retry_count: Some(2),
+                }),
                 ..Default::default()
             }),
+            preparation_task: Some(PreparationTaskModel {
+                command_line: "/bin/sh -c 'mkdir -p cache'".into(),
+                container: Some(TaskContainerModel {
+                    image_name: "ubuntu".into(),
+                    working_directory: Some("taskWorkingDirectory".into()),
+                    ..Default::default()
+                }),
+                wait_for_success: Some(true),
+                rerun_on_node_reboot_after_success: Some(false),
+                ..Default::default()
+            }),
+            release_task: Some(ReleaseTaskModel {
+                command_line: "/bin/sh -c 'rm -rf cache'".into(),
+                environment: Some(BTreeMap::from([("CLEAN".into(), "1".into())])),
+                ..Default::default()
+            }),
+            metadata: Some(BTreeMap::from([("run".into(), "nightly".into())])),
         }),
         metadata: Some(BTreeMap::from([("team".into(), "bi".into())])),
         state: Tf::Known("active".into()),
@@ -107,6 +141,40 @@ fn expand_schedule_add_maps_every_attribute() {
         Some("PT2H")
     );
     assert_eq!(add.metadata.unwrap()[0].name, "team");
+}
+
+#[test]
+fn expand_sends_the_jobs_tasks_limits_and_metadata() {
+    let spec = expand_schedule_add(&model(), None).job_specification;
+    assert_eq!(spec.max_parallel_tasks, Some(4));
+    assert_eq!(spec.metadata.unwrap()[0].value, "nightly");
+    let prep = spec.job_preparation_task.expect("preparation task");
+    assert_eq!(prep.command_line, "/bin/sh -c 'mkdir -p cache'");
+    assert_eq!(prep.rerun_on_node_reboot_after_success, Some(false));
+    assert_eq!(prep.container_settings.unwrap().image_name, "ubuntu");
+    let release = spec.job_release_task.expect("release task");
+    assert_eq!(release.environment_settings.unwrap()[0].name, "CLEAN");
+    let jm = spec.job_manager_task.expect("job manager");
+    let out = &jm.output_files.expect("output files")[0];
+    assert_eq!(out.file_pattern, "report.txt");
+    assert_eq!(
+        out.destination.container.as_ref().unwrap().path.as_deref(),
+        Some("nightly/report.txt")
+    );
+    let c = jm.constraints.expect("manager constraints");
+    assert_eq!(c.max_task_retry_count, Some(2));
+    assert_eq!(c.max_wall_clock_time.as_deref(), Some("PT1H"));
+    // Unset: Batch's defaults (no limit, every task at once).
+    let mut bare = model();
+    let job = bare.job.as_mut().unwrap();
+    job.max_parallel_tasks = None;
+    job.preparation_task = None;
+    job.release_task = None;
+    job.metadata = None;
+    let spec = expand_schedule_add(&bare, None).job_specification;
+    assert_eq!(spec.max_parallel_tasks, None);
+    assert!(spec.job_preparation_task.is_none() && spec.job_release_task.is_none());
+    assert!(spec.metadata.is_none());
 }
 
 #[test]
@@ -173,6 +241,12 @@ fn flatten_job_spec_leaves_server_defaults_unset() {
     };
     let m = flatten_job_spec(&j, None);
     assert_eq!(m.constraints, None, "unlimited/0 are Batch's defaults");
+    assert_eq!(m.max_parallel_tasks, Some(-1), "Batch's default: no limit");
+    assert_eq!(m.metadata, None);
+    assert!(m.preparation_task.is_none() && m.release_task.is_none());
+    let jm = m.manager_task.clone().unwrap();
+    assert_eq!(jm.constraints, None);
+    assert!(jm.output_file.is_empty());
     assert_eq!(m.on_all_tasks_complete.as_deref(), Some("noaction"));
     assert_eq!(m.on_task_failure.as_deref(), Some("noaction"));
     assert_eq!(m.priority, Some(0));
@@ -326,5 +400,183 @@ fn a_new_do_not_run_after_in_the_past_is_refused() {
     assert_eq!(
         past_do_not_run_after(Some(&prior), &after(Some(past)), now),
         None
+    );
+}
+
+#[test]
+fn the_jobs_limits_tasks_and_manager_constraints_change_in_place() {
+    let prior = model();
+    let mut p = prior.clone();
+    let job = p.job.as_mut().unwrap();
+    job.max_parallel_tasks = Some(8);
+    job.manager_task.as_mut().unwrap().constraints = Some(TaskConstraintsModel {
+        max_task_retry_count: Some(5),
+        ..Default::default()
+    });
+    let changes = plan_schedule_update(&prior, &p).unwrap();
+    assert_eq!(
+        changes,
+        ScheduleChanges {
+            schedule: false,
+            job: true,
+            metadata: false
+        }
+    );
+    let spec = expand_schedule_patch(&p, None, &changes)
+        .job_specification
+        .unwrap();
+    assert_eq!(spec.max_parallel_tasks, Some(8));
+    let c = spec.job_manager_task.unwrap().constraints.unwrap();
+    assert_eq!(c.max_task_retry_count, Some(5));
+    assert_eq!(c.max_wall_clock_time, None, "removed limits are not sent");
+    // JobSchedule_Patch replaces the job specification: nothing in the job block replaces the
+    // schedule.
+    fn replacing(b: &tfplugin::schema::Block, at: &str, out: &mut Vec<String>) {
+        for a in &b.attributes {
+            if a.is_requires_replace() {
+                out.push(format!("{at}.{}", a.name));
+            }
+        }
+        for n in &b.blocks {
+            if n.requires_replace {
+                out.push(format!("{at}.{}", n.name));
+            }
+            replacing(&n.block, &format!("{at}.{}", n.name), out);
+        }
+    }
+    let job = schema().block.nested("job").unwrap();
+    let mut found = vec![];
+    replacing(&job.block, "job", &mut found);
+    assert_eq!(found, Vec::<String>::new());
+    assert!(job.block.nested("preparation_task").is_some());
+}
+
+#[test]
+fn zero_parallel_tasks_and_a_lone_release_task_are_refused_at_plan_time() {
+    let errors = |job: tfplugin::Value| {
+        let mut v = tfplugin::framework::null_object(&schema().block);
+        v.set("job", job);
+        let mut d = tfplugin::Diagnostics::new();
+        tfplugin::framework::validate_values(
+            &schema().block,
+            &v,
+            &tfplugin::AttrPath::root(),
+            &mut d,
+        );
+        d.0.into_iter()
+            .filter(|d| d.severity == tfplugin::Severity::Error)
+            .map(|d| (d.path.map(|p| p.to_string()).unwrap_or_default(), d.detail))
+            .collect::<Vec<_>>()
+    };
+    let job_block = &schema().block.nested("job").unwrap().block;
+    let job = |pairs: &[(&str, tfplugin::Value)]| {
+        let mut v = tfplugin::framework::null_object(job_block);
+        v.set("pool_id", tfplugin::Value::string("p"));
+        for (k, x) in pairs {
+            v.set(k, x.clone());
+        }
+        v
+    };
+    let e = errors(job(&[("max_parallel_tasks", tfplugin::Value::int(0))]));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, "job.max_parallel_tasks");
+    assert!(e[0].1.contains("-1 (no limit)"), "{e:?}");
+    assert!(errors(job(&[("max_parallel_tasks", tfplugin::Value::int(-1))])).is_empty());
+    let release = tfplugin::Value::object([("command_line", tfplugin::Value::string("true"))]);
+    let e = errors(job(&[("release_task", release.clone())]));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].0, "job.release_task");
+    let both = job(&[
+        ("release_task", release.clone()),
+        ("preparation_task", release),
+    ]);
+    assert!(errors(both).is_empty());
+}
+
+#[test]
+fn batch_property_names_point_at_attributes() {
+    let w = super::apply::wire_paths();
+    let cases = [
+        (
+            "jobSpecification.maxParallelTasks",
+            Some("job.max_parallel_tasks"),
+        ),
+        ("jobSpecification.metadata", Some("job.metadata")),
+        ("metadata", Some("metadata")),
+        (
+            "jobSpecification.constraints.maxTaskRetryCount",
+            Some("job.constraints.max_task_retry_count"),
+        ),
+        (
+            "jobSpecification.jobManagerTask.constraints.maxTaskRetryCount",
+            Some("job.manager_task.constraints.max_task_retry_count"),
+        ),
+        (
+            "jobManagerTask.constraints.maxTaskRetryCount",
+            Some("job.manager_task.constraints.max_task_retry_count"),
+        ),
+        (
+            "jobSpecification.jobManagerTask.outputFiles",
+            Some("job.manager_task.output_file"),
+        ),
+        (
+            "jobSpecification.jobPreparationTask.commandLine",
+            Some("job.preparation_task.command_line"),
+        ),
+        (
+            "jobReleaseTask.containerSettings.imageName",
+            Some("job.release_task.container.image_name"),
+        ),
+        // The job's and the manager's: the bare name alone says neither.
+        ("maxTaskRetryCount", None),
+        ("constraints.maxTaskRetryCount", None),
+    ];
+    w.assert_lookups(&cases);
+}
+
+#[test]
+fn an_ambiguous_property_name_is_told_apart_by_the_value_sent() {
+    use batch_client::{BatchError, ServiceError};
+    let w = super::apply::wire_paths();
+    // The job retries 0 times, its manager twice (the model's values).
+    let body = expand_schedule_add(&model(), None);
+    let service = |values: &[(&str, &str)]| {
+        BatchError::Service(Box::new(ServiceError {
+            status: 400,
+            code: "InvalidPropertyValue".into(),
+            message: "The value provided for one of the properties in the request body is invalid."
+                .into(),
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            request_id: None,
+        }))
+    };
+    let err =
+        |name: &str, value: &str| service(&[("PropertyName", name), ("PropertyValue", value)]);
+    let path = |e: &BatchError| w.error_path(e, &body).map(|p| p.to_string());
+    assert_eq!(
+        path(&err("maxTaskRetryCount", "2")).as_deref(),
+        Some("job.manager_task.constraints.max_task_retry_count")
+    );
+    assert_eq!(
+        path(&err("maxTaskRetryCount", "0")).as_deref(),
+        Some("job.constraints.max_task_retry_count")
+    );
+    assert_eq!(
+        path(&err("constraints.maxTaskRetryCount", "2")).as_deref(),
+        Some("job.manager_task.constraints.max_task_retry_count")
+    );
+    // A value neither holds names nothing rather than a guess.
+    assert_eq!(path(&err("maxTaskRetryCount", "7")), None);
+    // A full path needs no value.
+    let full = service(&[(
+        "PropertyName",
+        "jobSpecification.constraints.maxTaskRetryCount",
+    )]);
+    assert_eq!(
+        path(&full).as_deref(),
+        Some("job.constraints.max_task_retry_count")
     );
 }
