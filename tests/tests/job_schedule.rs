@@ -356,6 +356,6 @@ fn a_schedules_jobs_run_preparation_release_and_manager_tasks_and_change_in_plac
             tasks_hcl(&pool_ref, 3, 2)
         ));
         wd.destroy();
-        assert_all_gone(&emu, "nightly");
+        assert_schedule_gone(&emu, "nightly");
     });
 }
