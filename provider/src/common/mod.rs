@@ -341,6 +341,19 @@ pub fn etag_private(etag: Option<String>) -> tfplugin::framework::Private {
     p
 }
 
+/// Private state `p` with its ETag replaced by `etag` (removed when there is none); other keys
+/// (e.g. a pending change) are kept.
+pub fn with_etag(
+    mut p: tfplugin::framework::Private,
+    etag: Option<String>,
+) -> tfplugin::framework::Private {
+    match etag {
+        Some(e) => p.insert(ETAG.into(), serde_json::Value::String(e)),
+        None => p.remove(ETAG),
+    };
+    p
+}
+
 /// The ReadResponse of a Get of the object behind `req`: gone or `deleting` leaves the state,
 /// found is turned into state by `state` (its ETag kept), an error keeps the prior state.
 pub fn read_response<T>(
@@ -348,7 +361,36 @@ pub fn read_response<T>(
     got: Result<Option<batch_client::Versioned<T>>, BatchError>,
     what: &str,
     state: impl FnOnce(&T, &mut Diagnostics) -> Value,
+    diags: Diagnostics,
+) -> tfplugin::framework::ReadResponse
+where
+    T: HasState,
+{
+    read_response_with(req, got, what, state, diags, |_, etag| etag_private(etag))
+}
+
+/// [`read_response`] for objects whose private state holds more than the ETag: a found object
+/// keeps the prior private state, with the new ETag.
+pub fn read_response_keeping_private<T>(
+    req: tfplugin::framework::ReadRequest,
+    got: Result<Option<batch_client::Versioned<T>>, BatchError>,
+    what: &str,
+    state: impl FnOnce(&T, &mut Diagnostics) -> Value,
+    diags: Diagnostics,
+) -> tfplugin::framework::ReadResponse
+where
+    T: HasState,
+{
+    read_response_with(req, got, what, state, diags, with_etag)
+}
+
+fn read_response_with<T>(
+    req: tfplugin::framework::ReadRequest,
+    got: Result<Option<batch_client::Versioned<T>>, BatchError>,
+    what: &str,
+    state: impl FnOnce(&T, &mut Diagnostics) -> Value,
     mut diags: Diagnostics,
+    private: impl FnOnce(tfplugin::framework::Private, Option<String>) -> tfplugin::framework::Private,
 ) -> tfplugin::framework::ReadResponse
 where
     T: HasState,
@@ -357,7 +399,7 @@ where
     match got {
         Ok(Some(o)) if o.value.state() != Some("deleting") => ReadResponse {
             state: state(&o.value, &mut diags),
-            private: etag_private(o.etag),
+            private: private(req.private, o.etag),
             diags,
         },
         Ok(_) => ReadResponse {
@@ -388,6 +430,19 @@ impl HasState for batch_client::models::CloudJob {
 }
 
 impl HasState for batch_client::models::CloudJobSchedule {
+    fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+}
+
+impl HasState for batch_client::models::CloudPool {
+    fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+}
+
+/// Tasks have no `deleting` state: a found task is always turned into state.
+impl HasState for batch_client::models::CloudTask {
     fn state(&self) -> Option<&str> {
         self.state.as_deref()
     }
