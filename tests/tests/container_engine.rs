@@ -131,8 +131,9 @@ fn serve(conn: UnixStream, start: Start, seen: &Mutex<Vec<String>>) {
 
 const TASK: &str = r#"
 resource "batch_job" "job" {
-  name    = "engine"
-  pool_id = POOL_REF
+  name                   = "engine"
+  pool_id                = POOL_REF
+  uses_task_dependencies = true
 }
 
 resource "batch_container_task" "t" {
@@ -144,11 +145,27 @@ resource "batch_container_task" "t" {
   }
   wait_for_completion = true
 }
+
+# Batch never runs a task whose dependency failed: the wait for it must end with that failure
+# (examples/modules/batch-workload's test hung here, waiting for timeouts.create).
+resource "batch_container_task" "after" {
+  job_id       = batch_job.job.id
+  name         = "after"
+  command_line = "/bin/sh -c 'echo after'"
+  container {
+    image_name = "busybox"
+  }
+  dependencies {
+    task_ids = ["t"]
+  }
+  wait_for_completion = true
+}
 "#;
 
-/// Applies one waiting container task against a failing engine: the apply fails naming the task
-/// and `cause`; Batch reports the task completed with a server error naming the image and
-/// `cause`; the created container was removed.
+/// Applies a waiting container task (and one that depends on it) against a failing engine: the
+/// apply fails naming the task and `cause`, and the dependent task as blocked by it; Batch
+/// reports the task completed with a server error naming the image and `cause`; the created
+/// container was removed.
 fn failing_engine(start: Start, cause: &str) {
     for_each_terraform(|tf| {
         let engine = FakeEngine::start(start);
@@ -182,6 +199,12 @@ fn failing_engine(start: Start, cause: &str) {
         ] {
             assert!(text.contains(part), "{part:?} missing: {}", out.describe());
         }
+
+        let blocked =
+            "Task \"after\" in job \"engine\" cannot run: the task it depends on, \"t\", failed";
+        assert!(text.contains(blocked), "{}", out.describe());
+        let after = get(&emu, "/jobs/engine/tasks/after");
+        assert_eq!(after["state"], "active", "never ran: {after}");
 
         let t = get(&emu, "/jobs/engine/tasks/t");
         assert_eq!(t["state"], "completed", "{t}");

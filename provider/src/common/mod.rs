@@ -20,6 +20,7 @@ pub mod import;
 pub mod job_spec;
 pub mod listing;
 pub mod manager_task;
+pub mod task_deps;
 pub mod task_run;
 pub mod task_spec;
 pub mod task_watch;
