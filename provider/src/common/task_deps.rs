@@ -90,21 +90,25 @@ async fn completed_tasks(
 }
 
 /// Returns (never, for a task without dependencies) once `task` of `job` is blocked by a
-/// dependency that completed: the error naming the dependency and its failure. Checks with
-/// backoff like the other waits; a failed check is tried again (the wait it races reports
-/// errors and its own timeout).
+/// dependency that completed: the error naming the dependency and its failure. Reads the task's
+/// dependencies once, then lists the job's completed tasks with backoff like the other waits; a
+/// failed call is tried again (the wait this races reports errors and its own timeout).
 pub async fn watch_blocked(ctx: &Ctx<Batch>, job: &str, task: &str) -> Diagnostics {
     let mut interval = ctx.client.poll_initial;
+    let mut task_read = None;
     loop {
-        if let Ok(Some(t)) = ctx.client.api.get_task(job, task, &poll_opts(ctx)).await {
-            if t.value.depends_on.is_none() || t.value.is_completed() {
-                return std::future::pending().await;
+        if task_read.is_none() {
+            match ctx.client.api.get_task(job, task, &poll_opts(ctx)).await {
+                Ok(Some(t)) if t.value.depends_on.is_some() => task_read = Some(t.value),
+                Ok(_) => return std::future::pending().await,
+                Err(_) => {}
             }
-            if let Ok(done) = completed_tasks(ctx, job).await
-                && let Some(dep) = blocking(&t.value, &done)
-            {
-                return blocked_error(job, task, dep);
-            }
+        }
+        if let Some(t) = &task_read
+            && let Ok(done) = completed_tasks(ctx, job).await
+            && let Some(dep) = blocking(t, &done)
+        {
+            return blocked_error(job, task, dep);
         }
         if cancellable_sleep(&ctx.cancel, interval).await {
             return std::future::pending().await;
