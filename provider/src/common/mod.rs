@@ -362,36 +362,7 @@ pub fn read_response<T>(
     got: Result<Option<batch_client::Versioned<T>>, BatchError>,
     what: &str,
     state: impl FnOnce(&T, &mut Diagnostics) -> Value,
-    diags: Diagnostics,
-) -> tfplugin::framework::ReadResponse
-where
-    T: HasState,
-{
-    read_response_with(req, got, what, state, diags, |_, etag| etag_private(etag))
-}
-
-/// [`read_response`] for objects whose private state holds more than the ETag: a found object
-/// keeps the prior private state, with the new ETag.
-pub fn read_response_keeping_private<T>(
-    req: tfplugin::framework::ReadRequest,
-    got: Result<Option<batch_client::Versioned<T>>, BatchError>,
-    what: &str,
-    state: impl FnOnce(&T, &mut Diagnostics) -> Value,
-    diags: Diagnostics,
-) -> tfplugin::framework::ReadResponse
-where
-    T: HasState,
-{
-    read_response_with(req, got, what, state, diags, with_etag)
-}
-
-fn read_response_with<T>(
-    req: tfplugin::framework::ReadRequest,
-    got: Result<Option<batch_client::Versioned<T>>, BatchError>,
-    what: &str,
-    state: impl FnOnce(&T, &mut Diagnostics) -> Value,
     mut diags: Diagnostics,
-    private: impl FnOnce(tfplugin::framework::Private, Option<String>) -> tfplugin::framework::Private,
 ) -> tfplugin::framework::ReadResponse
 where
     T: HasState,
@@ -400,7 +371,7 @@ where
     match got {
         Ok(Some(o)) if o.value.state() != Some("deleting") => ReadResponse {
             state: state(&o.value, &mut diags),
-            private: private(req.private, o.etag),
+            private: etag_private(o.etag),
             diags,
         },
         Ok(_) => ReadResponse {
@@ -424,30 +395,18 @@ pub trait HasState {
     fn state(&self) -> Option<&str>;
 }
 
-impl HasState for batch_client::models::CloudJob {
-    fn state(&self) -> Option<&str> {
-        self.state.as_deref()
-    }
+/// `HasState` from the model's `state` field. Tasks have no `deleting` state: a found task is
+/// always turned into state.
+macro_rules! has_state {
+    ($($t:ident),*) => {
+        $(impl HasState for batch_client::models::$t {
+            fn state(&self) -> Option<&str> {
+                self.state.as_deref()
+            }
+        })*
+    };
 }
-
-impl HasState for batch_client::models::CloudJobSchedule {
-    fn state(&self) -> Option<&str> {
-        self.state.as_deref()
-    }
-}
-
-impl HasState for batch_client::models::CloudPool {
-    fn state(&self) -> Option<&str> {
-        self.state.as_deref()
-    }
-}
-
-/// Tasks have no `deleting` state: a found task is always turned into state.
-impl HasState for batch_client::models::CloudTask {
-    fn state(&self) -> Option<&str> {
-        self.state.as_deref()
-    }
-}
+has_state!(CloudJob, CloudJobSchedule, CloudPool, CloudTask);
 
 /// The ETag kept by [`etag_private`].
 pub fn private_etag(p: &tfplugin::framework::Private) -> Option<String> {

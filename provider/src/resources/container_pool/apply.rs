@@ -25,7 +25,7 @@ use crate::common::import::already_exists_detail;
 use crate::common::validators::is_batch_id;
 use crate::common::{
     Batch, WaitError, batch_error, cancellable_sleep, opts, poll_opts, poll_until, private_etag,
-    read_response_keeping_private, wait_error, with_etag,
+    read_response, wait_error, with_etag,
 };
 
 /// `planned` with every unknown value replaced by the value at the same place in `actual`
@@ -173,14 +173,19 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5 * 60);
     let got = ctx.client.api.get_pool(&name, &opts(ctx, deadline)).await;
     let prior = req.state.clone();
-    // The private state also carries a pending registry change (PENDING_REGISTRY): kept.
-    read_response_keeping_private(
+    let pending = req.private.get(PENDING_REGISTRY).cloned();
+    let mut resp = read_response(
         req,
         got,
         &format!("pool {name}"),
         |p, _| pool_to_state(p, &prior),
         Diagnostics::new(),
-    )
+    );
+    // A pool that is still there keeps its pending registry change (PENDING_REGISTRY).
+    if let Some(v) = pending.filter(|_| !resp.state.is_null()) {
+        resp.private.insert(PENDING_REGISTRY.into(), v);
+    }
+    resp
 }
 
 /// The pool is gone: Terraform forgets it.
