@@ -368,7 +368,7 @@ impl BatchClient {
             let now = Instant::now();
             if now >= state.deadline {
                 let last = state.last.take();
-                return Err(state.deadline_error(last));
+                return Err(state.deadline_error(last, None));
             }
             state.attempts += 1;
             let budget = (state.deadline - now).min(self.inner.attempt_timeout);

@@ -125,12 +125,17 @@ pub enum BatchError {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The caller's deadline passed before the call succeeded; `last` is the last attempt's error.
-    #[error("deadline exceeded after {attempts} attempt(s) over {elapsed:?}{}", last.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
+    #[error("deadline exceeded after {attempts} attempt(s) over {elapsed:?}{}{}",
+        retry_after.map(|d| format!("; the service asked to retry after {d:?} (Retry-After), which is past the deadline")).unwrap_or_default(),
+        last.as_ref().map(|e| format!("; last error: {e}")).unwrap_or_default())]
     DeadlineExceeded {
         /// Number of attempts made.
         attempts: u32,
         /// Time spent.
         elapsed: Duration,
+        /// The service's `Retry-After` when waiting for it would have passed the deadline (the
+        /// call then fails at once instead of sleeping into the deadline).
+        retry_after: Option<Duration>,
         /// The error of the last attempt, when there was one.
         last: Option<Box<BatchError>>,
     },

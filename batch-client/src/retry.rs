@@ -91,10 +91,15 @@ impl RetryState {
         }
     }
 
-    pub(crate) fn deadline_error(&self, last: Option<BatchError>) -> BatchError {
+    pub(crate) fn deadline_error(
+        &self,
+        last: Option<BatchError>,
+        retry_after: Option<Duration>,
+    ) -> BatchError {
         BatchError::DeadlineExceeded {
             attempts: self.attempts,
             elapsed: self.started.elapsed(),
+            retry_after,
             last: last.map(Box::new),
         }
     }
@@ -115,7 +120,7 @@ impl RetryState {
         let delay = hint.unwrap_or_else(|| policy.backoff(self.attempts.saturating_sub(1)));
         let now = Instant::now();
         if now + delay >= self.deadline {
-            return Err(self.deadline_error(Some(last)));
+            return Err(self.deadline_error(Some(last), hint));
         }
         tracing::debug!(
             attempt = self.attempts,
@@ -164,6 +169,47 @@ mod tests {
         }
         // Full jitter: over many draws we see values well below the ceiling.
         assert!((0..200).any(|_| p.backoff(5) < Duration::from_millis(500)));
+    }
+
+    /// On tokio's paused clock time moves only when something sleeps: a Retry-After beyond the
+    /// deadline must fail at once (no virtual time passes), a backoff within it must sleep.
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_past_the_deadline_fails_without_sleeping() {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(100),
+            max_attempts: 10,
+        };
+        let busy = || BatchError::Transport {
+            message: "busy".into(),
+            source: None,
+        };
+        let start = Instant::now();
+        let mut st = RetryState::new(start + Duration::from_secs(2));
+        st.attempts = 1;
+        let err = st
+            .wait(&policy, Some(Duration::from_secs(30)), busy(), None)
+            .await
+            .unwrap_err();
+        assert_eq!(Instant::now(), start, "no sleep before giving up");
+        match &err {
+            BatchError::DeadlineExceeded {
+                attempts: 1,
+                retry_after: Some(d),
+                last: Some(_),
+                ..
+            } => assert_eq!(*d, Duration::from_secs(30)),
+            other => panic!("{other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("Retry-After") && msg.contains("30s"), "{msg}");
+        assert!(msg.contains("past the deadline"), "{msg}");
+
+        // A hint within the deadline is honoured as given.
+        st.wait(&policy, Some(Duration::from_secs(1)), busy(), None)
+            .await
+            .unwrap();
+        assert_eq!(Instant::now(), start + Duration::from_secs(1));
     }
 
     #[test]

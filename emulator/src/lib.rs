@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod autoscale;
+mod docker_api;
 pub mod engine;
 pub mod error;
 pub mod faults;
@@ -54,6 +55,9 @@ pub struct Config {
     pub key: String,
     pub data_dir: PathBuf,
     pub runtime: RuntimeKind,
+    /// How long one Docker Engine API call may take (`--runtime docker`); a call that takes
+    /// longer fails the task instead of leaving it running forever.
+    pub docker_timeout: Duration,
     /// How long a pool stays `resizing` before its nodes are allocated.
     pub allocation_delay: Duration,
     /// How long new nodes stay `starting` before their setup (image prefetch, start task).
@@ -77,6 +81,7 @@ impl Default for Config {
             key: DEV_KEY.into(),
             data_dir: PathBuf::from(".batch-emulator"),
             runtime: RuntimeKind::Process,
+            docker_timeout: Duration::from_secs(120),
             allocation_delay: Duration::from_secs(1),
             node_start_delay: Duration::from_millis(500),
             delete_delay: Duration::from_millis(500),
@@ -141,7 +146,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<EmulatorHandle> {
         Some(f) => faults::Faults::parse(f).context("invalid --faults")?,
         None => faults::Faults::default(),
     };
-    let runtime = runtime::Runtime::connect(cfg.runtime).await?;
+    let runtime = runtime::Runtime::connect(cfg.runtime, cfg.docker_timeout).await?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;

@@ -31,6 +31,10 @@ struct Cli {
         env = "BATCH_EMULATOR_RUNTIME"
     )]
     runtime: RuntimeKind,
+    /// How long one Docker Engine API call may take before the task fails with a server error
+    /// (e.g. 2m, 30s; a pull has its own 60 s, a running container its wall clock).
+    #[arg(long, default_value = "2m", value_parser = parse_duration, env = "BATCH_EMULATOR_DOCKER_TIMEOUT")]
+    docker_timeout: Duration,
     /// Time a pool stays `resizing` before nodes are allocated (e.g. 1s, 250ms).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     allocation_delay: Duration,
@@ -94,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         key: cli.key,
         data_dir: cli.data_dir,
         runtime: cli.runtime,
+        docker_timeout: cli.docker_timeout,
         allocation_delay: cli.allocation_delay,
         node_start_delay: cli.node_start_delay,
         delete_delay: cli.delete_delay,

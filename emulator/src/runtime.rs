@@ -7,6 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+use crate::docker_api::call;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub category: &'static str,
@@ -119,18 +121,21 @@ pub enum RuntimeKind {
 
 impl Runtime {
     /// Connect to the configured runtime. For docker, DOCKER_HOST (default unix:///var/run/docker.sock) must answer.
-    pub async fn connect(kind: RuntimeKind) -> anyhow::Result<Runtime> {
+    /// Every Docker Engine API call is bounded by `timeout` (see [`crate::docker_api`]).
+    pub async fn connect(kind: RuntimeKind, timeout: Duration) -> anyhow::Result<Runtime> {
         match kind {
             RuntimeKind::Process => Ok(Runtime::Process),
             RuntimeKind::Docker => {
                 let host = std::env::var("DOCKER_HOST")
                     .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-                let d = bollard::Docker::connect_with_defaults().map_err(|e| {
+                let d = bollard::Docker::connect_with_defaults()
+                    .map(|d| d.with_timeout(timeout))
+                    .map_err(|e| {
                     anyhow::anyhow!(
                         "--runtime docker: cannot use the Docker Engine API at DOCKER_HOST={host} ({e}); start Docker or `podman system service` (scripts/setup-podman.sh)"
                     )
                 })?;
-                d.ping().await.map_err(|e| {
+                call(&d, d.ping()).await.map_err(|e| {
                     anyhow::anyhow!(
                         "--runtime docker: the Docker Engine API at DOCKER_HOST={} does not answer ({e}); start Docker or `podman system service`",
                         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
@@ -427,7 +432,7 @@ async fn ensure_image(
     image: &str,
     credentials: Option<bollard::auth::DockerCredentials>,
 ) -> Result<(), Failure> {
-    if d.inspect_image(image).await.is_ok() {
+    if call(d, d.inspect_image(image)).await.is_ok() {
         return Ok(());
     }
     use futures::StreamExt;
@@ -443,7 +448,7 @@ async fn ensure_image(
     })
     .await;
     match pulled {
-        Ok(Ok(())) if d.inspect_image(image).await.is_ok() => Ok(()),
+        Ok(Ok(())) if call(d, d.inspect_image(image)).await.is_ok() => Ok(()),
         Ok(Err(e)) => Err(Failure::user(
             "ContainerImagePullFailed",
             format!(
@@ -633,14 +638,11 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
     let create_opts = bollard::query_parameters::CreateContainerOptionsBuilder::new()
         .name(&name)
         .build();
-    let created = match d.create_container(Some(create_opts), body).await {
+    let created = match call(d, d.create_container(Some(create_opts), body)).await {
         Ok(c) => c,
         Err(e) => {
             return Outcome {
-                failure: Some(Failure::user(
-                    "ContainerCreateFailed",
-                    format!("The container for image '{image}' could not be created: {e}"),
-                )),
+                failure: Some(e.failure("ContainerCreateFailed", "create the container", &image)),
                 ..Default::default()
             };
         }
@@ -650,28 +652,23 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
         let o = bollard::query_parameters::RemoveContainerOptionsBuilder::new()
             .force(true)
             .build();
-        let _ = d.remove_container(&id, Some(o)).await;
+        let _ = call(&d, d.remove_container(&id, Some(o))).await;
     };
-    if let Err(e) = d
-        .start_container(
-            &id,
-            None::<bollard::query_parameters::StartContainerOptions>,
-        )
-        .await
-    {
+    let start = d.start_container(
+        &id,
+        None::<bollard::query_parameters::StartContainerOptions>,
+    );
+    if let Err(e) = call(d, start).await {
         remove(d.clone(), id.clone()).await;
         return Outcome {
-            failure: Some(Failure::user(
-                "ContainerStartFailed",
-                format!("The container could not be started: {e}"),
-            )),
+            failure: Some(e.failure("ContainerStartFailed", "start the container", &image)),
             container_info: Some(
                 json!({"containerId": id, "state": "created", "error": e.to_string()}),
             ),
             ..Default::default()
         };
     }
-    let log_task = {
+    let mut log_task = {
         let d = d.clone();
         let id = id.clone();
         let dir = spec.task_dir.clone();
@@ -726,7 +723,13 @@ async fn run_container(d: &bollard::Docker, spec: RunSpec, cancel: CancellationT
         },
         _ = cancel.cancelled() => Outcome::default(),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(10), log_task).await;
+    // A log stream the engine never ends must not outlive the task.
+    if tokio::time::timeout(Duration::from_secs(10), &mut log_task)
+        .await
+        .is_err()
+    {
+        log_task.abort();
+    }
     // Containers are always removed once their output is captured (Batch keeps them only until cleanup).
     remove(d.clone(), id).await;
     outcome

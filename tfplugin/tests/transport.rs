@@ -479,7 +479,8 @@ fn binary_exits_cleanly_on_sigterm_and_serves_plaintext_without_client_cert() {
     let ch = rt.block_on(connect(&hs.socket, None)).unwrap();
     rt.block_on(schema(ch)).unwrap();
     signal(&child, "-TERM");
-    let status = wait_with_deadline(&mut child, Duration::from_secs(5)).expect("exits on SIGTERM");
+    // The deadline only guards against a hang (a loaded machine must not fail the test).
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60)).expect("exits on SIGTERM");
     assert!(status.success(), "{status:?}");
     assert!(!dir.exists(), "socket directory removed on exit");
 }
@@ -515,8 +516,9 @@ fn debug_mode_prints_reattach_config_and_stops_on_sigint() {
     let ch = rt.block_on(connect(&socket, None)).unwrap();
     rt.block_on(schema(ch)).unwrap();
     signal(&child, "-INT");
+    // The deadline only guards against a hang.
     let status =
-        wait_with_deadline(&mut child, Duration::from_secs(5)).expect("Ctrl-C stops debug mode");
+        wait_with_deadline(&mut child, Duration::from_secs(60)).expect("Ctrl-C stops debug mode");
     assert!(status.success(), "{status:?}");
     assert!(!socket.exists());
 }
@@ -592,7 +594,8 @@ fn a_managed_plugin_exits_when_its_parent_is_killed_even_with_its_output_elsewhe
     // Wait for the handshake line, i.e. the plugin serving (and watching its parent).
     let start = Instant::now();
     while !std::fs::read_to_string(&out).is_ok_and(|s| s.contains("|unix|")) {
-        assert!(start.elapsed() < Duration::from_secs(30), "no handshake");
+        // Only guards against a hang.
+        assert!(start.elapsed() < Duration::from_secs(60), "no handshake");
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(!process_ended(plugin));

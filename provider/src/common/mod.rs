@@ -24,6 +24,7 @@ pub mod job_spec;
 pub mod job_tasks;
 pub mod listing;
 pub mod manager_task;
+pub mod task_deps;
 pub mod task_run;
 pub mod task_spec;
 pub mod task_watch;
@@ -345,6 +346,19 @@ pub fn etag_private(etag: Option<String>) -> tfplugin::framework::Private {
     p
 }
 
+/// Private state `p` with its ETag replaced by `etag` (removed when there is none); other keys
+/// (e.g. a pending change) are kept.
+pub fn with_etag(
+    mut p: tfplugin::framework::Private,
+    etag: Option<String>,
+) -> tfplugin::framework::Private {
+    match etag {
+        Some(e) => p.insert(ETAG.into(), serde_json::Value::String(e)),
+        None => p.remove(ETAG),
+    };
+    p
+}
+
 /// The ReadResponse of a Get of the object behind `req`: gone or `deleting` leaves the state,
 /// found is turned into state by `state` (its ETag kept), an error keeps the prior state.
 pub fn read_response<T>(
@@ -385,17 +399,18 @@ pub trait HasState {
     fn state(&self) -> Option<&str>;
 }
 
-impl HasState for batch_client::models::CloudJob {
-    fn state(&self) -> Option<&str> {
-        self.state.as_deref()
-    }
+/// `HasState` from the model's `state` field. Tasks have no `deleting` state: a found task is
+/// always turned into state.
+macro_rules! has_state {
+    ($($t:ident),*) => {
+        $(impl HasState for batch_client::models::$t {
+            fn state(&self) -> Option<&str> {
+                self.state.as_deref()
+            }
+        })*
+    };
 }
-
-impl HasState for batch_client::models::CloudJobSchedule {
-    fn state(&self) -> Option<&str> {
-        self.state.as_deref()
-    }
-}
+has_state!(CloudJob, CloudJobSchedule, CloudPool, CloudTask);
 
 /// The ETag kept by [`etag_private`].
 pub fn private_etag(p: &tfplugin::framework::Private) -> Option<String> {

@@ -32,6 +32,16 @@ pub fn start_with_args(runtime: Runtime, extra: &[&str]) -> Emulator {
 }
 
 fn start_with(runtime: Runtime, key: &str, extra: &[&str]) -> Emulator {
+    start_with_env(runtime, key, extra, &[])
+}
+
+/// [`start_with_args`] with environment variables for the service (e.g. its `DOCKER_HOST`).
+pub fn start_with_env(
+    runtime: Runtime,
+    key: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Emulator {
     let mut args = vec!["--accept-bearer"];
     // A delay given in `extra` replaces the short default (the service takes each option once).
     for (opt, short) in [
@@ -46,6 +56,10 @@ fn start_with(runtime: Runtime, key: &str, extra: &[&str]) -> Emulator {
     Emulator::start_with(EmulatorOptions {
         runtime,
         key: key.to_string(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         extra_args: args.iter().chain(extra).map(|s| s.to_string()).collect(),
         ..Default::default()
     })

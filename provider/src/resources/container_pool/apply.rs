@@ -24,24 +24,9 @@ use super::wait::{get_pool_uncancelled, pool_opts, report, wait_call_error, wait
 use crate::common::import::already_exists_detail;
 use crate::common::validators::is_batch_id;
 use crate::common::{
-    Batch, WaitError, batch_error, cancellable_sleep, opts, poll_opts, poll_until, wait_error,
+    Batch, WaitError, batch_error, cancellable_sleep, opts, poll_opts, poll_until, private_etag,
+    read_response, wait_error, with_etag,
 };
-
-fn etag_of(p: &Private) -> Option<String> {
-    p.get("etag").and_then(|v| v.as_str()).map(str::to_string)
-}
-
-fn with_etag(mut p: Private, etag: Option<&String>) -> Private {
-    match etag {
-        Some(e) => {
-            p.insert("etag".into(), serde_json::Value::String(e.clone()));
-        }
-        None => {
-            p.remove("etag");
-        }
-    }
-    p
-}
 
 /// `planned` with every unknown value replaced by the value at the same place in `actual`
 /// (Null when `actual` has none): after apply, known planned values must come back unchanged.
@@ -138,7 +123,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                 .as_ref()
                 .map(|p| merge_unknowns(planned, &pool_to_state(&p.value, planned)))
                 .unwrap_or(Value::Null),
-            private: with_etag(req.private, existing.and_then(|p| p.etag).as_ref()),
+            private: with_etag(req.private, existing.and_then(|p| p.etag)),
             diags,
         };
     }
@@ -157,7 +142,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     match result {
         Ok(p) => ApplyResponse {
             new_state: merge_unknowns(planned, &pool_to_state(&p.value, planned)),
-            private: with_etag(req.private, p.etag.as_ref()),
+            private: with_etag(req.private, p.etag),
             diags,
         },
         Err(err) => {
@@ -175,7 +160,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
             };
             ApplyResponse {
                 new_state: state,
-                private: with_etag(req.private, cur.and_then(|p| p.etag).as_ref()),
+                private: with_etag(req.private, cur.and_then(|p| p.etag)),
                 diags,
             }
         }
@@ -183,35 +168,24 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
 }
 
 pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
-    let mut diags = Diagnostics::new();
     let st = PoolModel::read(&req.state).unwrap_or_default();
     let name = st.name.get().or(st.id.get()).unwrap_or_default();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5 * 60);
-    match ctx.client.api.get_pool(&name, &opts(ctx, deadline)).await {
-        Ok(None) => ReadResponse {
-            state: Value::Null,
-            private: Private::new(),
-            diags,
-        },
-        Ok(Some(p)) if p.value.state.as_deref() == Some("deleting") => ReadResponse {
-            state: Value::Null,
-            private: Private::new(),
-            diags,
-        },
-        Ok(Some(p)) => ReadResponse {
-            state: pool_to_state(&p.value, &req.state),
-            private: with_etag(req.private, p.etag.as_ref()),
-            diags,
-        },
-        Err(e) => {
-            report(&mut diags, &format!("read pool {name}"), &e);
-            ReadResponse {
-                state: req.state,
-                private: req.private,
-                diags,
-            }
-        }
+    let got = ctx.client.api.get_pool(&name, &opts(ctx, deadline)).await;
+    let prior = req.state.clone();
+    let pending = req.private.get(PENDING_REGISTRY).cloned();
+    let mut resp = read_response(
+        req,
+        got,
+        &format!("pool {name}"),
+        |p, _| pool_to_state(p, &prior),
+        Diagnostics::new(),
+    );
+    // A pool that is still there keeps its pending registry change (PENDING_REGISTRY).
+    if let Some(v) = pending.filter(|_| !resp.state.is_null()) {
+        resp.private.insert(PENDING_REGISTRY.into(), v);
     }
+    resp
 }
 
 /// The pool is gone: Terraform forgets it.
@@ -277,7 +251,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
             return stopped(diags, private, None, prior_v);
         }
     };
-    if let (Some(known), Some(now)) = (etag_of(&req.private), cur.etag.as_ref())
+    if let (Some(known), Some(now)) = (private_etag(&req.private), cur.etag.as_ref())
         && &known != now
     {
         diags.error(
@@ -421,7 +395,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     match final_pool {
         Ok(p) => ApplyResponse {
             new_state: merge_unknowns(planned_v, &pool_to_state(&p.value, planned_v)),
-            private: with_etag(private, p.etag.as_ref()),
+            private: with_etag(private, p.etag),
             diags,
         },
         Err(e) => {
@@ -435,7 +409,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                 .unwrap_or_else(|| prior_v.clone());
             ApplyResponse {
                 new_state: state,
-                private: with_etag(private, cur.and_then(|p| p.etag).as_ref()),
+                private: with_etag(private, cur.and_then(|p| p.etag)),
                 diags,
             }
         }

@@ -24,8 +24,8 @@ use crate::common::task_spec::{
 };
 use crate::common::validators::is_batch_id;
 use crate::common::{
-    Batch, Op, Timeouts, batch_error, error_code, is_not_found, opts, poll_opts, wait_error,
-    wait_until_gone,
+    Batch, Op, Timeouts, batch_error, error_code, etag_private, is_not_found, opts, poll_opts,
+    private_etag, read_response, wait_error, wait_until_gone,
 };
 
 const CREATE_DEFAULT: Duration = Duration::from_secs(60 * 60);
@@ -34,7 +34,6 @@ const DELETE_DEFAULT: Duration = Duration::from_secs(10 * 60);
 
 /// Private-state marker for the first read after an import.
 pub const IMPORTED: &str = "imported";
-const ETAG: &str = "etag";
 
 fn deadline(m: &TaskModel, op: Op, default: Duration) -> tokio::time::Instant {
     Timeouts::deadline(m.timeouts.as_ref(), op, default)
@@ -57,14 +56,6 @@ pub fn read_model<T: serde::de::DeserializeOwned>(v: &Value, diags: &mut Diagnos
 /// The model as a state value.
 pub fn state_of(m: &TaskModel) -> Value {
     to_value(m, schema().value_type()).expect("the task model matches its schema")
-}
-
-fn etag_private(etag: Option<String>) -> Private {
-    let mut p = Private::new();
-    if let Some(e) = etag {
-        p.insert(ETAG.into(), serde_json::Value::String(e));
-    }
-    p
 }
 
 /// The plan with unknown `id` and run attributes filled in from the task.
@@ -201,45 +192,31 @@ pub async fn read(ctx: &Ctx<Batch>, req: ReadRequest) -> ReadResponse {
     let o = RequestOptions::new()
         .timeout(Duration::from_secs(120))
         .cancel(ctx.cancel.clone());
-    match ctx.client.api.get_task(&job, &name, &o).await {
-        Ok(Some(t)) => {
-            let mut state = flatten_task(&t.value, &job, Some(&prior));
+    let got = ctx.client.api.get_task(&job, &name, &o).await;
+    let imported = req.private.contains_key(IMPORTED);
+    let mut resp = read_response(
+        req,
+        got,
+        &format!("task {name:?} in job {job:?}"),
+        |t, _| {
+            let mut state = flatten_task(t, &job, Some(&prior));
             // Right after an import there is no prior constraints block to normalise against:
             // take the task's own limits, so a configuration that states them plans clean.
-            if req.private.contains_key(IMPORTED) && prior.constraints.is_none() {
-                state.constraints = flatten_imported_task_constraints(t.value.constraints.as_ref());
+            if imported && prior.constraints.is_none() {
+                state.constraints = flatten_imported_task_constraints(t.constraints.as_ref());
             }
-            ReadResponse {
-                state: state_of(&state),
-                private: etag_private(t.etag),
-                diags,
-            }
-        }
-        Ok(None) => {
-            diags.warning(
-                format!("Task {name:?} in job {job:?} no longer exists"),
-                format!("Batch no longer has task {name:?} of job {job:?}: it was deleted outside Terraform, its job was deleted, or Batch removed it after its retention time (constraints.retention_time, default 7 days). Terraform removed it from the state and will plan to create it again, which runs it again. To keep it from running again, remove the resource from the configuration."),
-            );
-            ReadResponse {
-                state: Value::Null,
-                private: Private::new(),
-                diags,
-            }
-        }
-        Err(e) => {
-            batch_error(
-                &mut diags,
-                &format!("read task {name:?} in job {job:?}"),
-                &e,
-                None,
-            );
-            ReadResponse {
-                state: req.state,
-                private: req.private,
-                diags,
-            }
-        }
+            state_of(&state)
+        },
+        diags,
+    );
+    // Tasks are never `deleting`: a null state means Batch no longer has the task.
+    if resp.state.is_null() {
+        resp.diags.warning(
+            format!("Task {name:?} in job {job:?} no longer exists"),
+            format!("Batch no longer has task {name:?} of job {job:?}: it was deleted outside Terraform, its job was deleted, or Batch removed it after its retention time (constraints.retention_time, default 7 days). Terraform removed it from the state and will plan to create it again, which runs it again. To keep it from running again, remove the resource from the configuration."),
+        );
     }
+    resp
 }
 
 pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
@@ -256,11 +233,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     let id = format!("{job}/{name}");
     let dl = deadline(&p, Op::Update, UPDATE_DEFAULT);
     let api = &ctx.client.api;
-    let mut etag = req
-        .private
-        .get(ETAG)
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
+    let mut etag = private_etag(&req.private);
     let steps = plan_update(&priorv, &pv);
     if steps.contains(&UpdateStep::UpdateConstraints) {
         // Task_Update replaces the constraints: send every value, with Batch's defaults for the

@@ -11,6 +11,7 @@ use tfplugin::{AttrPath, Diagnostics};
 use super::expand::expand_task;
 use super::model::{TaskConfig, TaskModel};
 use super::schema::schema;
+use crate::common::task_deps::watch_blocked;
 pub use crate::common::task_watch::is_failed;
 use crate::common::task_watch::{failure_report, wait_task_completed};
 use crate::common::wire_paths::WirePaths;
@@ -75,5 +76,9 @@ pub async fn wait_completed(
     dl: tokio::time::Instant,
 ) -> Result<batch_client::Versioned<CloudTask>, WaitError> {
     tracing::info!(job, task = name, "waiting for the task to complete");
-    wait_task_completed(ctx, job, name, dl).await
+    // A task whose dependency failed never runs: end the wait with that failure.
+    tokio::select! {
+        r = wait_task_completed(ctx, job, name, dl) => r,
+        d = watch_blocked(ctx, job, name) => Err(WaitError::Failed(d)),
+    }
 }
