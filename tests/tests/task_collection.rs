@@ -306,7 +306,11 @@ fn waiting_costs_listings_not_requests_per_task() {
         let c = take_request_counts(&emu);
         let n = |op: &str| c.get(op).copied().unwrap_or(0);
         e2e::note(&format!("{}: {N} tasks in a collection: {c:?}", tf.label()));
-        assert_eq!(n("Task_AddCollection"), N.div_ceil(100), "chunks of 100: {c:?}");
+        assert_eq!(
+            n("Task_AddCollection"),
+            N.div_ceil(100),
+            "chunks of 100: {c:?}"
+        );
         assert_eq!(n("Task_Get"), 0, "no read per task: {c:?}");
         assert_eq!(n("Task_Add"), 0, "{c:?}");
         // One listing per poll for the whole job: far fewer than one per task.
@@ -314,7 +318,10 @@ fn waiting_costs_listings_not_requests_per_task() {
         let r = results(&wd);
         assert_eq!(r.as_object().unwrap().len(), N as usize);
         assert!(
-            r.as_object().unwrap().values().all(|t| t["state"] == "completed"),
+            r.as_object()
+                .unwrap()
+                .values()
+                .all(|t| t["state"] == "completed"),
             "{r}"
         );
 
@@ -336,7 +343,12 @@ resource "batch_container_task" "s" {{
         );
         wd.write_main(&format!("{cfg}{separate}"));
         take_request_counts(&emu);
-        wd.run_ok(&["apply", "-auto-approve", "-input=false", &format!("-parallelism={M}")]);
+        wd.run_ok(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            &format!("-parallelism={M}"),
+        ]);
         let c = take_request_counts(&emu);
         let n = |op: &str| c.get(op).copied().unwrap_or(0);
         e2e::note(&format!("{}: {M} separate tasks: {c:?}", tf.label()));
@@ -347,7 +359,9 @@ resource "batch_container_task" "s" {{
         // Every waiter polling on its own would list at least once per task.
         assert!(n("Task_List") < M, "listings: {c:?}");
         for i in 0..M {
-            let t = wd.resource(&format!("batch_container_task.s[{i}]")).unwrap();
+            let t = wd
+                .resource(&format!("batch_container_task.s[{i}]"))
+                .unwrap();
             assert_eq!(t["state"], "completed", "s{i}: {t}");
         }
         wd.assert_plan_empty();
