@@ -341,3 +341,19 @@ fn terminate(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Pool_Add's body for a container pool of `nodes` x `slots` on the image the local service runs
+/// (Ubuntu 22.04, Docker-compatible, busybox prefetched).
+pub fn container_pool_body(id: &str, nodes: u32, slots: u32) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "vmSize": "STANDARD_D2S_V3",
+        "virtualMachineConfiguration": {
+            "imageReference": {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204", "version": "latest"},
+            "nodeAgentSKUId": "batch.node.ubuntu 22.04",
+            "containerConfiguration": {"type": "dockerCompatible", "containerImageNames": ["busybox"]}
+        },
+        "targetDedicatedNodes": nodes,
+        "taskSlotsPerNode": slots
+    })
+}

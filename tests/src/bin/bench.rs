@@ -214,21 +214,25 @@ fn main() {
     size_table(&provider, &batch_reason, &null_bin);
 }
 
+/// `cargo build --release <args>` in the repository; true when it succeeded.
+fn cargo_build_release(args: &[&str]) -> bool {
+    eprintln!("bench: cargo build --release {} ...", args.join(" "));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let st = Command::new(cargo)
+        .args(["build", "--release"])
+        .args(args)
+        .current_dir(e2e::repo_root())
+        .status();
+    matches!(st, Ok(s) if s.success())
+}
+
 /// The release provider binary, or why there is none.
 fn locate_provider(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
     let dir = match &opts.provider_dir {
         Some(d) => d.clone(),
         None => {
-            if opts.build {
-                eprintln!("bench: cargo build --release -p terraform-provider-batch ...");
-                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-                let st = Command::new(cargo)
-                    .args(["build", "--release", "-p", "terraform-provider-batch"])
-                    .current_dir(e2e::repo_root())
-                    .status();
-                if !matches!(st, Ok(s) if s.success()) {
-                    return (None, Some("provider not built (cargo build failed)".into()));
-                }
+            if opts.build && !cargo_build_release(&["-p", "terraform-provider-batch"]) {
+                return (None, Some("provider not built (cargo build failed)".into()));
             }
             e2e::target_dir().join("release")
         }
@@ -246,23 +250,8 @@ fn locate_provider(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
 
 /// The release terraform-provider-probe (built here unless `--no-build`), or why there is none.
 fn locate_probe(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
-    if opts.build {
-        eprintln!("bench: cargo build --release -p e2e --bin terraform-provider-probe ...");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "e2e",
-                "--bin",
-                "terraform-provider-probe",
-            ])
-            .current_dir(e2e::repo_root())
-            .status();
-        if !matches!(st, Ok(s) if s.success()) {
-            return (None, Some("probe not built (cargo build failed)".into()));
-        }
+    if opts.build && !cargo_build_release(&["-p", "e2e", "--bin", "terraform-provider-probe"]) {
+        return (None, Some("probe not built (cargo build failed)".into()));
     }
     let bin = e2e::target_dir().join("release/terraform-provider-probe");
     if bin.is_file() {

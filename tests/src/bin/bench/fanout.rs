@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use batch_client::models::{JobAddParameter, PoolAddParameter, TaskAddParameter};
@@ -83,16 +82,8 @@ fn locate_emulator(o: &FanoutOpts, build: bool) -> Result<PathBuf, String> {
     if let Some(p) = &o.emulator {
         return Ok(p.clone());
     }
-    if build {
-        eprintln!("bench: cargo build --release -p batch-emulator ...");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "--release", "-p", "batch-emulator"])
-            .current_dir(e2e::repo_root())
-            .status();
-        if !matches!(st, Ok(s) if s.success()) {
-            return Err("batch-emulator not built (cargo build failed)".into());
-        }
+    if build && !crate::cargo_build_release(&["-p", "batch-emulator"]) {
+        return Err("batch-emulator not built (cargo build failed)".into());
     }
     let bin = e2e::target_dir().join("release/batch-emulator");
     if bin.is_file() {
@@ -123,18 +114,9 @@ fn reset_counts(emu: &Emulator) {
 
 /// A pool of `nodes` x `slots` on the service's Ubuntu image, waited for until its nodes are idle.
 fn make_pool(emu: &Emulator, o: &FanoutOpts) {
-    let pool: PoolAddParameter = serde_json::from_value(json!({
-        "id": POOL,
-        "vmSize": "STANDARD_D2S_V3",
-        "virtualMachineConfiguration": {
-            "imageReference": {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204", "version": "latest"},
-            "nodeAgentSKUId": "batch.node.ubuntu 22.04",
-            "containerConfiguration": {"type": "dockerCompatible", "containerImageNames": ["busybox"]}
-        },
-        "targetDedicatedNodes": o.nodes,
-        "taskSlotsPerNode": o.slots
-    }))
-    .expect("pool body");
+    let pool: PoolAddParameter =
+        serde_json::from_value(e2e::container_pool_body(POOL, o.nodes, o.slots))
+            .expect("pool body");
     e2e::block_on(async { client(emu).add_pool(&pool, &opts()).await }).expect("Pool_Add");
     e2e::wait_until(
         "the pool's nodes to be idle",
