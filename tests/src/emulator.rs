@@ -20,6 +20,17 @@ pub const DEV_ACCOUNT: &str = "devbatch";
 pub const DEV_KEY: &str =
     "LiTVyehCZlrfz4lJyV0JmYi9hiHOv3xV+G39YubGVdwr0ikYa/7ws5Q4WOYGpDltNPkG9dcHM6I8uEDpQuzLww==";
 
+/// batch-emulator arguments for short pool allocation, node start and delete delays (tests and
+/// the bench wait for states, so the service's realistic delays would only slow them down).
+pub const SHORT_DELAYS: &[&str] = &[
+    "--allocation-delay",
+    "200ms",
+    "--node-start-delay",
+    "100ms",
+    "--delete-delay",
+    "200ms",
+];
+
 /// How the emulator runs tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {

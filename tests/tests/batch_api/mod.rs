@@ -35,19 +35,12 @@ fn start_with(runtime: Runtime, key: &str, extra: &[&str]) -> Emulator {
     Emulator::start_with(EmulatorOptions {
         runtime,
         key: key.to_string(),
-        extra_args: [
-            "--accept-bearer",
-            "--allocation-delay",
-            "200ms",
-            "--node-start-delay",
-            "100ms",
-            "--delete-delay",
-            "200ms",
-        ]
-        .iter()
-        .chain(extra)
-        .map(|s| s.to_string())
-        .collect(),
+        extra_args: ["--accept-bearer"]
+            .iter()
+            .chain(e2e::SHORT_DELAYS)
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect(),
         ..Default::default()
     })
 }

@@ -310,16 +310,7 @@ pub fn run(tf: &Terraform, provider_dir: Option<&Path>, o: &FanoutOpts, build: b
     unsafe { std::env::set_var("E2E_EMULATOR_BIN", &emulator) };
     let emu = Emulator::start_with(EmulatorOptions {
         runtime: Runtime::Process,
-        extra_args: [
-            "--allocation-delay",
-            "200ms",
-            "--node-start-delay",
-            "100ms",
-            "--delete-delay",
-            "200ms",
-        ]
-        .map(String::from)
-        .to_vec(),
+        extra_args: e2e::SHORT_DELAYS.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     });
     make_pool(&emu, o);
