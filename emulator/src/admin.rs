@@ -66,6 +66,17 @@ pub fn faults_clear(app: &App) -> Response {
     reply(StatusCode::OK, json!({"rules": []}))
 }
 
+/// Authenticated Batch requests so far, per operation id: `{"Task_List": 12, ...}`.
+pub fn requests_get(app: &App) -> Response {
+    reply(StatusCode::OK, json!(*app.requests.lock().unwrap()))
+}
+
+/// Resets the request counts (a client measures one phase at a time).
+pub fn requests_clear(app: &App) -> Response {
+    app.requests.lock().unwrap().clear();
+    reply(StatusCode::OK, json!({}))
+}
+
 pub fn overrides_get(st: &mut State, id: &str) -> Response {
     reply(
         StatusCode::OK,

@@ -26,6 +26,9 @@ pub struct App {
     pub state_path: PathBuf,
     pub data_dir: PathBuf,
     pub faults: std::sync::Mutex<Faults>,
+    /// Authenticated Batch requests per operation id, for clients' request budgets
+    /// (`/_emulator/requests`).
+    pub requests: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
     /// Cancellation of running task processes.
     pub cancels: Runners,
     pub runtime: Runtime,

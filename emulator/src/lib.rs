@@ -162,6 +162,7 @@ pub async fn start(cfg: Config) -> anyhow::Result<EmulatorHandle> {
         state_path,
         data_dir,
         faults: std::sync::Mutex::new(faults),
+        requests: Default::default(),
         cancels: Default::default(),
         runtime,
         base_url: format!("http://{addr}"),

@@ -130,6 +130,8 @@ pub static ROUTES: &[Route] = &[
     control("PUT",          "/_emulator/faults",                          |a, b, _| admin::faults_put(a, b)),
     control("POST",         "/_emulator/faults",                          |a, b, _| admin::faults_add(a, b)),
     control("DELETE",       "/_emulator/faults",                          |a, _, _| admin::faults_clear(a)),
+    control("GET",          "/_emulator/requests",                        |a, _, _| admin::requests_get(a)),
+    control("DELETE",       "/_emulator/requests",                        |a, _, _| admin::requests_clear(a)),
     control_state("GET",    "/_emulator/pools/{poolId}/overrides",        |_, st, _, p| admin::overrides_get(st, &p[0])),
     control_state("PUT",    "/_emulator/pools/{poolId}/overrides",        |a, st, b, p| admin::overrides_put(a, st, b, &p[0])),
     control_state("DELETE", "/_emulator/pools/{poolId}/overrides",        |a, st, _, p| admin::overrides_delete(a, st, &p[0])),

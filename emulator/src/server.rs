@@ -138,6 +138,8 @@ pub async fn handle(State(app): State<AppRef>, request: Request) -> Response {
             "The value must be an integer number of seconds.",
         ));
     }
+    // Counted before fault injection: a throttled request is still one the client made.
+    *app.requests.lock().unwrap().entry(op).or_default() += 1;
     let decision = app.faults.lock().unwrap().decide(op);
     if decision.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(decision.latency_ms)).await;

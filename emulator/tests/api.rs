@@ -501,6 +501,34 @@ async fn fault_injection() {
 }
 
 #[tokio::test]
+async fn request_counts_per_operation() {
+    let emu = Emu::start().await;
+    let c = &emu.client;
+    batch_emulator::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let admin = format!("{}/_emulator/requests", emu.url());
+    let counts = || async {
+        let v: serde_json::Value = http.get(&admin).send().await.unwrap().json().await.unwrap();
+        v
+    };
+    http.delete(&admin).send().await.unwrap();
+    http.post(format!("{}/_emulator/faults", emu.url()))
+        .body(r#"{"operation":"Pool_List","status":503,"count":1}"#)
+        .send()
+        .await
+        .unwrap();
+    // A throttled answer counts: the client made the request.
+    assert_eq!(c.get("/pools").await.status, 503);
+    assert_eq!(c.get("/pools").await.status, 200);
+    assert_eq!(c.get("/pools/none").await.status, 404);
+    // Control API calls are not Batch requests.
+    assert_eq!(counts().await, json!({"Pool_List": 2, "Pool_Get": 1}));
+    http.delete(&admin).send().await.unwrap();
+    assert_eq!(counts().await, json!({}));
+    emu.stop().await;
+}
+
+#[tokio::test]
 async fn container_task_with_empty_command_line_fails_clearly_on_process_runtime() {
     let emu = Emu::start().await;
     let c = &emu.client;

@@ -20,6 +20,17 @@ pub const DEV_ACCOUNT: &str = "devbatch";
 pub const DEV_KEY: &str =
     "LiTVyehCZlrfz4lJyV0JmYi9hiHOv3xV+G39YubGVdwr0ikYa/7ws5Q4WOYGpDltNPkG9dcHM6I8uEDpQuzLww==";
 
+/// batch-emulator arguments for short pool allocation, node start and delete delays (tests and
+/// the bench wait for states, so the service's realistic delays would only slow them down).
+pub const SHORT_DELAYS: &[&str] = &[
+    "--allocation-delay",
+    "200ms",
+    "--node-start-delay",
+    "100ms",
+    "--delete-delay",
+    "200ms",
+];
+
 /// How the emulator runs tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {
@@ -340,4 +351,20 @@ fn terminate(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Pool_Add's body for a container pool of `nodes` x `slots` on the image the local service runs
+/// (Ubuntu 22.04, Docker-compatible, busybox prefetched).
+pub fn container_pool_body(id: &str, nodes: u32, slots: u32) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "vmSize": "STANDARD_D2S_V3",
+        "virtualMachineConfiguration": {
+            "imageReference": {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204", "version": "latest"},
+            "nodeAgentSKUId": "batch.node.ubuntu 22.04",
+            "containerConfiguration": {"type": "dockerCompatible", "containerImageNames": ["busybox"]}
+        },
+        "targetDedicatedNodes": nodes,
+        "taskSlotsPerNode": slots
+    })
 }

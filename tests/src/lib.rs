@@ -54,7 +54,9 @@ pub use docker::{
     BUSYBOX_IMAGE, HELLO_ENTRYPOINT_IMAGE, HELLO_ENTRYPOINT_LINE, docker_api, docker_available,
     docker_for_test, docker_host,
 };
-pub use emulator::{DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime};
+pub use emulator::{
+    DEV_ACCOUNT, DEV_KEY, Emulator, EmulatorOptions, Runtime, SHORT_DELAYS, container_pool_body,
+};
 pub use leaks::{Haystack, Traced};
 pub use output::{DEV_OVERRIDES_WARNING, Diagnostic, Pos, Range, Snippet, TfOutput, Validation};
 pub use paths::{repo_root, target_dir, tools_dir};

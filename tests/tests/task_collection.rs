@@ -1,8 +1,9 @@
 //! `batch_container_task_collection` end to end: bulk create and an empty plan, update by key
 //! (changed entries replaced alone, removed ones deleted, new ones added, the rest untouched),
 //! constraints in place, a failing entry (error naming it, re-run of only it), import by job id,
-//! a create meeting foreign tasks, and exactly-once adds under injected faults. Each scenario
-//! runs on every Terraform version under test.
+//! a create meeting foreign tasks, exactly-once adds under injected faults, and the request
+//! budget of waiting (counted by the service). Each scenario runs on every Terraform version
+//! under test.
 
 mod batch_api;
 
@@ -269,6 +270,100 @@ fn a_thousand_tasks_under_faults_are_each_added_once() {
         assert_eq!(listed.len(), 1000, "exactly one task per entry");
         assert_eq!(ids.len(), 1000);
         assert_eq!(results(&wd).as_object().unwrap().len(), 1000);
+        wd.assert_plan_empty();
+    });
+}
+
+/// Batch requests per operation since the last call, as the service counted them (and reset).
+fn take_request_counts(emu: &Emulator) -> BTreeMap<String, u64> {
+    let (st, body) = emu.admin("GET", "/requests", None);
+    assert_eq!(st, 200, "{body}");
+    let (st, _) = emu.admin("DELETE", "/requests", None);
+    assert_eq!(st, 200);
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Waiting must not go back to one request per task: a collection adds its tasks in chunks of
+/// 100 and waits with job-wide listings (no Task_Get at all), and separate waiting tasks of one
+/// job share one listing loop (one Task_Get each, after it completed).
+#[test]
+fn waiting_costs_listings_not_requests_per_task() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, pool_ref) = pool(&emu, &wd, 8);
+        // 1. A collection of 250 tasks, waited for.
+        const N: u64 = 250;
+        let mut tasks = entries((0..N).map(|i| format!("t{i}")));
+        for (cmd, _) in tasks.values_mut() {
+            *cmd = "/bin/sh -c 'sleep 0.2'".into();
+        }
+        let cfg = config(&emu, &pool_hcl, &pool_ref, &tasks, true);
+        wd.write_main(&cfg);
+        wd.run_ok(&["apply", "-auto-approve", "-target=batch_job.job"]);
+        take_request_counts(&emu);
+        wd.apply();
+        let c = take_request_counts(&emu);
+        let n = |op: &str| c.get(op).copied().unwrap_or(0);
+        e2e::note(&format!("{}: {N} tasks in a collection: {c:?}", tf.label()));
+        assert_eq!(
+            n("Task_AddCollection"),
+            N.div_ceil(100),
+            "chunks of 100: {c:?}"
+        );
+        assert_eq!(n("Task_Get"), 0, "no read per task: {c:?}");
+        assert_eq!(n("Task_Add"), 0, "{c:?}");
+        // One listing per poll for the whole job: far fewer than one per task.
+        assert!(n("Task_List") < N / 2, "listings: {c:?}");
+        let r = results(&wd);
+        assert_eq!(r.as_object().unwrap().len(), N as usize);
+        assert!(
+            r.as_object()
+                .unwrap()
+                .values()
+                .all(|t| t["state"] == "completed"),
+            "{r}"
+        );
+
+        // 2. Separate waiting tasks in the same job, all at once.
+        const M: u64 = 40;
+        let separate = format!(
+            r#"
+resource "batch_container_task" "s" {{
+  count  = {M}
+  job_id = batch_job.job.id
+  name   = "s${{count.index}}"
+  container {{
+    image_name = "busybox"
+  }}
+  command_line        = "/bin/sh -c 'sleep 1'"
+  wait_for_completion = true
+}}
+"#
+        );
+        wd.write_main(&format!("{cfg}{separate}"));
+        take_request_counts(&emu);
+        wd.run_ok(&[
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            &format!("-parallelism={M}"),
+        ]);
+        let c = take_request_counts(&emu);
+        let n = |op: &str| c.get(op).copied().unwrap_or(0);
+        e2e::note(&format!("{}: {M} separate tasks: {c:?}", tf.label()));
+        assert_eq!(n("Task_Add"), M, "{c:?}");
+        // One read after each task completed (a second only when a listing raced its add), not
+        // one per poll.
+        assert!(n("Task_Get") >= M && n("Task_Get") < 2 * M, "reads: {c:?}");
+        // Every waiter polling on its own would list at least once per task.
+        assert!(n("Task_List") < M, "listings: {c:?}");
+        for i in 0..M {
+            let t = wd
+                .resource(&format!("batch_container_task.s[{i}]"))
+                .unwrap();
+            assert_eq!(t["state"], "completed", "s{i}: {t}");
+        }
         wd.assert_plan_empty();
     });
 }

@@ -2,7 +2,8 @@
 //! zero-overhead floor) and HashiCorp's Go `null` provider v2.1.2, in one run.
 //!
 //! `cargo run -p e2e --release --bin bench -- [--reps 3] [--sizes 1,200,1000]
-//!  [--terraform PATH | --all-versions] [--provider-dir DIR] [--no-build]`
+//!  [--terraform PATH | --all-versions] [--provider-dir DIR] [--no-build]
+//!  [--fanout | --no-fanout] [--fanout-tasks 1000] [--emulator PATH]`
 //!
 //! See bench/README.md. Prints tables; never fails on slowness (goals are read from the ratios).
 
@@ -12,6 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::{DEV_ACCOUNT, DEV_KEY, Terraform, Workdir, dev_overrides_config, mirror_config};
+
+#[path = "bench/fanout.rs"]
+mod fanout;
 
 const MAGIC_COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// Set in a provider's environment to make this binary a wrapper around the real provider that
@@ -70,6 +74,11 @@ struct Opts {
     all_versions: bool,
     provider_dir: Option<PathBuf>,
     build: bool,
+    /// Which sections run: the plan tables (`--fanout` alone skips them) and the fan-out section
+    /// (`--no-fanout` skips it).
+    tables: bool,
+    fanout: bool,
+    fanout_opts: fanout::FanoutOpts,
 }
 
 fn parse_args() -> Opts {
@@ -80,6 +89,9 @@ fn parse_args() -> Opts {
         all_versions: false,
         provider_dir: None,
         build: true,
+        tables: true,
+        fanout: true,
+        fanout_opts: Default::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -103,6 +115,19 @@ fn parse_args() -> Opts {
             "--all-versions" => o.all_versions = true,
             "--provider-dir" => o.provider_dir = Some(val("--provider-dir").into()),
             "--no-build" => o.build = false,
+            "--fanout" => o.tables = false,
+            "--no-fanout" => o.fanout = false,
+            "--fanout-tasks" => {
+                o.fanout_opts.tasks = val("--fanout-tasks")
+                    .parse()
+                    .unwrap_or_else(|_| usage("bad --fanout-tasks"))
+            }
+            "--fanout-separate" => {
+                o.fanout_opts.separate = val("--fanout-separate")
+                    .parse()
+                    .unwrap_or_else(|_| usage("bad --fanout-separate"))
+            }
+            "--emulator" => o.fanout_opts.emulator = Some(val("--emulator").into()),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -119,7 +144,8 @@ fn usage(err: &str) -> ! {
     }
     eprintln!(
         "usage: bench [--reps N] [--sizes 1,200,1000] [--terraform PATH | --all-versions] \
-         [--provider-dir DIR] [--no-build]"
+         [--provider-dir DIR] [--no-build] [--fanout | --no-fanout] [--fanout-tasks N] \
+         [--fanout-separate N] [--emulator PATH]"
     );
     std::process::exit(2)
 }
@@ -157,7 +183,7 @@ fn main() {
         ),
     }
 
-    for tf in &tfs {
+    for tf in tfs.iter().filter(|_| opts.tables) {
         let bins = Bins {
             batch: &provider,
             batch_reason: &batch_reason,
@@ -167,6 +193,15 @@ fn main() {
         };
         plan_table(tf, &opts, &bins);
         rss_table(tf, &opts, &provider, &batch_reason, &null_bin, &null_reason);
+    }
+    if opts.fanout {
+        for tf in &tfs {
+            let dir = provider.as_deref().and_then(Path::parent);
+            fanout::run(tf, dir, &opts.fanout_opts, opts.build);
+        }
+    }
+    if !opts.tables {
+        return;
     }
     handshake_table(
         &opts,
@@ -179,21 +214,25 @@ fn main() {
     size_table(&provider, &batch_reason, &null_bin);
 }
 
+/// `cargo build --release <args>` in the repository; true when it succeeded.
+fn cargo_build_release(args: &[&str]) -> bool {
+    eprintln!("bench: cargo build --release {} ...", args.join(" "));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let st = Command::new(cargo)
+        .args(["build", "--release"])
+        .args(args)
+        .current_dir(e2e::repo_root())
+        .status();
+    matches!(st, Ok(s) if s.success())
+}
+
 /// The release provider binary, or why there is none.
 fn locate_provider(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
     let dir = match &opts.provider_dir {
         Some(d) => d.clone(),
         None => {
-            if opts.build {
-                eprintln!("bench: cargo build --release -p terraform-provider-batch ...");
-                let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-                let st = Command::new(cargo)
-                    .args(["build", "--release", "-p", "terraform-provider-batch"])
-                    .current_dir(e2e::repo_root())
-                    .status();
-                if !matches!(st, Ok(s) if s.success()) {
-                    return (None, Some("provider not built (cargo build failed)".into()));
-                }
+            if opts.build && !cargo_build_release(&["-p", "terraform-provider-batch"]) {
+                return (None, Some("provider not built (cargo build failed)".into()));
             }
             e2e::target_dir().join("release")
         }
@@ -211,23 +250,8 @@ fn locate_provider(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
 
 /// The release terraform-provider-probe (built here unless `--no-build`), or why there is none.
 fn locate_probe(opts: &Opts) -> (Option<PathBuf>, Option<String>) {
-    if opts.build {
-        eprintln!("bench: cargo build --release -p e2e --bin terraform-provider-probe ...");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "e2e",
-                "--bin",
-                "terraform-provider-probe",
-            ])
-            .current_dir(e2e::repo_root())
-            .status();
-        if !matches!(st, Ok(s) if s.success()) {
-            return (None, Some("probe not built (cargo build failed)".into()));
-        }
+    if opts.build && !cargo_build_release(&["-p", "e2e", "--bin", "terraform-provider-probe"]) {
+        return (None, Some("probe not built (cargo build failed)".into()));
     }
     let bin = e2e::target_dir().join("release/terraform-provider-probe");
     if bin.is_file() {

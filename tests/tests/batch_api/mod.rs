@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use e2e::{Emulator, EmulatorOptions, Runtime, Workdir};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub const API_VERSION: &str = "2024-07-01.20.0";
 pub const POOL: &str = "pool1";
@@ -44,13 +44,9 @@ pub fn start_with_env(
 ) -> Emulator {
     let mut args = vec!["--accept-bearer"];
     // A delay given in `extra` replaces the short default (the service takes each option once).
-    for (opt, short) in [
-        ("--allocation-delay", "200ms"),
-        ("--node-start-delay", "100ms"),
-        ("--delete-delay", "200ms"),
-    ] {
-        if !extra.contains(&opt) {
-            args.extend([opt, short]);
+    for pair in e2e::SHORT_DELAYS.chunks(2) {
+        if !extra.contains(&pair[0]) {
+            args.extend(pair);
         }
     }
     Emulator::start_with(EmulatorOptions {
@@ -214,17 +210,7 @@ pub fn pool(emu: &Emulator, wd: &Workdir, slots: u32) -> (String, String) {
     }
     let (st, v) = api(emu, "GET", &format!("/pools/{POOL}"), None);
     if st == 404 {
-        let body = json!({
-            "id": POOL,
-            "vmSize": "STANDARD_D2S_V3",
-            "virtualMachineConfiguration": {
-                "imageReference": {"publisher": "microsoft-dsvm", "offer": "ubuntu-hpc", "sku": "2204", "version": "latest"},
-                "nodeAgentSKUId": "batch.node.ubuntu 22.04",
-                "containerConfiguration": {"type": "dockerCompatible", "containerImageNames": ["busybox"]}
-            },
-            "targetDedicatedNodes": 1,
-            "taskSlotsPerNode": slots
-        });
+        let body = e2e::container_pool_body(POOL, 1, slots);
         let (st, v) = api(emu, "POST", "/pools", Some(&body));
         assert_eq!(st, 201, "Pool_Add: {v}");
     } else {
