@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use batch_client::models::{CloudTask, ExitOptions};
+use batch_client::models::{CloudTask, ExitOptions, TaskDependencies};
 use batch_client::{BatchError, ListQuery};
 use tfplugin::Diagnostics;
 use tfplugin::framework::Ctx;
@@ -47,28 +47,31 @@ pub fn blocks_dependents(t: &CloudTask) -> bool {
     }
 }
 
-/// The ids (lower case) of the tasks `t` depends on.
-pub fn dependency_ids(t: &CloudTask) -> Vec<String> {
-    let Some(d) = &t.depends_on else {
-        return Vec::new();
-    };
-    let ids = d.task_ids.iter().flatten().map(|i| i.to_ascii_lowercase());
-    let ranges = d
-        .task_id_ranges
+/// Whether task `id` is among `deps` (ids compare without case; ranges hold numeric ids).
+pub fn depends_on(deps: &TaskDependencies, id: &str) -> bool {
+    deps.task_ids
         .iter()
         .flatten()
-        .flat_map(|r| (r.start..=r.end).map(|n| n.to_string()));
-    ids.chain(ranges).collect()
+        .any(|i| i.eq_ignore_ascii_case(id))
+        || id.parse::<i64>().is_ok_and(|n| {
+            deps.task_id_ranges
+                .iter()
+                .flatten()
+                .any(|r| (i64::from(r.start)..=i64::from(r.end)).contains(&n))
+        })
 }
 
-/// The first dependency of `t` that completed and blocks it, from `completed` (by lower-case id).
+/// The first of the tasks in `deps` that completed and blocks its dependents, from `completed`
+/// (by lower-case id). Walks the completed tasks rather than expanding ranges, which may span
+/// thousands of ids.
 pub fn blocking<'a>(
-    t: &CloudTask,
+    deps: &TaskDependencies,
     completed: &'a BTreeMap<String, CloudTask>,
 ) -> Option<&'a CloudTask> {
-    dependency_ids(t)
+    completed
         .iter()
-        .filter_map(|id| completed.get(id))
+        .filter(|(id, _)| depends_on(deps, id))
+        .map(|(_, t)| t)
         .find(|d| blocks_dependents(d))
 }
 
@@ -89,24 +92,27 @@ async fn completed_tasks(
         .collect())
 }
 
-/// Returns (never, for a task without dependencies) once `task` of `job` is blocked by a
-/// dependency that completed: the error naming the dependency and its failure. Reads the task's
-/// dependencies once, then lists the job's completed tasks with backoff like the other waits; a
-/// failed call is tried again (the wait this races reports errors and its own timeout).
-pub async fn watch_blocked(ctx: &Ctx<Batch>, job: &str, task: &str) -> Diagnostics {
+/// Returns (never, for a task without dependencies) once `task` of `job`, whose dependencies
+/// are `deps` (as sent to Batch), is blocked by a dependency that completed: the error naming the
+/// dependency and its failure. Lists the job's completed tasks with backoff like the other
+/// waits, only while the task has dependencies; a failed listing is tried again (the wait this
+/// races reports errors and its own timeout).
+pub async fn watch_blocked(
+    ctx: &Ctx<Batch>,
+    job: &str,
+    task: &str,
+    deps: Option<&TaskDependencies>,
+) -> Diagnostics {
+    let Some(deps) = deps.filter(|d| {
+        d.task_ids.as_ref().is_some_and(|l| !l.is_empty())
+            || d.task_id_ranges.as_ref().is_some_and(|l| !l.is_empty())
+    }) else {
+        return std::future::pending().await;
+    };
     let mut interval = ctx.client.poll_initial;
-    let mut task_read = None;
     loop {
-        if task_read.is_none() {
-            match ctx.client.api.get_task(job, task, &poll_opts(ctx)).await {
-                Ok(Some(t)) if t.value.depends_on.is_some() => task_read = Some(t.value),
-                Ok(_) => return std::future::pending().await,
-                Err(_) => {}
-            }
-        }
-        if let Some(t) = &task_read
-            && let Ok(done) = completed_tasks(ctx, job).await
-            && let Some(dep) = blocking(t, &done)
+        if let Ok(done) = completed_tasks(ctx, job).await
+            && let Some(dep) = blocking(deps, &done)
         {
             return blocked_error(job, task, dep);
         }
@@ -210,23 +216,36 @@ mod tests {
 
     #[test]
     fn the_first_completed_blocking_dependency_is_found() {
-        let t = CloudTask {
-            depends_on: Some(TaskDependencies {
-                task_ids: Some(vec!["Prepare".into(), "other".into()]),
-                task_id_ranges: Some(vec![TaskIdRange { start: 1, end: 2 }]),
-            }),
-            ..Default::default()
+        let deps = TaskDependencies {
+            task_ids: Some(vec!["Prepare".into(), "other".into()]),
+            task_id_ranges: Some(vec![TaskIdRange {
+                start: 1,
+                end: 1_000_000,
+            }]),
         };
-        assert_eq!(dependency_ids(&t), ["prepare", "other", "1", "2"]);
+        for (id, want) in [
+            ("prepare", true),
+            ("OTHER", true),
+            ("1", true),
+            ("1000000", true),
+            ("1000001", false),
+            ("0", false),
+            ("x", false),
+        ] {
+            assert_eq!(depends_on(&deps, id), want, "{id}");
+        }
         let mut done = BTreeMap::from([
             ("prepare".to_string(), ended("success", Some(0), None)),
-            ("9".to_string(), ended("failure", Some(1), None)),
+            ("elsewhere".to_string(), ended("failure", Some(1), None)),
         ]);
-        assert!(blocking(&t, &done).is_none(), "only dependencies count");
+        assert!(blocking(&deps, &done).is_none(), "only dependencies count");
         let mut failed = ended("failure", None, None);
         failed.id = Some("2".into());
         done.insert("2".into(), failed);
-        assert_eq!(blocking(&t, &done).and_then(|d| d.id.as_deref()), Some("2"));
-        assert!(blocking(&CloudTask::default(), &done).is_none());
+        assert_eq!(
+            blocking(&deps, &done).and_then(|d| d.id.as_deref()),
+            Some("2")
+        );
+        assert!(blocking(&TaskDependencies::default(), &done).is_none());
     }
 }

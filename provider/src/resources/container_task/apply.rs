@@ -19,6 +19,7 @@ use super::plan::{UpdateStep, UpdateView, plan_update};
 use super::schema::schema;
 use super::wait::{create_wait_error, is_failed, report, report_failure, wait_completed};
 use crate::common::import::already_exists_detail;
+use crate::common::task_spec::task_parts_map::expand_dependencies;
 use crate::common::task_spec::{
     expand_task_constraints_replacing, flatten_imported_task_constraints, read_task_constraints,
 };
@@ -99,7 +100,7 @@ pub async fn create(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
         }
     }
     let task = if p.waits() {
-        match wait_completed(ctx, &job, &name, dl).await {
+        match wait_completed(ctx, &job, &name, body.depends_on.as_ref(), dl).await {
             Ok(t) => t,
             Err(e) => {
                 create_wait_error(&mut diags, &job, &name, e);
@@ -305,7 +306,9 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
     let waits = steps.contains(&UpdateStep::WaitForCompletion);
     let task = if waits {
         let dl = deadline(&p, Op::Create, CREATE_DEFAULT);
-        match wait_completed(ctx, &job, &name, dl).await {
+        // Dependencies force replacement: the planned ones are the task's.
+        let deps = p.dependencies.as_ref().map(expand_dependencies);
+        match wait_completed(ctx, &job, &name, deps.as_ref(), dl).await {
             Ok(t) => Some(t),
             Err(e) => {
                 wait_error(

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use batch_client::BatchError;
-use batch_client::models::CloudTask;
+use batch_client::models::{CloudTask, TaskDependencies};
 use tfplugin::framework::Ctx;
 use tfplugin::{AttrPath, Diagnostics};
 
@@ -73,12 +73,14 @@ pub async fn wait_completed(
     ctx: &Ctx<Batch>,
     job: &str,
     name: &str,
+    deps: Option<&TaskDependencies>,
     dl: tokio::time::Instant,
 ) -> Result<batch_client::Versioned<CloudTask>, WaitError> {
     tracing::info!(job, task = name, "waiting for the task to complete");
-    // A task whose dependency failed never runs: end the wait with that failure.
+    // A task whose dependency failed never runs: end the wait with that failure. Only a task
+    // with dependencies (`deps`, as sent to Batch) costs listings of its own.
     tokio::select! {
         r = wait_task_completed(ctx, job, name, dl) => r,
-        d = watch_blocked(ctx, job, name) => Err(WaitError::Failed(d)),
+        d = watch_blocked(ctx, job, name, deps) => Err(WaitError::Failed(d)),
     }
 }
