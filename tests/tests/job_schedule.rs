@@ -359,3 +359,73 @@ fn a_schedules_jobs_run_preparation_release_and_manager_tasks_and_change_in_plac
         assert_schedule_gone(&emu, "nightly");
     });
 }
+
+/// DONE.md's import line: `-generate-config-out` writes, for a schedule made outside Terraform
+/// (manager, preparation and release tasks, limits, metadata), a configuration that plans clean.
+#[test]
+fn an_imported_schedule_generates_a_configuration_that_plans_clean() {
+    for_each_terraform(|tf| {
+        let emu = start(Runtime::Process);
+        let wd = Workdir::new(tf);
+        let (pool_hcl, _) = pool(&emu, &wd, 2);
+        let base = format!("{}{pool_hcl}", emu.provider_hcl());
+        wd.write_main(&base);
+        wd.apply();
+        let container = json!({"imageName": "busybox", "containerRunOptions": "--rm"});
+        let body = json!({
+            "id": "adopted",
+            "displayName": "Adopted",
+            "schedule": {"recurrenceInterval": "P1D", "doNotRunUntil": "2099-01-01T00:00:00Z"},
+            "jobSpecification": {
+                "poolInfo": {"poolId": batch_api::POOL},
+                "priority": 10,
+                "maxParallelTasks": 3,
+                "onAllTasksComplete": "terminatejob",
+                "commonEnvironmentSettings": [{"name": "STAGE", "value": "prod"}],
+                "metadata": [{"name": "run", "value": "nightly"}],
+                "jobManagerTask": {"id": "report", "commandLine": "/bin/true",
+                    "containerSettings": container, "killJobOnCompletion": false,
+                    "constraints": {"maxTaskRetryCount": 2}},
+                "jobPreparationTask": {"commandLine": "/bin/true", "containerSettings": container},
+                "jobReleaseTask": {"commandLine": "/bin/true", "containerSettings": container}
+            },
+            "metadata": [{"name": "team", "value": "bi"}]
+        });
+        let (st, v) = batch_api::api(&emu, "POST", "/jobschedules", Some(&body));
+        assert_eq!(st, 201, "JobSchedule_Add: {v}");
+        let created = get(&emu, "/jobschedules/adopted")["creationTime"].clone();
+
+        wd.write_main(&format!(
+            "{base}\nimport {{\n  to = batch_job_schedule.adopted\n  id = \"adopted\"\n}}\n"
+        ));
+        wd.run_ok(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-generate-config-out=generated.tf",
+        ]);
+        let generated = wd.read_file("generated.tf");
+        for want in [
+            "max_parallel_tasks",
+            "preparation_task",
+            "release_task",
+            "max_task_retry_count",
+            "kill_job_on_completion = false",
+            "STAGE",
+        ] {
+            assert!(generated.contains(want), "{want} missing:\n{generated}");
+        }
+        let plan = wd.plan_json();
+        assert_eq!(
+            actions(&plan, "batch_job_schedule.adopted"),
+            ["no-op"],
+            "{generated}"
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+        let remote = get(&emu, "/jobschedules/adopted");
+        assert_eq!(remote["creationTime"], created, "adopted, not re-created");
+        wd.destroy();
+        assert_schedule_gone(&emu, "adopted");
+    });
+}

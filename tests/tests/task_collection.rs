@@ -227,6 +227,28 @@ fn create_meeting_foreign_tasks_names_them_and_the_import() {
         // Nothing was added, nothing is in state.
         assert_eq!(list_tasks(&emu, "sweep").len(), 1);
         assert!(wd.resource(ADDR).is_none());
+
+        // The import it names, as an `import {}` block with `-generate-config-out`: the
+        // generated configuration adopts the task as it is and plans clean.
+        let adopted = "batch_container_task_collection.adopted";
+        wd.write_main(&format!(
+            "{}{pool_hcl}
+resource \"batch_job\" \"job\" {{\n  name    = \"sweep\"\n  pool_id = {pool_ref}\n}}\n\
+             import {{\n  to = {adopted}\n  id = \"sweep\"\n}}\n",
+            emu.provider_hcl()
+        ));
+        wd.run_ok(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-generate-config-out=generated.tf",
+        ]);
+        let generated = wd.read_file("generated.tf");
+        assert!(generated.contains("echo foreign"), "{generated}");
+        assert_eq!(actions(&wd.plan_json(), adopted), ["no-op"], "{generated}");
+        wd.apply();
+        wd.assert_plan_empty();
+        assert_eq!(list_tasks(&emu, "sweep").len(), 1);
     });
 }
 
