@@ -20,7 +20,7 @@ mod apply;
 mod expand;
 mod flatten;
 #[cfg(test)]
-mod in_process;
+mod in_process_tests;
 pub mod list;
 pub(crate) mod model;
 mod plan;
