@@ -144,6 +144,19 @@ impl Emulator {
         self.request(method, &format!("/_emulator{path}"), body)
     }
 
+    /// How often each fault rule fired, in rule order, and the rules as the service reports them.
+    pub fn faults_fired(&self) -> (Vec<u64>, serde_json::Value) {
+        let (_, faults) = self.admin("GET", "/faults", None);
+        let faults: serde_json::Value = serde_json::from_str(&faults).expect("fault rules JSON");
+        let fired = faults["rules"]
+            .as_array()
+            .expect("fault rules")
+            .iter()
+            .map(|r| r["fired"].as_u64().expect("fired count"))
+            .collect();
+        (fired, faults)
+    }
+
     /// One unauthenticated request to any path of the service (`(status, body)`); Batch paths
     /// need Shared Key signatures, so this is mostly for the admin API and negative tests.
     pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {

@@ -580,14 +580,7 @@ resource "batch_container_task" "many" {{
         );
         wd.write_main(&hcl);
         wd.apply();
-        let (_, faults) = emu.admin("GET", "/faults", None);
-        let faults: Value = serde_json::from_str(&faults).unwrap();
-        let fired: Vec<u64> = faults["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["fired"].as_u64().unwrap())
-            .collect();
+        let (fired, faults) = emu.faults_fired();
         // 200 creates at 10% / 5% hit both limits: 12 committed-then-dropped adds, 8 503s.
         assert_eq!(fired, [12, 8], "faults fired per rule: {faults}");
         let tasks = list_tasks(&emu, "render");

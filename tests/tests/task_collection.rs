@@ -269,14 +269,7 @@ fn a_thousand_tasks_under_faults_are_each_added_once() {
         );
         assert_eq!(st, 200, "{v}");
         wd.apply();
-        let (_, faults) = emu.admin("GET", "/faults", None);
-        let faults: Value = serde_json::from_str(&faults).unwrap();
-        let fired: Vec<u64> = faults["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["fired"].as_u64().unwrap())
-            .collect();
+        let (fired, faults) = emu.faults_fired();
         e2e::note(&format!(
             "{}: Task_AddCollection faults fired {fired:?}",
             tf.label()

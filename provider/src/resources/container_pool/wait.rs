@@ -12,6 +12,7 @@ use tfplugin::{Diagnostics, Severity};
 
 use super::expand::{expand_enable_autoscale, expand_pool_add, expand_resize};
 use super::model::{PoolModel, block, pool_type};
+use crate::common::apply_flow::conflict_error;
 use crate::common::wire_paths::WirePaths;
 use crate::common::{Batch, WaitError, batch_error, opts, poll_opts, poll_until};
 
@@ -37,10 +38,7 @@ pub fn report(diags: &mut Diagnostics, doing: &str, err: &BatchError) {
         .and_then(|p| wire_paths().lookup(p));
     batch_error(diags, doing, err, path.as_ref());
     if err.is_precondition_failed() {
-        diags.error(
-            "The pool changed outside Terraform",
-            "The pool changed outside Terraform since the last refresh (its ETag no longer matches), so nothing was overwritten. Run terraform apply again to see the difference and apply it.",
-        );
+        conflict_error(diags, "The pool");
     }
 }
 

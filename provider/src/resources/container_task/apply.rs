@@ -18,6 +18,7 @@ use super::model::{TaskConfig, TaskModel};
 use super::plan::{UpdateStep, UpdateView, plan_update};
 use super::schema::schema;
 use super::wait::{create_wait_error, is_failed, report, report_failure, wait_completed};
+use crate::common::apply_flow::conflict_error;
 use crate::common::import::already_exists_detail;
 use crate::common::task_spec::task_parts_map::expand_dependencies;
 use crate::common::task_spec::{
@@ -282,10 +283,7 @@ pub async fn update(ctx: &Ctx<Batch>, req: ApplyRequest) -> ApplyResponse {
                             etag = t.etag;
                         }
                         _ => {
-                            diags.error(
-                                format!("Task {name:?} changed outside Terraform"),
-                                "The task's constraints changed outside Terraform since the last refresh (Batch answered 412 ConditionNotMet). Nothing was overwritten; run terraform apply again to see the difference.",
-                            );
+                            conflict_error(&mut diags, &format!("Task {name:?}"));
                             return failed(diags, req.prior, req.private);
                         }
                     }
